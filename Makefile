@@ -1,0 +1,80 @@
+# pg_vigil: streaming fraud and anomaly detection inside PostgreSQL.
+#
+#   make              build the extension (PGXS)
+#   make install      install it into PostgreSQL 15
+#   make test         install what is missing, build, install, run every suite
+#   make demo         start a throwaway cluster and run the demo on it
+#   make demo-stop    stop the demo cluster
+#   make bench        benchmarks (test/bench), printed as ratios to a baseline
+#
+# make test and make demo install missing Debian packages themselves (as
+# root) before building, so they work on a fresh Debian 12 machine.
+
+EXTENSION = vigil
+EXTVERSION = 0.1
+MODULE_big = vigil
+
+CORE_SRCS = $(sort $(wildcard src/core/*.c))
+OBJS = src/vigil.o src/stats.o src/stats_agg.o src/stats_moving.o \
+	$(CORE_SRCS:.c=.o)
+
+# The extension script is assembled from one piece per feature.
+SQL_PIECES = src/sql/header.sql src/sql/stats.sql
+DATA_built = vigil--$(EXTVERSION).sql
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+
+PG_CFLAGS = -Wall -Wextra -Werror
+PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK = -lm
+
+UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
+UNIT_BINS = $(patsubst test/unit/%.c,test/unit/bin/%,$(UNIT_SRCS))
+UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc/core
+
+EXTRA_CLEAN = test/unit/bin results regression.diffs regression.out tmp
+
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+
+# PGXS comes with postgresql-server-dev-15; until `make deps` has installed
+# it only the targets below that install it themselves can run.
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+else
+all install installcheck:
+	@echo "PostgreSQL 15 server development files are missing: run 'make deps' as root (or 'make test')." >&2
+	@exit 1
+endif
+
+vigil--$(EXTVERSION).sql: $(SQL_PIECES)
+	cat $^ > $@
+
+unit: $(UNIT_BINS)
+
+test/unit/bin/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lm
+
+deps:
+	test/deps.sh
+
+test: deps
+	$(MAKE) all unit
+	$(MAKE) install
+	test/run
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) install
+	test/demo.sh start
+
+demo-stop:
+	test/demo.sh stop
+
+bench: deps
+	$(MAKE) all
+	$(MAKE) install
+	test/bench/run
+
+.PHONY: unit deps test demo demo-stop bench

@@ -1,0 +1,193 @@
+/*
+ * decay.c
+ *		Exponentially decayed mean and variance, driven by event time.
+ *
+ * See decay.h for the definitions.  Every function that changes a state
+ * builds the new state in a local copy and stores it only when all of it is
+ * finite, so invalid input or overflow returns false with the state left as
+ * it was.
+ */
+#include "decay.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Whether h can be used as a half-life. */
+static inline bool
+valid_half_life(double h)
+{
+	return isfinite(h) && h > 0.0;
+}
+
+/*
+ * Factor that decays a weight across elapsed seconds.  Negative elapsed
+ * time counts as 0: weights are never inflated.  exp2 of a huge negative
+ * argument underflows to 0, which is the right limit.
+ */
+static inline double
+decay_factor(double elapsed, double half_life_s)
+{
+	if (elapsed <= 0.0)
+		return 1.0;
+	return exp2(-elapsed / half_life_s);
+}
+
+/* Add step to the compensated mean, renormalising (mean, mean_lo). */
+static inline void
+mean_add(VigilDecay *d, double step)
+{
+	double		s = d->mean + step;
+	double		bb = s - d->mean;
+	double		err = (d->mean - (s - bb)) + (step - bb);
+	double		lo = d->mean_lo + err;
+
+	d->mean = s + lo;
+	d->mean_lo = lo - (d->mean - s);
+}
+
+/* Deviation of x from the compensated mean. */
+static inline double
+deviation(const VigilDecay *d, double x)
+{
+	return (x - d->mean) - d->mean_lo;
+}
+
+/* Make d the state of no observations. */
+void
+vigil_decay_init(VigilDecay *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * Fold observation x made at event time t into d.  False, with d unchanged,
+ * for non-finite t or x, a half-life that is not finite and positive, or a
+ * result that would overflow.
+ */
+bool
+vigil_decay_add(VigilDecay *d, double t, double x, double half_life_s)
+{
+	VigilDecay	next = *d;
+	double		keep;			/* decay applied to the weights already in d */
+	double		w;				/* weight of x at next.last_t */
+	double		dev,
+				dev2;
+
+	if (!isfinite(t) || !isfinite(x) || !valid_half_life(half_life_s))
+		return false;
+
+	if (d->weight <= 0.0)
+	{
+		/* empty: last_t means nothing yet, so t cannot be "late" */
+		vigil_decay_init(&next);
+		keep = 1.0;
+		w = 1.0;
+		next.last_t = t;
+	}
+	else if (t >= d->last_t)
+	{
+		keep = decay_factor(t - d->last_t, half_life_s);
+		w = 1.0;
+		next.last_t = t;
+	}
+	else
+	{
+		keep = 1.0;
+		w = decay_factor(d->last_t - t, half_life_s);
+	}
+
+	if (w == 0.0)
+		return true;			/* too late to matter: see decay.h */
+
+	next.weight = next.weight * keep + w;
+	dev = deviation(&next, x);
+	mean_add(&next, dev * (w / next.weight));
+	dev2 = deviation(&next, x);
+	next.m2 = next.m2 * keep + w * dev * dev2;
+
+	if (!isfinite(next.weight) || !isfinite(next.mean) ||
+		!isfinite(next.mean_lo) || !isfinite(next.m2))
+		return false;
+	*d = next;
+	return true;
+}
+
+/*
+ * Merge other into into, as described in decay.h.  False, with into
+ * unchanged, for a bad half-life or a result that would overflow (which
+ * includes either state holding non-finite fields).
+ */
+bool
+vigil_decay_merge(VigilDecay *into, const VigilDecay *other,
+				  double half_life_s)
+{
+	VigilDecay	next;
+	double		t,
+				ka,
+				kb,
+				wa,
+				wb,
+				delta;
+
+	if (!valid_half_life(half_life_s))
+		return false;
+	if (other->weight <= 0.0)
+		return true;
+	if (into->weight <= 0.0)
+	{
+		*into = *other;
+		return true;
+	}
+
+	t = fmax(into->last_t, other->last_t);
+	ka = decay_factor(t - into->last_t, half_life_s);
+	kb = decay_factor(t - other->last_t, half_life_s);
+	wa = into->weight * ka;
+	wb = other->weight * kb;
+
+	next = *into;
+	next.last_t = t;
+	next.weight = wa + wb;
+	delta = (other->mean - into->mean) + (other->mean_lo - into->mean_lo);
+	mean_add(&next, delta * (wb / next.weight));
+	next.m2 = into->m2 * ka + other->m2 * kb +
+		delta * delta * (wa * (wb / next.weight));
+
+	if (!isfinite(next.weight) || !isfinite(next.mean) ||
+		!isfinite(next.mean_lo) || !isfinite(next.m2))
+		return false;
+	*into = next;
+	return true;
+}
+
+/* The weighted mean rounded to one double; NaN when empty. */
+double
+vigil_decay_mean(const VigilDecay *d)
+{
+	if (d->weight <= 0.0)
+		return NAN;
+	return d->mean + d->mean_lo;
+}
+
+/* The weighted population variance m2 / weight; NaN when empty. */
+double
+vigil_decay_variance(const VigilDecay *d)
+{
+	if (d->weight <= 0.0)
+		return NAN;
+	return d->m2 / d->weight;
+}
+
+/*
+ * Total weight decayed to time t, without changing d; times before last_t
+ * read as last_t.  0 when empty, NaN for non-finite t or a bad half-life.
+ */
+double
+vigil_decay_weight(const VigilDecay *d, double t, double half_life_s)
+{
+	if (!isfinite(t) || !valid_half_life(half_life_s))
+		return NAN;
+	if (d->weight <= 0.0)
+		return 0.0;
+	return d->weight * decay_factor(t - d->last_t, half_life_s);
+}

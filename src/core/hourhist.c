@@ -1,0 +1,140 @@
+/*
+ * hourhist.c
+ *		Exponentially decayed hour-of-day histogram, driven by event time.
+ *
+ * See hourhist.h for the definitions, the smoothing and the handling of
+ * out-of-order events.
+ */
+#include "hourhist.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SECONDS_PER_DAY 86400
+#define SECONDS_PER_HOUR 3600
+
+/* Whether h can be used as a half-life. */
+static inline bool
+valid_half_life(double h)
+{
+	return isfinite(h) && h > 0.0;
+}
+
+/* Factor that decays a weight across elapsed seconds (none if <= 0). */
+static inline double
+decay_factor(double elapsed, double half_life_s)
+{
+	if (elapsed <= 0.0)
+		return 1.0;
+	return exp2(-elapsed / half_life_s);
+}
+
+/* Sum of the buckets as of last_t, in double. */
+static double
+total(const VigilHourHist *h)
+{
+	double		s = 0.0;
+	int			i;
+
+	for (i = 0; i < VIGIL_HOURS; i++)
+		s += h->bucket[i];
+	return s;
+}
+
+/* Make h a histogram of no events. */
+void
+vigil_hourhist_init(VigilHourHist *h)
+{
+	memset(h, 0, sizeof(*h));
+}
+
+/* Fold an event at time t, in the given hour of the day, into h. */
+bool
+vigil_hourhist_add(VigilHourHist *h, double t, int hour, double half_life_s)
+{
+	double		last_t = h->last_t;
+	double		keep,			/* decay applied to the existing buckets */
+				w;				/* weight of this event at last_t */
+	float		added;
+	int			i;
+
+	if (!isfinite(t) || hour < 0 || hour >= VIGIL_HOURS ||
+		!valid_half_life(half_life_s))
+		return false;
+
+	if (total(h) <= 0.0)
+	{
+		/* no weight left: last_t no longer matters, start afresh at t */
+		keep = 1.0;
+		w = 1.0;
+		last_t = t;
+	}
+	else if (t >= last_t)
+	{
+		keep = decay_factor(t - last_t, half_life_s);
+		w = 1.0;
+		last_t = t;
+	}
+	else
+	{
+		keep = 1.0;
+		w = decay_factor(last_t - t, half_life_s);
+	}
+
+	/*
+	 * In double, FLT_MAX + 1 rounds back to FLT_MAX, so no bucket can
+	 * overflow to Infinity.
+	 */
+	added = (float) (h->bucket[hour] * keep + w);
+	for (i = 0; i < VIGIL_HOURS; i++)
+		h->bucket[i] = (float) (h->bucket[i] * keep);
+	h->bucket[hour] = added;
+	h->last_t = last_t;
+	return true;
+}
+
+/* Smoothed probability of the given hour, with h decayed to time t. */
+bool
+vigil_hourhist_prob(const VigilHourHist *h, double t, int hour,
+					double half_life_s, double *p)
+{
+	double		keep;
+
+	if (!isfinite(t) || hour < 0 || hour >= VIGIL_HOURS ||
+		!valid_half_life(half_life_s))
+		return false;
+
+	keep = decay_factor(t - h->last_t, half_life_s);
+	*p = (h->bucket[hour] * keep + 1.0) / (total(h) * keep + VIGIL_HOURS);
+	return true;
+}
+
+/* Total decayed event count of h at time t. */
+bool
+vigil_hourhist_weight(const VigilHourHist *h, double t, double half_life_s,
+					  double *weight)
+{
+	if (!isfinite(t) || !valid_half_life(half_life_s))
+		return false;
+
+	*weight = total(h) * decay_factor(t - h->last_t, half_life_s);
+	return true;
+}
+
+/* Hour of the day of t at a fixed UTC offset. */
+bool
+vigil_hourhist_hour(double t, int32_t utc_offset_s, int *hour)
+{
+	double		sec;
+
+	if (!isfinite(t) || utc_offset_s <= -SECONDS_PER_DAY ||
+		utc_offset_s >= SECONDS_PER_DAY)
+		return false;
+
+	/* fmod is exact; shift its negative results into [0, 1 day) */
+	sec = fmod(floor(t) + utc_offset_s, SECONDS_PER_DAY);
+	if (sec < 0.0)
+		sec += SECONDS_PER_DAY;
+	*hour = (int) (sec / SECONDS_PER_HOUR);
+	return true;
+}

@@ -1,0 +1,63 @@
+/*
+ * hourhist.h
+ *		Exponentially decayed hour-of-day histogram, driven by event time.
+ *
+ * One bucket per hour of the day holds the decayed number of events seen in
+ * that hour, as of last_t, the newest event time folded in.  An event adds
+ * 1 to its hour's bucket after every bucket has been decayed by
+ * 2^(-(t - last_t) / half_life).  The caller chooses the hour, so it can use
+ * whatever local time is meaningful (the card holder's time zone, with its
+ * daylight saving rules); vigil_hourhist_hour derives it from an event time
+ * and a fixed UTC offset for callers that have nothing better.
+ *
+ * Probabilities use add-one (Laplace) smoothing over the 24 hours:
+ *
+ *		p(hour) = (bucket[hour] + 1) / (total + 24)
+ *
+ * with the buckets decayed to the query time.  They sum to 1, are 1/24
+ * each with no history, and drift back towards 1/24 as history ages, so
+ * habits learnt long ago are trusted less.
+ *
+ * Out-of-order events are handled as in decay.h: an event older than
+ * last_t adds its already-decayed weight 2^(-(last_t - t) / half_life) and
+ * leaves last_t alone, so arrival order does not matter.  Query times
+ * before last_t read as last_t.
+ *
+ * Buckets are floats (relative precision 2^-24), updated in double; a
+ * bucket stops growing near 2^24 (1.7e7) events' worth of weight, far more
+ * than one card's decayed history, and can never overflow.  The
+ * half-life is an argument, as in decay.h; pass the same one on every call.
+ * Functions that take a value return false, leaving the histogram and any
+ * output untouched, for a non-finite time, an hour outside 0..23, or a
+ * half-life that is not finite and positive.  The histogram is plain old
+ * data (104 bytes, no padding).
+ */
+#ifndef VIGIL_HOURHIST_H
+#define VIGIL_HOURHIST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VIGIL_HOURS 24
+
+typedef struct VigilHourHist
+{
+	double		last_t;			/* newest event time folded in */
+	float		bucket[VIGIL_HOURS];	/* decayed event counts at last_t */
+} VigilHourHist;
+
+extern void vigil_hourhist_init(VigilHourHist *h);
+extern bool vigil_hourhist_add(VigilHourHist *h, double t, int hour,
+							   double half_life_s);
+extern bool vigil_hourhist_prob(const VigilHourHist *h, double t, int hour,
+								double half_life_s, double *p);
+extern bool vigil_hourhist_weight(const VigilHourHist *h, double t,
+								  double half_life_s, double *weight);
+
+/*
+ * Hour of the day (0..23) of event time t at a fixed offset from UTC, in
+ * seconds east; the offset must lie strictly within one day.
+ */
+extern bool vigil_hourhist_hour(double t, int32_t utc_offset_s, int *hour);
+
+#endif							/* VIGIL_HOURHIST_H */

@@ -1,0 +1,172 @@
+/*
+ * ring.c
+ *		A short ring of recent (time, amount) events for sliding windows.
+ *
+ * See ring.h for the precision and window semantics.  Retained events sit
+ * in slots head, head + 1, ... (mod VIGIL_RING_CAP) in time order, so an
+ * in-order push is O(1) and a window is a suffix of the ring.
+ */
+#include "ring.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+/* Times at or beyond this magnitude have no exact whole-second floor. */
+#define MAX_ABS_T 9007199254740992.0	/* 2^53 */
+
+/* Slot of the i'th oldest retained event. */
+static inline int
+slot(const VigilRing *r, int i)
+{
+	return (r->head + i) % VIGIL_RING_CAP;
+}
+
+/*
+ * Logical index of the oldest retained event inside the window starting at
+ * t_from (r->count when none is): events from there on are the window.
+ */
+static int
+window_start(const VigilRing *r, double t_from)
+{
+	/*
+	 * Offsets are exact integers, and so is this threshold whenever it could
+	 * matter: when it is not, it is so far from base that every offset
+	 * compares the same way.
+	 */
+	double		from = floor(t_from) - (double) r->base;
+	int			i = r->count;
+
+	while (i > 0 && (double) r->off[slot(r, i - 1)] >= from)
+		i--;
+	return i;
+}
+
+/* Make r an empty ring. */
+void
+vigil_ring_init(VigilRing *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * Record an event at time t with the given amount.  True also when the
+ * event is dropped for being older than a full ring's retained events.
+ */
+bool
+vigil_ring_push(VigilRing *r, double t, double amount)
+{
+	double		sec,
+				d;
+	int32_t		off;
+	int			pos,
+				prev;
+
+	if (!isfinite(t) || fabs(t) >= MAX_ABS_T ||
+		!isfinite(amount) || fabs(amount) > FLT_MAX)
+		return false;
+
+	sec = floor(t);
+	if (r->count == 0)
+	{
+		/* nothing retained (so nothing lost either): start from here */
+		r->base = (int64_t) sec;
+		off = 0;
+	}
+	else
+	{
+		d = sec - (double) r->base;
+		if (d < INT32_MIN || d > INT32_MAX)
+			return false;
+		off = (int32_t) d;
+	}
+
+	if (r->count == VIGIL_RING_CAP)
+	{
+		if (r->lost < UINT32_MAX)
+			r->lost++;
+		if (off < r->off[r->head])
+			return true;
+		/* evict the oldest to make room */
+		r->head = (uint16_t) ((r->head + 1) % VIGIL_RING_CAP);
+		r->count--;
+	}
+
+	/* insertion sort from the newest end: O(1) for in-order events */
+	pos = slot(r, r->count);
+	r->count++;
+	while (pos != r->head)
+	{
+		prev = (pos + VIGIL_RING_CAP - 1) % VIGIL_RING_CAP;
+		if (r->off[prev] <= off)
+			break;
+		r->off[pos] = r->off[prev];
+		r->amount[pos] = r->amount[prev];
+		pos = prev;
+	}
+	r->off[pos] = off;
+	r->amount[pos] = (float) amount;
+	return true;
+}
+
+/* Number of retained events in the window starting at t_from. */
+bool
+vigil_ring_count_since(const VigilRing *r, double t_from, int *count)
+{
+	if (!isfinite(t_from))
+		return false;
+	*count = r->count - window_start(r, t_from);
+	return true;
+}
+
+/* Sum of the amounts of retained events in the window starting at t_from. */
+bool
+vigil_ring_sum_since(const VigilRing *r, double t_from, double *sum)
+{
+	double		s = 0.0;
+	int			i;
+
+	if (!isfinite(t_from))
+		return false;
+	for (i = window_start(r, t_from); i < r->count; i++)
+		s += r->amount[slot(r, i)];
+	*sum = s;
+	return true;
+}
+
+/*
+ * Number of retained events in the window starting at t_from whose amount
+ * is at most max_amount, as a card-testing signal.
+ */
+bool
+vigil_ring_count_small_since(const VigilRing *r, double t_from,
+							 double max_amount, int *count)
+{
+	float		limit;
+	int			n = 0;
+	int			i;
+
+	if (!isfinite(t_from) || !isfinite(max_amount))
+		return false;
+
+	/* rounding is monotonic, so amount <= max implies the floats compare so */
+	limit = (float) fmax(-FLT_MAX, fmin(FLT_MAX, max_amount));
+	for (i = window_start(r, t_from); i < r->count; i++)
+		if (r->amount[slot(r, i)] <= limit)
+			n++;
+	*count = n;
+	return true;
+}
+
+/*
+ * Whether the window starting at t_from may hold events the ring no longer
+ * has: some were lost and the window reaches the oldest retained event.
+ */
+bool
+vigil_ring_saturated(const VigilRing *r, double t_from, bool *saturated)
+{
+	if (!isfinite(t_from))
+		return false;
+	*saturated = r->lost > 0 && r->count > 0 && window_start(r, t_from) == 0;
+	return true;
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Starts and stops throwaway PostgreSQL 15 clusters under the working tree,
+# with vigil and pg_cron preloaded, for the tests, the demo and benchmarks.
+#
+#   test/cluster.sh start DIR PORT     initdb (if needed) and start
+#   test/cluster.sh stop DIR           stop (immediate), keep the files
+#   test/cluster.sh destroy DIR        stop and remove
+#
+# PostgreSQL refuses to run as root, so as root the server runs as the
+# postgres user that Debian's packages create, and DIR is handed to it.
+set -euo pipefail
+
+BINDIR=$(/usr/lib/postgresql/15/bin/pg_config --bindir)
+
+# Run a command as the user that owns clusters.
+as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# Make DIR a directory the cluster owner can use, failing clearly if a parent
+# directory is closed to it.
+prepare_dir() {
+	local dir=$1
+	mkdir -p "$dir"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres: "$dir"
+		if ! runuser -u postgres -- test -w "$dir"; then
+			echo "cluster.sh: the postgres user cannot reach $dir; make its parent directories searchable (chmod o+x)" >&2
+			exit 1
+		fi
+	fi
+}
+
+start() {
+	local dir port
+	dir=$(realpath -m "$1")
+	port=$2
+	prepare_dir "$dir"
+	if [ ! -f "$dir/data/PG_VERSION" ]; then
+		as_owner "$BINDIR/initdb" -D "$dir/data" -U postgres --auth=trust \
+			--encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+			{ cat "$dir/initdb.log" >&2; exit 1; }
+		cat >>"$dir/data/postgresql.conf" <<CONF
+# pg_vigil throwaway cluster
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+shared_preload_libraries = 'vigil,pg_cron'
+cron.database_name = 'postgres'
+max_worker_processes = 16
+max_parallel_workers_per_gather = 2
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+logging_collector = off
+CONF
+	fi
+	if as_owner "$BINDIR/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+		return 0
+	fi
+	as_owner "$BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
+		{ tail -20 "$dir/server.log" >&2; exit 1; }
+}
+
+stop() {
+	local dir
+	dir=$(realpath -m "$1")
+	[ -f "$dir/data/PG_VERSION" ] || return 0
+	if as_owner "$BINDIR/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+		as_owner "$BINDIR/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+	fi
+}
+
+case "${1:-}" in
+start) start "$2" "$3" ;;
+stop) stop "$2" ;;
+destroy) stop "$2"; rm -rf "$2" ;;
+*) echo "usage: $0 start DIR PORT | stop DIR | destroy DIR" >&2; exit 2 ;;
+esac
