@@ -67,10 +67,10 @@ test: deps
 demo: deps
 	$(MAKE) all
 	$(MAKE) install
-	test/demo.sh start
+	test/demo/run start
 
 demo-stop:
-	test/demo.sh stop
+	test/demo/run stop
 
 bench: deps
 	$(MAKE) all

@@ -21,17 +21,25 @@ as_owner() {
 	fi
 }
 
-# Make DIR a directory the cluster owner can use, failing clearly if a parent
-# directory is closed to it.
+# Make DIR a directory the cluster owner can use.  As root, a parent
+# directory closed to others (a checkout under a private home or mktemp
+# directory) is opened for search (o+x, not read), with a note saying so.
 prepare_dir() {
-	local dir=$1
+	local dir=$1 parent
 	mkdir -p "$dir"
-	if [ "$(id -u)" -eq 0 ]; then
-		chown postgres: "$dir"
-		if ! runuser -u postgres -- test -w "$dir"; then
-			echo "cluster.sh: the postgres user cannot reach $dir; make its parent directories searchable (chmod o+x)" >&2
-			exit 1
+	[ "$(id -u)" -eq 0 ] || return 0
+	chown postgres: "$dir"
+	parent=$(dirname "$dir")
+	while [ "$parent" != / ]; do
+		if ! runuser -u postgres -- test -x "$parent"; then
+			echo "cluster.sh: letting the postgres user search $parent (chmod o+x)"
+			chmod o+x "$parent"
 		fi
+		parent=$(dirname "$parent")
+	done
+	if ! runuser -u postgres -- test -w "$dir"; then
+		echo "cluster.sh: the postgres user cannot write $dir" >&2
+		exit 1
 	fi
 }
 

@@ -132,6 +132,20 @@ vigil_movstats_remove(VigilMovStats *m, double x)
 	if (!vigil_welford_remove(&m->w, x, &m->r))
 		return VIGIL_MOV_RESTART;
 	m->removed++;
+
+	/*
+	 * When what is left is one value, or several equal ones, the deques know
+	 * it exactly: make the summary exact again instead of carrying rounding
+	 * error into the next frames.
+	 */
+	if (m->w.n > 0 && deque_at(&m->minq, 0)->value == deque_at(&m->maxq, 0)->value)
+	{
+		m->w.mean = deque_at(&m->minq, 0)->value;
+		m->w.mean_lo = 0.0;
+		m->w.m2 = 0.0;
+		m->r.m2_err = 0.0;
+		m->r.mean_err = 0.0;
+	}
 	if (!vigil_welford_precise(&m->w, &m->r))
 		return VIGIL_MOV_RESTART;
 	return VIGIL_MOV_OK;

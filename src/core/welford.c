@@ -55,14 +55,19 @@ deviation(const VigilWelford *w, double x)
 	return (x - w->mean) - w->mean_lo;
 }
 
-/* Charge one update's rounding to the error bounds of a moving summary. */
+/*
+ * Charge one update's rounding to the error bounds of a moving summary.  n
+ * is the count after the update.  With n = 1 the mean is set to the value
+ * itself, exactly, so only later updates (whose step d / n is a deviation,
+ * not a magnitude) add to the mean's error.
+ */
 static inline void
 charge(VigilRoundoff *r, uint64_t n, double d, double d2, double term)
 {
 	if (r == NULL)
 		return;
 	r->m2_err += 4 * U * fabs(term) + r->mean_err * (fabs(d) + fabs(d2));
-	if (n > 0)
+	if (n > 1)
 		r->mean_err += 3 * U * fabs(d) / (double) n;
 }
 
