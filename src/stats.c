@@ -253,6 +253,14 @@ vigil_stats_mean(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(PG_GETARG_VIGIL_STATS_P(0)->mean);
 }
 
+/* Sample variance M2 / (n - 1) of a summary of at least two values. */
+static float8
+sample_variance(const VigilStats *s)
+{
+	Assert(s->n >= 2);
+	return s->m2 / (float8) (s->n - 1);
+}
+
 /* Sample variance; NULL for a single value, like var_samp. */
 Datum
 vigil_stats_variance(PG_FUNCTION_ARGS)
@@ -261,7 +269,7 @@ vigil_stats_variance(PG_FUNCTION_ARGS)
 
 	if (s->n < 2)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(s->m2 / (float8) (s->n - 1));
+	PG_RETURN_FLOAT8(sample_variance(s));
 }
 
 /* Sample standard deviation; NULL for a single value, like stddev_samp. */
@@ -272,7 +280,7 @@ vigil_stats_stddev(PG_FUNCTION_ARGS)
 
 	if (s->n < 2)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(sqrt(s->m2 / (float8) (s->n - 1)));
+	PG_RETURN_FLOAT8(sqrt(sample_variance(s)));
 }
 
 /* Smallest value. */
@@ -299,10 +307,8 @@ vigil_stats_zscore(PG_FUNCTION_ARGS)
 {
 	VigilStats *s = PG_GETARG_VIGIL_STATS_P(0);
 	float8		x = PG_GETARG_FLOAT8(1);
-	float8		sd;
 
 	if (s->n < 2 || s->m2 <= 0.0)
 		PG_RETURN_NULL();
-	sd = sqrt(s->m2 / (float8) (s->n - 1));
-	PG_RETURN_FLOAT8((x - s->mean) / sd);
+	PG_RETURN_FLOAT8((x - s->mean) / sqrt(sample_variance(s)));
 }

@@ -12,9 +12,11 @@
 #include <math.h>
 #include <string.h>
 
-/* Whether h can be used as a half-life. */
-static inline bool
-valid_half_life(double h)
+#include "compensated.h"
+
+/* Whether h can be used as a half-life (seconds): finite and positive. */
+bool
+vigil_half_life_valid(double h)
 {
 	return isfinite(h) && h > 0.0;
 }
@@ -24,32 +26,12 @@ valid_half_life(double h)
  * time counts as 0: weights are never inflated.  exp2 of a huge negative
  * argument underflows to 0, which is the right limit.
  */
-static inline double
-decay_factor(double elapsed, double half_life_s)
+double
+vigil_decay_factor(double elapsed, double half_life_s)
 {
 	if (elapsed <= 0.0)
 		return 1.0;
 	return exp2(-elapsed / half_life_s);
-}
-
-/* Add step to the compensated mean, renormalising (mean, mean_lo). */
-static inline void
-mean_add(VigilDecay *d, double step)
-{
-	double		s = d->mean + step;
-	double		bb = s - d->mean;
-	double		err = (d->mean - (s - bb)) + (step - bb);
-	double		lo = d->mean_lo + err;
-
-	d->mean = s + lo;
-	d->mean_lo = lo - (d->mean - s);
-}
-
-/* Deviation of x from the compensated mean. */
-static inline double
-deviation(const VigilDecay *d, double x)
-{
-	return (x - d->mean) - d->mean_lo;
 }
 
 /* Make d the state of no observations. */
@@ -73,7 +55,7 @@ vigil_decay_add(VigilDecay *d, double t, double x, double half_life_s)
 	double		dev,
 				dev2;
 
-	if (!isfinite(t) || !isfinite(x) || !valid_half_life(half_life_s))
+	if (!isfinite(t) || !isfinite(x) || !vigil_half_life_valid(half_life_s))
 		return false;
 
 	if (d->weight <= 0.0)
@@ -86,23 +68,23 @@ vigil_decay_add(VigilDecay *d, double t, double x, double half_life_s)
 	}
 	else if (t >= d->last_t)
 	{
-		keep = decay_factor(t - d->last_t, half_life_s);
+		keep = vigil_decay_factor(t - d->last_t, half_life_s);
 		w = 1.0;
 		next.last_t = t;
 	}
 	else
 	{
 		keep = 1.0;
-		w = decay_factor(d->last_t - t, half_life_s);
+		w = vigil_decay_factor(d->last_t - t, half_life_s);
 	}
 
 	if (w == 0.0)
 		return true;			/* too late to matter: see decay.h */
 
 	next.weight = next.weight * keep + w;
-	dev = deviation(&next, x);
-	mean_add(&next, dev * (w / next.weight));
-	dev2 = deviation(&next, x);
+	dev = vigil_comp_dev(next.mean, next.mean_lo, x);
+	vigil_comp_add(&next.mean, &next.mean_lo, dev * (w / next.weight));
+	dev2 = vigil_comp_dev(next.mean, next.mean_lo, x);
 	next.m2 = next.m2 * keep + w * dev * dev2;
 
 	if (!isfinite(next.weight) || !isfinite(next.mean) ||
@@ -129,7 +111,7 @@ vigil_decay_merge(VigilDecay *into, const VigilDecay *other,
 				wb,
 				delta;
 
-	if (!valid_half_life(half_life_s))
+	if (!vigil_half_life_valid(half_life_s))
 		return false;
 	if (other->weight <= 0.0)
 		return true;
@@ -140,8 +122,8 @@ vigil_decay_merge(VigilDecay *into, const VigilDecay *other,
 	}
 
 	t = fmax(into->last_t, other->last_t);
-	ka = decay_factor(t - into->last_t, half_life_s);
-	kb = decay_factor(t - other->last_t, half_life_s);
+	ka = vigil_decay_factor(t - into->last_t, half_life_s);
+	kb = vigil_decay_factor(t - other->last_t, half_life_s);
 	wa = into->weight * ka;
 	wb = other->weight * kb;
 
@@ -149,7 +131,7 @@ vigil_decay_merge(VigilDecay *into, const VigilDecay *other,
 	next.last_t = t;
 	next.weight = wa + wb;
 	delta = (other->mean - into->mean) + (other->mean_lo - into->mean_lo);
-	mean_add(&next, delta * (wb / next.weight));
+	vigil_comp_add(&next.mean, &next.mean_lo, delta * (wb / next.weight));
 	next.m2 = into->m2 * ka + other->m2 * kb +
 		delta * delta * (wa * (wb / next.weight));
 
@@ -185,9 +167,9 @@ vigil_decay_variance(const VigilDecay *d)
 double
 vigil_decay_weight(const VigilDecay *d, double t, double half_life_s)
 {
-	if (!isfinite(t) || !valid_half_life(half_life_s))
+	if (!isfinite(t) || !vigil_half_life_valid(half_life_s))
 		return NAN;
 	if (d->weight <= 0.0)
 		return 0.0;
-	return d->weight * decay_factor(t - d->last_t, half_life_s);
+	return d->weight * vigil_decay_factor(t - d->last_t, half_life_s);
 }

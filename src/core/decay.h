@@ -58,6 +58,8 @@ typedef struct VigilDecay
 	double		last_t;			/* newest event time folded in */
 } VigilDecay;
 
+extern bool vigil_half_life_valid(double h);
+extern double vigil_decay_factor(double elapsed, double half_life_s);
 extern void vigil_decay_init(VigilDecay *d);
 extern bool vigil_decay_add(VigilDecay *d, double t, double x,
 							double half_life_s);

@@ -10,24 +10,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "decay.h"
+
 #define SECONDS_PER_DAY 86400
 #define SECONDS_PER_HOUR 3600
-
-/* Whether h can be used as a half-life. */
-static inline bool
-valid_half_life(double h)
-{
-	return isfinite(h) && h > 0.0;
-}
-
-/* Factor that decays a weight across elapsed seconds (none if <= 0). */
-static inline double
-decay_factor(double elapsed, double half_life_s)
-{
-	if (elapsed <= 0.0)
-		return 1.0;
-	return exp2(-elapsed / half_life_s);
-}
 
 /* Sum of the buckets as of last_t, in double. */
 static double
@@ -59,7 +45,7 @@ vigil_hourhist_add(VigilHourHist *h, double t, int hour, double half_life_s)
 	int			i;
 
 	if (!isfinite(t) || hour < 0 || hour >= VIGIL_HOURS ||
-		!valid_half_life(half_life_s))
+		!vigil_half_life_valid(half_life_s))
 		return false;
 
 	if (total(h) <= 0.0)
@@ -71,14 +57,14 @@ vigil_hourhist_add(VigilHourHist *h, double t, int hour, double half_life_s)
 	}
 	else if (t >= last_t)
 	{
-		keep = decay_factor(t - last_t, half_life_s);
+		keep = vigil_decay_factor(t - last_t, half_life_s);
 		w = 1.0;
 		last_t = t;
 	}
 	else
 	{
 		keep = 1.0;
-		w = decay_factor(last_t - t, half_life_s);
+		w = vigil_decay_factor(last_t - t, half_life_s);
 	}
 
 	/*
@@ -101,10 +87,10 @@ vigil_hourhist_prob(const VigilHourHist *h, double t, int hour,
 	double		keep;
 
 	if (!isfinite(t) || hour < 0 || hour >= VIGIL_HOURS ||
-		!valid_half_life(half_life_s))
+		!vigil_half_life_valid(half_life_s))
 		return false;
 
-	keep = decay_factor(t - h->last_t, half_life_s);
+	keep = vigil_decay_factor(t - h->last_t, half_life_s);
 	*p = (h->bucket[hour] * keep + 1.0) / (total(h) * keep + VIGIL_HOURS);
 	return true;
 }
@@ -114,10 +100,10 @@ bool
 vigil_hourhist_weight(const VigilHourHist *h, double t, double half_life_s,
 					  double *weight)
 {
-	if (!isfinite(t) || !valid_half_life(half_life_s))
+	if (!isfinite(t) || !vigil_half_life_valid(half_life_s))
 		return false;
 
-	*weight = total(h) * decay_factor(t - h->last_t, half_life_s);
+	*weight = total(h) * vigil_decay_factor(t - h->last_t, half_life_s);
 	return true;
 }
 

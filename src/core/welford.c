@@ -12,6 +12,8 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "compensated.h"
+
 /* Unit roundoff of double arithmetic. */
 #define U (DBL_EPSILON / 2)
 
@@ -33,26 +35,6 @@ vigil_welford_init(VigilWelford *w)
 	w->m2 = 0.0;
 	w->min = INFINITY;
 	w->max = -INFINITY;
-}
-
-/* Add step to the compensated mean, renormalising (mean, mean_lo). */
-static inline void
-mean_add(VigilWelford *w, double step)
-{
-	double		s = w->mean + step;
-	double		bb = s - w->mean;
-	double		err = (w->mean - (s - bb)) + (step - bb);
-	double		lo = w->mean_lo + err;
-
-	w->mean = s + lo;
-	w->mean_lo = lo - (w->mean - s);
-}
-
-/* Deviation of x from the compensated mean. */
-static inline double
-deviation(const VigilWelford *w, double x)
-{
-	return (x - w->mean) - w->mean_lo;
 }
 
 /*
@@ -84,9 +66,9 @@ vigil_welford_add(VigilWelford *w, double x, VigilRoundoff *r)
 		return false;
 
 	next.n++;
-	d = deviation(&next, x);
-	mean_add(&next, d / (double) next.n);
-	d2 = deviation(&next, x);
+	d = vigil_comp_dev(next.mean, next.mean_lo, x);
+	vigil_comp_add(&next.mean, &next.mean_lo, d / (double) next.n);
+	d2 = vigil_comp_dev(next.mean, next.mean_lo, x);
 	term = d * d2;
 	next.m2 += term;
 	if (x < next.min)
@@ -125,10 +107,10 @@ vigil_welford_remove(VigilWelford *w, double x, VigilRoundoff *r)
 		return true;
 	}
 
-	d = deviation(&next, x);
+	d = vigil_comp_dev(next.mean, next.mean_lo, x);
 	next.n--;
-	mean_add(&next, -d / (double) next.n);
-	d2 = deviation(&next, x);
+	vigil_comp_add(&next.mean, &next.mean_lo, -d / (double) next.n);
+	d2 = vigil_comp_dev(next.mean, next.mean_lo, x);
 	term = d * d2;
 	next.m2 -= term;
 	if (next.m2 < 0.0)
@@ -160,7 +142,7 @@ vigil_welford_merge(VigilWelford *into, const VigilWelford *other)
 	n = (double) into->n + (double) other->n;
 	d = (other->mean - into->mean) + (other->mean_lo - into->mean_lo);
 	next.n = into->n + other->n;
-	mean_add(&next, d * ((double) other->n / n));
+	vigil_comp_add(&next.mean, &next.mean_lo, d * ((double) other->n / n));
 	next.m2 = into->m2 + other->m2 + d * d * ((double) into->n / n) * (double) other->n;
 	if (other->min < next.min)
 		next.min = other->min;
