@@ -37,16 +37,19 @@ aggregate_context(FunctionCallInfo fcinfo, const char *fn)
 	return aggcontext;
 }
 
-/* The transition state in argument 0, created empty on first use. */
+/*
+ * The transition state in argument 0, created empty on first use.  Only the
+ * creation checks the calling context: a non-null internal state can only
+ * have come from it, and the check would otherwise run for every row.
+ */
 static VigilWelford *
 state_arg(FunctionCallInfo fcinfo, const char *fn)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, fn);
 	VigilWelford *w;
 
 	if (!PG_ARGISNULL(0))
 		return (VigilWelford *) PG_GETARG_POINTER(0);
-	w = MemoryContextAlloc(aggcontext, sizeof(VigilWelford));
+	w = MemoryContextAlloc(aggregate_context(fcinfo, fn), sizeof(VigilWelford));
 	vigil_welford_init(w);
 	return w;
 }

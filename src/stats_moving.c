@@ -21,7 +21,10 @@ PG_FUNCTION_INFO_V1(vigil_stats_mtrans);
 PG_FUNCTION_INFO_V1(vigil_stats_minvtrans);
 PG_FUNCTION_INFO_V1(vigil_stats_mfinal);
 
-/* The moving state in argument 0; created empty on first use. */
+/*
+ * The moving state in argument 0; created empty on first use, which is
+ * also the only call that needs to check the calling context.
+ */
 static VigilMovStats *
 moving_state(FunctionCallInfo fcinfo)
 {
@@ -29,12 +32,12 @@ moving_state(FunctionCallInfo fcinfo)
 	VigilMovStats *m;
 	size_t		bufsize = VIGIL_MOVSTATS_INITIAL_CAP * sizeof(VigilDequeEntry);
 
+	if (!PG_ARGISNULL(0))
+		return (VigilMovStats *) PG_GETARG_POINTER(0);
 	if (!AggCheckCallContext(fcinfo, &aggcontext))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("vigil.stats_agg moving-aggregate support called in non-aggregate context")));
-	if (!PG_ARGISNULL(0))
-		return (VigilMovStats *) PG_GETARG_POINTER(0);
 
 	m = MemoryContextAlloc(aggcontext, sizeof(VigilMovStats));
 	vigil_movstats_init(m,
