@@ -16,16 +16,19 @@ MODULE_big = vigil
 
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 OBJS = src/vigil.o src/stats.o src/stats_agg.o src/stats_moving.o \
+	src/profile.o src/event.o src/rule_table.o src/score.o src/detect.o src/replay.o \
 	$(CORE_SRCS:.c=.o)
 
 # The extension script is assembled from one piece per feature.
-SQL_PIECES = src/sql/header.sql src/sql/stats.sql
+SQL_PIECES = src/sql/header.sql src/sql/stats.sql src/sql/engine.sql src/sql/watch.sql
 DATA_built = vigil--$(EXTVERSION).sql
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 
+# -Wextra is for our code: PostgreSQL's own headers are read as system
+# headers, so their inline functions' unused parameters do not count.
 PG_CFLAGS = -Wall -Wextra -Werror
-PG_CPPFLAGS = -I$(srcdir)/src
+PG_CPPFLAGS = -I$(srcdir)/src -isystem $(includedir_server)
 SHLIB_LINK = -lm
 
 UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))

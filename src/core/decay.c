@@ -87,6 +87,15 @@ vigil_decay_add(VigilDecay *d, double t, double x, double half_life_s)
 	dev2 = vigil_comp_dev(next.mean, next.mean_lo, x);
 	next.m2 = next.m2 * keep + w * dev * dev2;
 
+	/*
+	 * m2 is a sum of non-negative terms, but when the old weight has decayed
+	 * to almost nothing (a key idle for years) the new mean lands on the new
+	 * value itself and the rounding of the last deviation can have either
+	 * sign, leaving m2 a few ulps below 0.
+	 */
+	if (next.m2 < 0.0)
+		next.m2 = 0.0;
+
 	if (!isfinite(next.weight) || !isfinite(next.mean) ||
 		!isfinite(next.mean_lo) || !isfinite(next.m2))
 		return false;

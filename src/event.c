@@ -1,0 +1,291 @@
+/*
+ * event.c
+ *		Reading a watched table's rows as detection events.
+ *
+ * A watch names its columns by attribute number (see vigil.watches), so a
+ * renamed column keeps working.  The accepted types are checked by
+ * vigil.watch(); this file converts them: amounts from any integer, float
+ * or numeric type, times from timestamptz, timestamp (read as UTC) or
+ * integer epoch seconds, locations from numbers.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/timestamp.h"
+
+#include "core/seenset.h"
+#include "event.h"
+#include "profile.h"
+
+/* Set up c for attribute attnum of tupdesc (0: the watch does not use it). */
+static bool
+column_init(VigilColumn *c, AttrNumber attnum, TupleDesc tupdesc)
+{
+	Form_pg_attribute att;
+	Oid			out;
+	bool		varlena;
+
+	c->attnum = attnum;
+	if (attnum == 0)
+		return true;
+	if (attnum < 1 || attnum > tupdesc->natts)
+		return false;
+	att = TupleDescAttr(tupdesc, attnum - 1);
+	if (att->attisdropped)
+		return false;
+	c->typid = att->atttypid;
+	getTypeOutputInfo(c->typid, &out, &varlena);
+	fmgr_info(out, &c->out);
+	return true;
+}
+
+/*
+ * Load a watch and its columns for rel (a watched table, whose row type is
+ * that of the rows detection reads).  Runs inside the caller's SPI
+ * connection.  False when the watch or one of its columns is gone.
+ */
+bool
+vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		arg = Int32GetDatum(watch_id);
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	AttrNumber	att[7];
+	Oid			pkoid;
+	Relation	pk;
+
+	if (plan == NULL)
+	{
+		Oid			argtypes[1] = {INT4OID};
+
+		plan = SPI_prepare("SELECT key_attnum, amount_attnum, time_attnum, lat_attnum, "
+						   "lon_attnum, merchant_attnum, category_attnum, alert_threshold "
+						   "FROM vigil.watches WHERE id = $1",
+						   1, argtypes);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the vigil.watches query: %s",
+				 SPI_result_code_string(SPI_result));
+	}
+	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read vigil.watches");
+	if (SPI_processed != 1)
+		return false;
+
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	for (int i = 0; i < 7; i++)
+	{
+		Datum		v = heap_getattr(t, i + 1, d, &isnull);
+
+		att[i] = isnull ? 0 : DatumGetInt16(v);
+	}
+	w->id = watch_id;
+	w->relid = RelationGetRelid(rel);
+	w->alert_threshold = DatumGetFloat8(heap_getattr(t, 8, d, &isnull));
+	if (!column_init(&w->key, att[0], tupdesc) ||
+		!column_init(&w->amount, att[1], tupdesc) ||
+		!column_init(&w->time, att[2], tupdesc) ||
+		!column_init(&w->lat, att[3], tupdesc) ||
+		!column_init(&w->lon, att[4], tupdesc) ||
+		!column_init(&w->merchant, att[5], tupdesc) ||
+		!column_init(&w->category, att[6], tupdesc))
+		return false;
+
+	/* the primary key identifies rows in alerts */
+	pkoid = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(pkoid))
+		return false;
+	pk = RelationIdGetRelation(pkoid);
+	w->npk = pk->rd_index->indnkeyatts;
+	w->pk_attnums = palloc(sizeof(AttrNumber) * w->npk);
+	w->pk_out = palloc(sizeof(FmgrInfo) * w->npk);
+	w->pk_names = palloc(sizeof(char *) * w->npk);
+	w->pk_typids = palloc(sizeof(Oid) * w->npk);
+	for (int i = 0; i < w->npk; i++)
+	{
+		AttrNumber	a = pk->rd_index->indkey.values[i];
+		Form_pg_attribute attr = TupleDescAttr(tupdesc, a - 1);
+		Oid			out;
+		bool		varlena;
+
+		w->pk_attnums[i] = a;
+		w->pk_names[i] = pstrdup(NameStr(attr->attname));
+		w->pk_typids[i] = attr->atttypid;
+		getTypeOutputInfo(attr->atttypid, &out, &varlena);
+		fmgr_info(out, &w->pk_out[i]);
+	}
+	RelationClose(pk);
+	return true;
+}
+
+/* A number from an integer, float or numeric datum (NaN if not finite). */
+static double
+number_from_datum(Datum d, Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return (double) DatumGetInt16(d);
+		case INT4OID:
+			return (double) DatumGetInt32(d);
+		case INT8OID:
+			return (double) DatumGetInt64(d);
+		case FLOAT4OID:
+			return (double) DatumGetFloat4(d);
+		case FLOAT8OID:
+			return DatumGetFloat8(d);
+		case NUMERICOID:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+		default:
+			return NAN;
+	}
+}
+
+/* Seconds since the epoch from a time column's datum (NaN if infinite). */
+static double
+time_from_datum(Datum d, Oid typid)
+{
+	if (typid == TIMESTAMPTZOID || typid == TIMESTAMPOID)
+	{
+		TimestampTz ts = DatumGetTimestampTz(d);
+
+		if (TIMESTAMP_NOT_FINITE(ts))
+			return NAN;
+		return vigil_timestamptz_to_epoch(ts);
+	}
+	return number_from_datum(d, typid);
+}
+
+/* The text of a datum, through its type's output function. */
+static char *
+text_of(const VigilColumn *c, Datum d)
+{
+	if (c->typid == TEXTOID || c->typid == VARCHAROID)
+		return TextDatumGetCString(d);
+	return OutputFunctionCall((FmgrInfo *) &c->out, d);
+}
+
+/* A column's value from the slot, or false when NULL or not used. */
+static bool
+value_of(const VigilColumn *c, TupleTableSlot *slot, Datum *d)
+{
+	bool		isnull;
+
+	if (c->attnum == 0)
+		return false;
+	*d = slot_getattr(slot, c->attnum, &isnull);
+	return !isnull;
+}
+
+/*
+ * The event and key of the row in slot.  Returns NULL, or why the row
+ * cannot be scored (NULL key, amount or time; NaN or infinite amount or
+ * time).  An incomplete or out-of-range location is treated as no location.
+ */
+const char *
+vigil_event_from_slot(const VigilWatch *w, TupleTableSlot *slot, VigilEvent *e,
+					  char **key)
+{
+	Datum		d;
+	Datum		lat,
+				lon;
+	const char *why;
+
+	memset(e, 0, sizeof(*e));
+	if (!value_of(&w->key, slot, &d))
+		return "key is NULL";
+	*key = text_of(&w->key, d);
+	if (!value_of(&w->amount, slot, &d))
+		return "amount is NULL";
+	e->amount = number_from_datum(d, w->amount.typid);
+	if (!isfinite(e->amount))
+		return "amount is not a finite number";
+	if (!value_of(&w->time, slot, &d))
+		return "time is NULL";
+	e->t = time_from_datum(d, w->time.typid);
+	if (!isfinite(e->t))
+		return "time is not finite";
+
+	if (value_of(&w->lat, slot, &lat) && value_of(&w->lon, slot, &lon))
+	{
+		e->lat = number_from_datum(lat, w->lat.typid);
+		e->lon = number_from_datum(lon, w->lon.typid);
+		e->has_location = true;
+		if (!vigil_event_valid(e, &why))
+			e->has_location = false;
+	}
+	if (value_of(&w->merchant, slot, &d))
+	{
+		char	   *s = text_of(&w->merchant, d);
+
+		e->merchant_hash = vigil_hash64(s, strlen(s));
+		e->has_merchant = true;
+	}
+	if (value_of(&w->category, slot, &d))
+	{
+		char	   *s = text_of(&w->category, d);
+
+		e->category_hash = vigil_hash64(s, strlen(s));
+		e->has_category = true;
+	}
+	if (!vigil_event_valid(e, &why))
+		return why;
+	return NULL;
+}
+
+/* The row's primary key as a JSON object, {"id": 42}, for alerts. */
+char *
+vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < w->npk; i++)
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, w->pk_attnums[i], &isnull);
+		char	   *s;
+
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, w->pk_names[i]);
+		appendStringInfoString(&buf, ": ");
+		if (isnull)
+		{
+			appendStringInfoString(&buf, "null");
+			continue;
+		}
+		s = OutputFunctionCall((FmgrInfo *) &w->pk_out[i], d);
+		switch (w->pk_typids[i])
+		{
+			case INT2OID:
+			case INT4OID:
+			case INT8OID:
+				appendStringInfoString(&buf, s);
+				break;
+			case BOOLOID:
+				appendStringInfoString(&buf, DatumGetBool(d) ? "true" : "false");
+				break;
+			default:
+				escape_json(&buf, s);
+				break;
+		}
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}

@@ -1,0 +1,354 @@
+/*
+ * replay.c
+ *		vigil.replay (backtest the rules over history) and vigil.rebuild
+ *		(recompute the live profiles from history).
+ *
+ * Both read the watched table through a cursor ordered by (key text in
+ * byte order, time, ctid) and keep one profile in memory at a time, so
+ * their memory does not grow with the table.  Keys are independent, so this
+ * order gives every key the same (time, arrival) sequence as reading the
+ * whole table in time order; for rows inserted in time order, ctid order is
+ * arrival order and replay scores exactly as live insertion did.
+ *
+ * The table is read as the caller, so its privileges (and row security)
+ * apply.  vigil's own tables are read as their owner, the way PostgreSQL's
+ * foreign key triggers switch user.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_type.h"
+#include "storage/lmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "event.h"
+#include "profile.h"
+#include "score.h"
+
+PG_FUNCTION_INFO_V1(vigil_replay);
+PG_FUNCTION_INFO_V1(vigil_rebuild);
+
+/* Rows fetched from the cursor at a time. */
+#define FETCH_ROWS 10000
+
+/* Profiles written per statement by rebuild. */
+#define WRITE_PROFILES 1000
+
+/* One pass over a watched table's history. */
+typedef struct Pass
+{
+	VigilWatch	w;
+	VigilScorer scorer;
+	Relation	rel;
+	double		since;			/* event times in [since, until) */
+	double		until;
+	/* replay: the result set */
+	ReturnSetInfo *rsinfo;
+	/* rebuild: profiles waiting to be written */
+	Oid			profile_typid;
+	char	  **keys;
+	Datum	   *profiles;
+	int			npending;
+	int64		nprofiles;
+} Pass;
+
+/* The owner of vigil's tables (whoever created the extension). */
+static Oid
+vigil_owner(void)
+{
+	Oid			relid = get_relname_relid("watches", get_namespace_oid("vigil", false));
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/* Load the watch on p->rel and its rules, reading vigil's tables as their owner. */
+static void
+load_watch(Pass *p)
+{
+	Oid			save_userid;
+	int			save_sec;
+	Datum		arg = ObjectIdGetDatum(RelationGetRelid(p->rel));
+	Oid			argtypes[1] = {REGCLASSOID};
+	bool		isnull;
+	int32		id;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(vigil_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	if (SPI_execute_with_args("SELECT id FROM vigil.watches WHERE relation = $1",
+							  1, argtypes, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read vigil.watches");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("table %s is not watched", RelationGetRelationName(p->rel)),
+				 errhint("Call vigil.watch() first.")));
+	id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!vigil_watch_load(&p->w, id, p->rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the watch on table %s is incomplete", RelationGetRelationName(p->rel))));
+	vigil_scorer_init(&p->scorer, id);
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/* Run f as the owner of vigil's tables. */
+static void
+as_owner(void (*f) (Pass *), Pass *p)
+{
+	Oid			save_userid;
+	int			save_sec;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(vigil_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	f(p);
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/* replay: score one row against its key's profile and emit it. */
+static void
+replay_row(Pass *p, TupleTableSlot *slot, const char *key, const VigilEvent *e,
+		   const VigilProfile *before)
+{
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+	double		score = vigil_score(&p->scorer, before, e);
+	char	   *fired;
+	char	   *explanation;
+
+	vigil_explain(&p->scorer, &fired, &explanation);
+	values[0] = DirectFunctionCall1(jsonb_in, CStringGetDatum(vigil_row_ref(&p->w, slot)));
+	values[1] = CStringGetTextDatum(key);
+	values[2] = TimestampTzGetDatum(vigil_epoch_to_timestamptz(e->t));
+	values[3] = Float8GetDatum(e->amount);
+	values[4] = Float8GetDatum(score);
+	values[5] = PointerGetDatum(vigil_fired_array(&p->scorer));
+	values[6] = DirectFunctionCall1(jsonb_in, CStringGetDatum(explanation));
+	tuplestore_putvalues(p->rsinfo->setResult, p->rsinfo->setDesc, values, nulls);
+}
+
+/* rebuild: write the profiles collected so far. */
+static void
+rebuild_flush(Pass *p)
+{
+	static const char *sql =
+		"INSERT INTO vigil.profiles (watch_id, key, profile) "
+		"SELECT $1, k, prof "
+		"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(k, prof)";
+	Oid			argtypes[3] = {INT4OID, TEXTARRAYOID, get_array_type(p->profile_typid)};
+	Datum		args[3];
+	Datum	   *keys = palloc(sizeof(Datum) * Max(p->npending, 1));
+
+	if (p->npending == 0)
+		return;
+	for (int i = 0; i < p->npending; i++)
+		keys[i] = CStringGetTextDatum(p->keys[i]);
+	args[0] = Int32GetDatum(p->w.id);
+	args[1] = PointerGetDatum(construct_array(keys, p->npending, TEXTOID, -1, false, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(p->profiles, p->npending, p->profile_typid,
+											  -1, false, TYPALIGN_DOUBLE));
+	if (SPI_execute_with_args(sql, 3, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write the profiles of watch %d", p->w.id);
+	for (int i = 0; i < p->npending; i++)
+	{
+		pfree(p->keys[i]);
+		pfree(DatumGetPointer(p->profiles[i]));
+	}
+	pfree(keys);
+	p->nprofiles += p->npending;
+	p->npending = 0;
+}
+
+/* rebuild: keep a finished key's profile, writing when enough have come. */
+static void
+rebuild_add(Pass *p, const char *key, const VigilProfile *prof)
+{
+	p->keys[p->npending] = pstrdup(key);
+	p->profiles[p->npending] = vigil_profile_datum(prof);
+	if (++p->npending == WRITE_PROFILES)
+		as_owner(rebuild_flush, p);
+}
+
+/*
+ * Run the pass: stream the table in (key, time, ctid) order; for each row
+ * whose event time is in [since, until), score it (replay) and fold it into
+ * its key's profile, which rebuild keeps.
+ */
+static void
+run_pass(Pass *p, bool scoring)
+{
+	TupleDesc	reldesc = RelationGetDescr(p->rel);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(reldesc, &TTSOpsHeapTuple);
+	const char *keycol = quote_identifier(NameStr(TupleDescAttr(reldesc, p->w.key.attnum - 1)->attname));
+	const char *timecol = quote_identifier(NameStr(TupleDescAttr(reldesc, p->w.time.attnum - 1)->attname));
+	const char *relname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(p->rel)),
+													 RelationGetRelationName(p->rel));
+	char	   *sql = psprintf("SELECT t, t.%s::text COLLATE \"C\" AS k FROM %s t "
+							   "ORDER BY 2, t.%s, t.ctid",
+							   keycol, relname, timecol);
+	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+	Portal		portal;
+	StringInfoData curkey;
+	bool		have_key = false;
+	VigilProfile prof;
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil replay row",
+												 ALLOCSET_DEFAULT_SIZES);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	initStringInfo(&curkey);
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			HeapTupleHeader th;
+			HeapTupleData tuple;
+			VigilEvent	e;
+			char	   *key;
+			MemoryContext old = MemoryContextSwitchTo(rowcxt);
+
+			th = DatumGetHeapTupleHeader(SPI_getbinval(SPI_tuptable->vals[i],
+													   SPI_tuptable->tupdesc, 1, &isnull));
+			tuple.t_len = HeapTupleHeaderGetDatumLength(th);
+			ItemPointerSetInvalid(&tuple.t_self);
+			tuple.t_tableOid = RelationGetRelid(p->rel);
+			tuple.t_data = th;
+			ExecStoreHeapTuple(&tuple, slot, false);
+
+			if (vigil_event_from_slot(&p->w, slot, &e, &key) == NULL &&
+				e.t >= p->since && e.t < p->until)
+			{
+				if (!have_key || strcmp(curkey.data, key) != 0)
+				{
+					MemoryContextSwitchTo(old);
+					if (have_key && !scoring)
+						rebuild_add(p, curkey.data, &prof);
+					resetStringInfo(&curkey);
+					appendStringInfoString(&curkey, key);
+					have_key = true;
+					vigil_profile_init(&prof);
+					MemoryContextSwitchTo(rowcxt);
+				}
+				if (scoring)
+					replay_row(p, slot, curkey.data, &e, &prof);
+				vigil_profile_fold(&prof, &e);
+			}
+			MemoryContextSwitchTo(old);
+			ExecClearTuple(slot);
+			MemoryContextReset(rowcxt);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	if (have_key && !scoring)
+		rebuild_add(p, curkey.data, &prof);
+	SPI_cursor_close(portal);
+	SPI_freeplan(plan);
+	ExecDropSingleTupleTableSlot(slot);
+	MemoryContextDelete(rowcxt);
+}
+
+/* Epoch seconds of a timestamptz argument, or def when it is NULL. */
+static double
+time_arg(FunctionCallInfo fcinfo, int n, double def)
+{
+	if (PG_ARGISNULL(n))
+		return def;
+	return vigil_timestamptz_to_epoch(PG_GETARG_TIMESTAMPTZ(n));
+}
+
+/*
+ * vigil.replay(relation, since, until): the current rules over the table's
+ * rows in [since, until), from empty profiles, touching nothing live.
+ */
+Datum
+vigil_replay(PG_FUNCTION_ARGS)
+{
+	Pass		p;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("relation must not be NULL")));
+	memset(&p, 0, sizeof(p));
+	InitMaterializedSRF(fcinfo, 0);
+	p.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	p.since = time_arg(fcinfo, 1, -INFINITY);
+	p.until = time_arg(fcinfo, 2, INFINITY);
+	p.rel = table_open(PG_GETARG_OID(0), AccessShareLock);
+	SPI_connect();
+	load_watch(&p);
+	run_pass(&p, true);
+	SPI_finish();
+	table_close(p.rel, AccessShareLock);
+	return (Datum) 0;
+}
+
+/* rebuild: forget the watch's live profiles. */
+static void
+rebuild_clear(Pass *p)
+{
+	Oid			argtypes[1] = {INT4OID};
+	Datum		arg = Int32GetDatum(p->w.id);
+
+	if (SPI_execute_with_args("DELETE FROM vigil.profiles WHERE watch_id = $1",
+							  1, argtypes, &arg, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not clear the profiles of watch %d", p->w.id);
+}
+
+/*
+ * vigil.rebuild(relation, since): recompute the live profiles from the rows
+ * since then.  Inserts into the table wait until the transaction ends, so no
+ * row is folded twice or missed.  Returns the number of profiles.
+ */
+Datum
+vigil_rebuild(PG_FUNCTION_ARGS)
+{
+	Pass		p;
+	TypeName   *tn = makeTypeNameFromNameList(list_make2(makeString("vigil"),
+														 makeString("profile")));
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("relation must not be NULL")));
+	memset(&p, 0, sizeof(p));
+	p.since = time_arg(fcinfo, 1, -INFINITY);
+	p.until = INFINITY;
+	p.profile_typid = typenameTypeId(NULL, tn);
+	p.keys = palloc(sizeof(char *) * WRITE_PROFILES);
+	p.profiles = palloc(sizeof(Datum) * WRITE_PROFILES);
+	p.rel = table_open(PG_GETARG_OID(0), ShareLock);
+	SPI_connect();
+	load_watch(&p);
+	as_owner(rebuild_clear, &p);
+	run_pass(&p, false);
+	as_owner(rebuild_flush, &p);
+	SPI_finish();
+	table_close(p.rel, NoLock);
+	PG_RETURN_INT64(p.nprofiles);
+}

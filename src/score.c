@@ -1,0 +1,111 @@
+/*
+ * score.c
+ *		Scoring one event against a watch's rules, and explaining the score.
+ *
+ * Shared by the detection trigger and by replay, so a backtest scores
+ * exactly as live insertion does.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/json.h"
+
+#include "score.h"
+
+/* Load the enabled rules of a watch (inside the caller's SPI connection). */
+void
+vigil_scorer_init(VigilScorer *s, int32 watch_id)
+{
+	s->rules = vigil_load_rules(watch_id, &s->nrules);
+	s->findings = palloc(sizeof(VigilFinding) * Max(s->nrules, 1));
+}
+
+/*
+ * The score of event e against the profile as it was before it: the
+ * noisy-OR of the fired rules' weighted severities (see core/rules.h).
+ */
+double
+vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e)
+{
+	double		score = 0.0;
+
+	for (int i = 0; i < s->nrules; i++)
+	{
+		double		sev = vigil_rule_eval(&s->rules[i].rule, before, e, &s->findings[i]);
+
+		s->findings[i].severity = sev;
+		if (sev > 0.0)
+			score = vigil_score_combine(score, s->rules[i].rule.weight, sev);
+	}
+	return score;
+}
+
+/* A JSON number, or null where there is none. */
+static const char *
+json_number(double x)
+{
+	return isfinite(x) ? float8out_internal(x) : "null";
+}
+
+/*
+ * For the event scored last: the names of the fired rules as a JSON array,
+ * and the explanation, one entry per fired rule with observed, expected and
+ * why.
+ */
+void
+vigil_explain(const VigilScorer *s, char **fired, char **explanation)
+{
+	StringInfoData f;
+	StringInfoData ex;
+	bool		first = true;
+
+	initStringInfo(&f);
+	initStringInfo(&ex);
+	appendStringInfoChar(&f, '[');
+	appendStringInfoChar(&ex, '[');
+	for (int i = 0; i < s->nrules; i++)
+	{
+		const VigilFinding *fi = &s->findings[i];
+
+		if (fi->severity <= 0.0)
+			continue;
+		if (!first)
+		{
+			appendStringInfoString(&f, ", ");
+			appendStringInfoString(&ex, ", ");
+		}
+		first = false;
+		escape_json(&f, s->rules[i].name);
+		appendStringInfoString(&ex, "{\"rule\": ");
+		escape_json(&ex, s->rules[i].name);
+		appendStringInfoString(&ex, ", \"kind\": ");
+		escape_json(&ex, vigil_rule_kind_name(s->rules[i].rule.kind));
+		appendStringInfo(&ex, ", \"severity\": %s", json_number(fi->severity));
+		appendStringInfo(&ex, ", \"observed\": %s", json_number(fi->observed));
+		appendStringInfo(&ex, ", \"expected\": %s, \"why\": ", json_number(fi->expected));
+		escape_json(&ex, fi->why);
+		appendStringInfoChar(&ex, '}');
+	}
+	appendStringInfoChar(&f, ']');
+	appendStringInfoChar(&ex, ']');
+	*fired = f.data;
+	*explanation = ex.data;
+}
+
+/* For the event scored last: the names of the fired rules, as text[]. */
+ArrayType *
+vigil_fired_array(const VigilScorer *s)
+{
+	Datum	   *names = palloc(sizeof(Datum) * Max(s->nrules, 1));
+	int			n = 0;
+
+	for (int i = 0; i < s->nrules; i++)
+		if (s->findings[i].severity > 0.0)
+			names[n++] = CStringGetTextDatum(s->rules[i].name);
+	return construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT);
+}

@@ -1,0 +1,27 @@
+/*
+ * score.h
+ *		Scoring one event against a watch's rules, and explaining the score.
+ */
+#ifndef VIGIL_SCORE_H
+#define VIGIL_SCORE_H
+
+#include "postgres.h"
+
+#include "utils/array.h"
+
+#include "rule_table.h"
+
+/* A watch's rules, and the findings of the event scored last. */
+typedef struct VigilScorer
+{
+	VigilLoadedRule *rules;
+	int			nrules;
+	VigilFinding *findings;		/* one per rule */
+} VigilScorer;
+
+extern void vigil_scorer_init(VigilScorer *s, int32 watch_id);
+extern double vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e);
+extern void vigil_explain(const VigilScorer *s, char **fired, char **explanation);
+extern ArrayType *vigil_fired_array(const VigilScorer *s);
+
+#endif							/* VIGIL_SCORE_H */

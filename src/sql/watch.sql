@@ -1,0 +1,247 @@
+-- Watching tables: vigil.watch, vigil.unwatch, the detection trigger, rule
+-- validation, and cleaning up when a watched table or column is dropped.
+
+CREATE FUNCTION vigil.rule_defaults(OUT kind text, OUT params jsonb, OUT weight float8)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'vigil_rule_defaults_srf'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION vigil.rule_defaults() IS 'every rule kind with its default parameters and weight';
+
+CREATE FUNCTION vigil.rules_validate() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'vigil_rules_validate'
+	LANGUAGE C;
+
+CREATE TRIGGER rules_validate BEFORE INSERT OR UPDATE ON vigil.rules
+	FOR EACH ROW EXECUTE FUNCTION vigil.rules_validate();
+
+-- The detection trigger function.  SECURITY DEFINER so that inserters need
+-- no privileges on vigil's tables; nobody but its owner may attach it to a
+-- table, or anyone could write any watch's profiles and alerts.
+CREATE FUNCTION vigil.detect() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'vigil_detect'
+	LANGUAGE C SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+
+REVOKE ALL ON FUNCTION vigil.detect() FROM PUBLIC;
+
+-- The attribute number of a column of a table that vigil.watch() is about to
+-- watch, after checking that it exists and, if types is given, its type.
+CREATE FUNCTION vigil.watched_column(relation regclass, col name, role text, types regtype[])
+	RETURNS int2
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	att record;
+BEGIN
+	IF col IS NULL THEN
+		RETURN NULL;
+	END IF;
+	SELECT attnum, atttypid INTO att
+	FROM pg_attribute
+	WHERE attrelid = relation AND attname = col AND attnum > 0 AND NOT attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'undefined_column',
+			MESSAGE = format('column "%s" of relation %s does not exist', col, relation),
+			HINT = format('The %s column must be a column of the watched table.', role);
+	END IF;
+	IF types IS NOT NULL AND NOT att.atttypid = ANY (types::oid[]) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'datatype_mismatch',
+			MESSAGE = format('%s column "%s" of relation %s has type %s', role, col, relation,
+							 format_type(att.atttypid, NULL)),
+			DETAIL = format('The %s column must be of type %s.', role,
+							array_to_string(types::text[], ', '));
+	END IF;
+	RETURN att.attnum;
+END
+$$;
+
+CREATE FUNCTION vigil.watch(relation regclass, key_column name, amount_column name,
+							time_column name, lat_column name DEFAULT NULL,
+							lon_column name DEFAULT NULL, merchant_column name DEFAULT NULL,
+							category_column name DEFAULT NULL,
+							alert_threshold float8 DEFAULT 0.5)
+	RETURNS int
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	numbers CONSTANT regtype[] := '{int2,int4,int8,float4,float8,numeric}';
+	kind "char";
+	new_id int;
+	key_att int2;
+	amount_att int2;
+	time_att int2;
+	lat_att int2;
+	lon_att int2;
+	merchant_att int2;
+	category_att int2;
+BEGIN
+	IF relation IS NULL OR key_column IS NULL OR amount_column IS NULL OR time_column IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'relation, key_column, amount_column and time_column must not be NULL';
+	END IF;
+	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = relation;
+	IF kind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'wrong_object_type',
+			MESSAGE = format('%s is not a table', relation),
+			HINT = 'vigil.watch() watches tables and partitioned tables.';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = relation AND contype = 'p') THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_table_definition',
+			MESSAGE = format('table %s has no primary key', relation),
+			HINT = 'Alerts identify rows by their primary key; add one with ALTER TABLE ... ADD PRIMARY KEY.';
+	END IF;
+	IF EXISTS (SELECT FROM vigil.watches w WHERE w.relation = watch.relation) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'duplicate_object',
+			MESSAGE = format('table %s is already watched', relation),
+			HINT = 'Call vigil.unwatch() first to watch it with other columns.';
+	END IF;
+	IF alert_threshold IS NULL OR NOT (alert_threshold > 0 AND alert_threshold <= 1) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('alert_threshold must be in (0, 1], not %s', alert_threshold);
+	END IF;
+	IF (lat_column IS NULL) <> (lon_column IS NULL) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = 'lat_column and lon_column must be given together';
+	END IF;
+
+	key_att := vigil.watched_column(relation, key_column, 'key', NULL);
+	amount_att := vigil.watched_column(relation, amount_column, 'amount', numbers);
+	time_att := vigil.watched_column(relation, time_column, 'time',
+									 '{timestamptz,timestamp,int2,int4,int8}');
+	lat_att := vigil.watched_column(relation, lat_column, 'latitude', numbers);
+	lon_att := vigil.watched_column(relation, lon_column, 'longitude', numbers);
+	merchant_att := vigil.watched_column(relation, merchant_column, 'merchant', NULL);
+	category_att := vigil.watched_column(relation, category_column, 'category', NULL);
+
+	INSERT INTO vigil.watches (relation, key_attnum, amount_attnum, time_attnum, lat_attnum,
+							   lon_attnum, merchant_attnum, category_attnum, alert_threshold)
+	VALUES (relation, key_att, amount_att, time_att, lat_att, lon_att, merchant_att,
+			category_att, alert_threshold)
+	RETURNING id INTO new_id;
+
+	-- amount_limit is a static ceiling with no sensible default: off.
+	INSERT INTO vigil.rules (watch_id, name, kind, params, weight, enabled)
+	SELECT new_id, d.kind, d.kind, d.params, d.weight, d.kind <> 'amount_limit'
+	FROM vigil.rule_defaults() d;
+
+	EXECUTE format('CREATE TRIGGER vigil_detect AFTER INSERT ON %s '
+				   'REFERENCING NEW TABLE AS vigil_new_rows '
+				   'FOR EACH STATEMENT EXECUTE FUNCTION vigil.detect(%s)',
+				   relation, new_id);
+	RETURN new_id;
+END
+$$;
+
+COMMENT ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8) IS
+	'start detection on a table: returns the watch id';
+
+-- Forget a watch: its trigger, rules and profiles.  Alerts stay.
+CREATE FUNCTION vigil.forget_watch(id int, drop_trigger boolean)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	rel regclass;
+BEGIN
+	DELETE FROM vigil.watches w WHERE w.id = forget_watch.id RETURNING w.relation INTO rel;
+	DELETE FROM vigil.profiles p WHERE p.watch_id = forget_watch.id;
+	IF drop_trigger THEN
+		EXECUTE format('DROP TRIGGER IF EXISTS vigil_detect ON %s', rel);
+	END IF;
+END
+$$;
+
+CREATE FUNCTION vigil.unwatch(relation regclass)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	id int;
+BEGIN
+	SELECT w.id INTO id FROM vigil.watches w WHERE w.relation = unwatch.relation;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'undefined_object',
+			MESSAGE = format('table %s is not watched', relation);
+	END IF;
+	PERFORM vigil.forget_watch(id, true);
+END
+$$;
+
+COMMENT ON FUNCTION vigil.unwatch(regclass) IS
+	'stop detection on a table: removes its trigger, rules and profiles; keeps its alerts';
+
+-- When a watched table is dropped, forget its watch; when a watched column
+-- is dropped, forget the watch if detection needs the column (key, amount,
+-- time), or stop using it if it is optional.
+CREATE FUNCTION vigil.on_drop() RETURNS event_trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	obj record;
+	w vigil.watches;
+BEGIN
+	FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
+			   WHERE object_type IN ('table', 'table column') LOOP
+		FOR w IN SELECT * FROM vigil.watches WHERE relation = obj.objid LOOP
+			IF obj.object_type = 'table' THEN
+				PERFORM vigil.forget_watch(w.id, false);
+			ELSIF obj.objsubid IN (w.key_attnum, w.amount_attnum, w.time_attnum) THEN
+				RAISE NOTICE 'vigil: a column detection needs was dropped; % is no longer watched',
+					w.relation;
+				PERFORM vigil.forget_watch(w.id, true);
+			ELSE
+				UPDATE vigil.watches SET
+					lat_attnum = NULLIF(lat_attnum, obj.objsubid),
+					lon_attnum = NULLIF(lon_attnum, obj.objsubid),
+					merchant_attnum = NULLIF(merchant_attnum, obj.objsubid),
+					category_attnum = NULLIF(category_attnum, obj.objsubid)
+				WHERE id = w.id;
+				UPDATE vigil.watches SET lat_attnum = NULL, lon_attnum = NULL
+				WHERE id = w.id AND (lat_attnum IS NULL OR lon_attnum IS NULL);
+			END IF;
+		END LOOP;
+	END LOOP;
+END
+$$;
+
+CREATE EVENT TRIGGER vigil_on_drop ON sql_drop EXECUTE FUNCTION vigil.on_drop();
+
+CREATE FUNCTION vigil.replay(relation regclass, since timestamptz DEFAULT NULL,
+							 until timestamptz DEFAULT NULL)
+	RETURNS TABLE (row_ref jsonb, key text, event_time timestamptz, amount float8,
+				   score float8, fired text[], explanation jsonb)
+	AS 'MODULE_PATHNAME', 'vigil_replay'
+	LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION vigil.replay(regclass, timestamptz, timestamptz) IS
+	'backtest: the current rules over the table''s rows in [since, until), from empty profiles; changes nothing';
+
+CREATE FUNCTION vigil.rebuild(relation regclass,
+							  since timestamptz DEFAULT pg_catalog.now() - interval '30 days')
+	RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vigil_rebuild'
+	LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION vigil.rebuild(regclass, timestamptz) IS
+	'recompute the live profiles from the rows since then (blocks inserts until commit); returns the number of profiles';
+
+-- Changing what is watched is for the extension's owner (superusers).
+REVOKE ALL ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8),
+	vigil.unwatch(regclass), vigil.rebuild(regclass, timestamptz),
+	vigil.forget_watch(int, boolean), vigil.watched_column(regclass, name, text, regtype[])
+	FROM PUBLIC;
