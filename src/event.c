@@ -72,10 +72,10 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel)
 	{
 		Oid			argtypes[1] = {INT4OID};
 
-		plan = SPI_prepare("SELECT key_attnum, amount_attnum, time_attnum, lat_attnum, "
+		plan = SPI_prepare_cursor("SELECT key_attnum, amount_attnum, time_attnum, lat_attnum, "
 						   "lon_attnum, merchant_attnum, category_attnum, alert_threshold "
 						   "FROM vigil.watches WHERE id = $1",
-						   1, argtypes);
+								  1, argtypes, CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare the vigil.watches query: %s",
 				 SPI_result_code_string(SPI_result));

@@ -183,9 +183,9 @@ vigil_load_rules(int32 watch_id, int *nrules)
 	{
 		Oid			argtypes[1] = {INT4OID};
 
-		plan = SPI_prepare("SELECT name, kind, params, weight FROM vigil.rules "
+		plan = SPI_prepare_cursor("SELECT name, kind, params, weight FROM vigil.rules "
 						   "WHERE watch_id = $1 AND enabled ORDER BY name",
-						   1, argtypes);
+								  1, argtypes, CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare the vigil.rules query: %s",
 				 SPI_result_code_string(SPI_result));

@@ -27,3 +27,19 @@ compare() {
 	awk -v l="$label" -v a="$ma" -v b="$mb" \
 		'BEGIN {printf "%-46s baseline %9.1f ms  vigil %9.1f ms  ratio %.2fx\n", l, a, b, b / a}'
 }
+
+# Like compare, but run a setup statement (untimed) before every timed run.
+compare_with_setup() {
+	local label=$1 setup=$2 a=$3 b=$4 runs=${RUNS:-3} ta=() tb=()
+	for _ in $(seq "$runs"); do
+		$PSQL -c "$setup" >/dev/null
+		ta+=("$(time_query "$a")")
+		$PSQL -c "$setup" >/dev/null
+		tb+=("$(time_query "$b")")
+	done
+	local ma mb
+	ma=$(printf '%s\n' "${ta[@]}" | median)
+	mb=$(printf '%s\n' "${tb[@]}" | median)
+	awk -v l="$label" -v a="$ma" -v b="$mb" \
+		'BEGIN {printf "%-46s baseline %9.1f ms  vigil %9.1f ms  ratio %.2fx\n", l, a, b, b / a}'
+}
