@@ -8,14 +8,20 @@
  *	   key (rows that cannot be scored are set aside with the reason);
  *	2. order the keys (byte order) and, within a key, the rows by (time,
  *	   arrival);
- *	3. for each chunk of keys in that order, lock and load their profiles in
- *	   one statement: INSERT ... ON CONFLICT DO UPDATE inserts or locks each
- *	   key in input order, so every session takes key locks in the same
- *	   order and concurrent inserters cannot deadlock;
- *	4. score each row against its key's profile as it was before the row,
- *	   then fold the row in (prequential: a row never vouches for itself);
- *	5. write each chunk's profiles back in one UPDATE;
- *	6. only if something was flagged or skipped, read the transition table
+ *	3. for each chunk of keys in that order, run one statement,
+ *
+ *		INSERT INTO vigil.profiles ... ON CONFLICT DO UPDATE
+ *			SET profile = vigil.fold_profile(key, profile)
+ *
+ *	   which inserts or locks each key in input order (so every session
+ *	   takes key locks in the same order and concurrent inserters cannot
+ *	   deadlock) and computes the new profile while the row is locked: one
+ *	   write per key.  vigil.fold_profile calls back into this file, which
+ *	   scores each of the key's rows against the profile as it was before
+ *	   the row, then folds the row in (prequential: a row never vouches for
+ *	   itself).  A key that turns out to exist after a fold from an empty
+ *	   profile is folded again from the stored one; the last fold counts;
+ *	4. only if something was flagged or skipped, read the transition table
  *	   again for those rows' primary keys and insert alerts and skips.
  *
  * Everything is ordinary transactional writes, so a rolled-back statement,
@@ -25,16 +31,12 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -76,6 +78,14 @@ typedef struct Pending
 	char	   *explanation;	/* JSON; for a skipped row, the reason */
 } Pending;
 
+/* What the last fold of one key flagged or skipped. */
+typedef struct KeyResult
+{
+	Pending    *items;
+	int			n;
+	int			max;
+} KeyResult;
+
 /* Distinct keys of a batch, by hash. */
 typedef struct KeyEntry
 {
@@ -103,7 +113,6 @@ typedef struct Detection
 {
 	VigilWatch	w;
 	VigilScorer scorer;
-	Oid			profile_typid;
 	MemoryContext batchcxt;
 	/* the current batch */
 	Row		   *rows;
@@ -113,19 +122,26 @@ typedef struct Detection
 	int32		nkeys;
 	int32		maxkeys;
 	keytab_hash *keytab;
+	Row		   *ordered;		/* rows grouped by key, in (time, arrival) order */
+	int32	   *order;			/* key ids in key order */
+	int32	   *rank;			/* position of each key id in order */
+	int64	   *start;			/* ordered[start[r] .. start[r + 1]) are rank r's */
+	KeyResult  *results;		/* by key id: what its last fold flagged */
+	MemoryContext stmtcxt;		/* lives for the whole statement */
 	/* flagged and skipped rows of the whole statement */
 	Pending    *pending;
 	int64		npending;
 	int64		maxpending;
 } Detection;
 
-static SPIPlanPtr lock_plan = NULL;
-static SPIPlanPtr write_plan = NULL;
+static SPIPlanPtr fold_plan = NULL;
 static SPIPlanPtr alert_plan = NULL;
 static SPIPlanPtr skip_plan = NULL;
-static Oid	plans_profile_typid = InvalidOid;
 
-/* Prepare and keep an SPI plan. */
+/* The detection whose profiles vigil.fold_profile is computing, if any. */
+static Detection *current = NULL;
+
+/* Prepare and keep an SPI plan, generic: its parameters do not steer it. */
 static SPIPlanPtr
 prepare(const char *sql, int nargs, Oid *argtypes)
 {
@@ -137,41 +153,24 @@ prepare(const char *sql, int nargs, Oid *argtypes)
 	return plan;
 }
 
-/*
- * The plans this file runs.  They name vigil.profile's array type, whose
- * OID changes when the extension is dropped and created again, so they are
- * prepared afresh when it does.
- */
+/* The statements this file runs, prepared once per backend. */
 static void
-prepare_plans(Oid profile_typid)
+prepare_plans(void)
 {
-	Oid			profarr = get_array_type(profile_typid);
-	Oid			lock_args[2] = {INT4OID, TEXTARRAYOID};
-	Oid			write_args[3] = {INT4OID, TEXTARRAYOID, profarr};
+	Oid			fold_args[2] = {INT4OID, TEXTARRAYOID};
 	Oid			alert_args[9] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID,
 	FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
 	Oid			skip_args[4] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID};
 
-	if (plans_profile_typid == profile_typid)
+	if (fold_plan != NULL)
 		return;
-	if (lock_plan)
-	{
-		SPI_freeplan(lock_plan);
-		SPI_freeplan(write_plan);
-		SPI_freeplan(alert_plan);
-		SPI_freeplan(skip_plan);
-	}
-	lock_plan = prepare(
-						"INSERT INTO vigil.profiles AS p (watch_id, key) "
-						"SELECT $1, k FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(k, i) ORDER BY i "
-						"ON CONFLICT (watch_id, key) DO UPDATE SET updated_at = p.updated_at "
-						"RETURNING p.key, p.profile",
-						2, lock_args);
-	write_plan = prepare(
-						 "UPDATE vigil.profiles AS p SET profile = u.profile, updated_at = pg_catalog.now() "
-						 "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(key, profile) "
-						 "WHERE p.watch_id = $1 AND p.key = u.key",
-						 3, write_args);
+	fold_plan = prepare(
+						"INSERT INTO vigil.profiles AS p (watch_id, key, profile) "
+						"SELECT $1, k, vigil.fold_profile(k, NULL) "
+						"FROM ROWS FROM (pg_catalog.unnest($2)) WITH ORDINALITY AS u(k, i) ORDER BY i "
+						"ON CONFLICT (watch_id, key) DO UPDATE "
+						"SET profile = vigil.fold_profile(p.key, p.profile), updated_at = pg_catalog.now()",
+						2, fold_args);
 	alert_plan = prepare(
 						 "INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, "
 						 "score, fired, explanation) "
@@ -186,17 +185,6 @@ prepare_plans(Oid profile_typid)
 						"SELECT $1, $2, r::jsonb, why "
 						"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(r, why)",
 						4, skip_args);
-	plans_profile_typid = profile_typid;
-}
-
-/* The OID of vigil.profile in this database. */
-static Oid
-profile_type_oid(void)
-{
-	TypeName   *tn = makeTypeNameFromNameList(list_make2(makeString("vigil"),
-														 makeString("profile")));
-
-	return typenameTypeId(NULL, tn);
 }
 
 /* Remember a flagged or skipped row for the final pass. */
@@ -208,7 +196,7 @@ add_pending(Detection *d)
 		d->maxpending = d->maxpending ? d->maxpending * 2 : 64;
 		d->pending = d->pending
 			? repalloc_huge(d->pending, sizeof(Pending) * d->maxpending)
-			: palloc(sizeof(Pending) * d->maxpending);
+			: MemoryContextAllocHuge(d->stmtcxt, sizeof(Pending) * d->maxpending);
 	}
 	return &d->pending[d->npending++];
 }
@@ -221,7 +209,24 @@ skip_row(Detection *d, int64 arrival, const char *why)
 
 	memset(p, 0, sizeof(*p));
 	p->arrival = arrival;
-	p->explanation = pstrdup(why);
+	p->explanation = MemoryContextStrdup(d->stmtcxt, why);
+}
+
+/* A new entry in the results of key id's current fold. */
+static Pending *
+key_result(Detection *d, int32 id)
+{
+	KeyResult  *r = &d->results[id];
+
+	if (r->n == r->max)
+	{
+		r->max = r->max ? r->max * 2 : 4;
+		r->items = r->items
+			? repalloc(r->items, sizeof(Pending) * r->max)
+			: MemoryContextAlloc(d->stmtcxt, sizeof(Pending) * r->max);
+	}
+	memset(&r->items[r->n], 0, sizeof(Pending));
+	return &r->items[r->n++];
 }
 
 /* Start an empty batch. */
@@ -291,11 +296,12 @@ cmp_rows_time(const void *a, const void *b)
 
 /*
  * Regroup the batch's rows by key in key order, each key's rows in (time,
- * arrival) order.  Returns the rows and, in *order and *start, the key ids
- * in order and where each key's rows begin (start[nkeys] = nrows).
+ * arrival) order, into d->ordered, with d->order (key ids in key order),
+ * d->rank (its inverse) and d->start (where each rank's rows begin;
+ * start[nkeys] = nrows).
  */
-static Row *
-batch_order(Detection *d, int32 **order, int64 **start)
+static void
+batch_order(Detection *d)
 {
 	int32	   *ord = MemoryContextAllocHuge(d->batchcxt, sizeof(int32) * Max(d->nkeys, 1));
 	int32	   *rank = MemoryContextAllocHuge(d->batchcxt, sizeof(int32) * Max(d->nkeys, 1));
@@ -332,31 +338,91 @@ batch_order(Detection *d, int32 **order, int64 **start)
 			}
 		}
 	}
-	*order = ord;
-	*start = st;
-	return out;
+	d->ordered = out;
+	d->order = ord;
+	d->rank = rank;
+	d->start = st;
 }
 
 /*
- * Score one row against its key's profile as it was before the row, and
- * remember it when the score reaches the watch's threshold.  Text is built
- * only for rows that alert.
+ * Score one row of key id against the key's profile as it was before the
+ * row, and remember the row when the score reaches the watch's threshold.
+ * Text is built only for rows that alert.
  */
 static void
-score_row(Detection *d, const char *key, const Row *row, const VigilProfile *before)
+score_row(Detection *d, int32 id, const Row *row, const VigilProfile *before)
 {
 	double		score = vigil_score(&d->scorer, before, &row->e);
+	MemoryContext old;
 	Pending    *p;
 
 	if (score <= 0.0 || score < d->w.alert_threshold)
 		return;
-	p = add_pending(d);
+	old = MemoryContextSwitchTo(d->stmtcxt);
+	p = key_result(d, id);
 	p->arrival = row->arrival;
-	p->key = pstrdup(key);
+	p->key = pstrdup(d->keys[id]);
 	p->amount = row->e.amount;
 	p->t = row->e.t;
 	p->score = score;
 	vigil_explain(&d->scorer, &p->fired, &p->explanation);
+	MemoryContextSwitchTo(old);
+}
+
+/* Fold all of key id's rows of the batch into prof, scoring each first. */
+static void
+fold_key(Detection *d, int32 id, VigilProfile *prof)
+{
+	int32		r = d->rank[id];
+
+	d->results[id].n = 0;		/* an earlier fold of this key does not count */
+	for (int64 j = d->start[r]; j < d->start[r + 1]; j++)
+	{
+		Row		   *row = &d->ordered[j];
+
+		score_row(d, id, row, prof);
+		if (!vigil_profile_fold(prof, &row->e))
+		{
+			Pending    *p = key_result(d, id);
+
+			p->arrival = row->arrival;
+			p->explanation = MemoryContextStrdup(d->stmtcxt,
+												 "the row does not fit the profile (time out of range)");
+		}
+	}
+}
+
+PG_FUNCTION_INFO_V1(vigil_fold_profile);
+
+/*
+ * vigil.fold_profile(key, profile): called by the statement process_chunk
+ * runs, with the key's row locked (or about to be inserted), to compute the
+ * key's new profile from the stored one (NULL: none yet).
+ */
+Datum
+vigil_fold_profile(PG_FUNCTION_ARGS)
+{
+	Detection  *d = current;
+	char	   *key;
+	KeyEntry   *k;
+	VigilProfile prof;
+
+	if (d == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("vigil.fold_profile can only be used by vigil's detection trigger")));
+	if (PG_ARGISNULL(0))
+		elog(ERROR, "vigil.fold_profile called without a key");
+	key = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	k = keytab_lookup(d->keytab, key);
+	if (k == NULL)
+		elog(ERROR, "vigil.fold_profile called for key \"%s\" outside the statement", key);
+	if (PG_ARGISNULL(1))
+		vigil_profile_init(&prof);
+	else
+		memcpy(&prof, &PG_GETARG_VIGIL_PROFILE_P(1)->p, sizeof(VigilProfile));
+	fold_key(d, k->id, &prof);
+	PG_RETURN_DATUM(vigil_profile_datum(&prof));
 }
 
 /* A text[] datum of n C strings. */
@@ -370,73 +436,50 @@ text_array(char **strs, int n)
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* Lock, score and write one chunk of keys (ids order[0..n-1]). */
+/* Lock, score and write the keys of ranks [first, first + n) in one statement. */
 static void
-process_chunk(Detection *d, Row *rows, const int32 *order, const int64 *start,
-			  int32 first, int32 n)
+process_chunk(Detection *d, int32 first, int32 n)
 {
 	char	  **keys = palloc(sizeof(char *) * n);
-	Datum	   *profiles = palloc(sizeof(Datum) * n);
-	Datum		args[3];
-	SPITupleTable *tt;
+	Datum		args[2];
 
 	for (int32 i = 0; i < n; i++)
-		keys[i] = d->keys[order[first + i]];
+		keys[i] = d->keys[d->order[first + i]];
 	args[0] = Int32GetDatum(d->w.id);
 	args[1] = text_array(keys, n);
-	if (SPI_execute_plan(lock_plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING ||
-		SPI_processed != (uint64) n)
-		elog(ERROR, "could not lock the profiles of watch %d", d->w.id);
-	tt = SPI_tuptable;
-
-	for (int32 i = 0; i < n; i++)
+	current = d;
+	PG_TRY();
 	{
-		HeapTuple	t = tt->vals[i];
-		bool		isnull;
-		Datum		pd;
-		VigilProfile prof;
-		int32		key = order[first + i];
-
-		if (strcmp(TextDatumGetCString(heap_getattr(t, 1, tt->tupdesc, &isnull)), keys[i]) != 0)
-			elog(ERROR, "profiles of watch %d came back out of order", d->w.id);
-		pd = heap_getattr(t, 2, tt->tupdesc, &isnull);
-		if (isnull)
-			vigil_profile_init(&prof);
-		else
-			memcpy(&prof, &DatumGetVigilProfileP(pd)->p, sizeof(VigilProfile));
-
-		for (int64 j = start[first + i]; j < start[first + i + 1]; j++)
-		{
-			score_row(d, d->keys[key], &rows[j], &prof);
-			if (!vigil_profile_fold(&prof, &rows[j].e))
-				skip_row(d, rows[j].arrival, "the row does not fit the profile (time out of range)");
-		}
-		profiles[i] = vigil_profile_datum(&prof);
+		if (SPI_execute_plan(fold_plan, args, NULL, false, 0) != SPI_OK_INSERT ||
+			SPI_processed != (uint64) n)
+			elog(ERROR, "could not update the profiles of watch %d", d->w.id);
 	}
-	SPI_freetuptable(tt);
-
-	args[2] = PointerGetDatum(construct_array(profiles, n, d->profile_typid, -1, false,
-											  TYPALIGN_DOUBLE));
-	if (SPI_execute_plan(write_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not write the profiles of watch %d", d->w.id);
+	PG_FINALLY();
+	{
+		current = NULL;
+	}
+	PG_END_TRY();
+	pfree(DatumGetPointer(args[1]));
+	pfree(keys);
 }
 
-/* Score every row of the current batch. */
+/* Score every row of the current batch, then keep what the folds flagged. */
 static void
 batch_finish(Detection *d)
 {
-	int32	   *order;
-	int64	   *start;
-	Row		   *rows;
 	MemoryContext old;
 
 	if (d->nrows == 0)
 		return;
 	old = MemoryContextSwitchTo(d->batchcxt);
-	rows = batch_order(d, &order, &start);
+	batch_order(d);
+	d->results = palloc0(sizeof(KeyResult) * d->nkeys);
 	MemoryContextSwitchTo(old);
 	for (int32 first = 0; first < d->nkeys; first += CHUNK_KEYS)
-		process_chunk(d, rows, order, start, first, Min(CHUNK_KEYS, d->nkeys - first));
+		process_chunk(d, first, Min(CHUNK_KEYS, d->nkeys - first));
+	for (int32 id = 0; id < d->nkeys; id++)
+		for (int i = 0; i < d->results[id].n; i++)
+			*add_pending(d) = d->results[id].items[i];
 }
 
 /* qsort comparator: pending rows by arrival. */
@@ -568,8 +611,8 @@ vigil_detect(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	}
 	vigil_scorer_init(&d.scorer, d.w.id);
-	d.profile_typid = profile_type_oid();
-	prepare_plans(d.profile_typid);
+	prepare_plans();
+	d.stmtcxt = CurrentMemoryContext;
 	d.batchcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil detection batch",
 									   ALLOCSET_DEFAULT_SIZES);
 

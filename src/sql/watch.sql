@@ -25,6 +25,14 @@ CREATE FUNCTION vigil.detect() RETURNS trigger
 
 REVOKE ALL ON FUNCTION vigil.detect() FROM PUBLIC;
 
+-- Called back by the detection trigger's own statement to compute a key's
+-- new profile while its row is locked; refuses to run anywhere else.
+CREATE FUNCTION vigil.fold_profile(key text, profile vigil.profile) RETURNS vigil.profile
+	AS 'MODULE_PATHNAME', 'vigil_fold_profile'
+	LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION vigil.fold_profile(text, vigil.profile) FROM PUBLIC;
+
 -- The attribute number of a column of a table that vigil.watch() is about to
 -- watch, after checking that it exists and, if types is given, its type.
 CREATE FUNCTION vigil.watched_column(relation regclass, col name, role text, types regtype[])
