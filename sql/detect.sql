@@ -1,5 +1,6 @@
 -- Detection: what a watched table's inserts do to profiles, alerts and
 -- skipped rows, under every way of inserting, and what they must not do.
+\set SHOW_CONTEXT never
 CREATE EXTENSION vigil;
 
 CREATE TABLE txn (

@@ -1,5 +1,6 @@
 -- vigil.watch and vigil.unwatch: validation, default rules, rule validation,
 -- and what happens when watched tables or columns are dropped.
+\set SHOW_CONTEXT never
 CREATE EXTENSION vigil;
 
 CREATE TABLE txn (
@@ -28,6 +29,7 @@ SELECT vigil.watch('txn', 'card', 'amount', 'ts', lat_column => 'note', lon_colu
 SELECT vigil.watch('txn', 'card', 'amount', 'ts', alert_threshold => 0);
 SELECT vigil.watch('txn', 'card', 'amount', 'ts', alert_threshold => 1.5);
 SELECT vigil.watch('missing_table', 'card', 'amount', 'ts');
+SELECT vigil.watch('vigil.alerts', 'key', 'amount', 'event_time');
 DROP VIEW txn_view;
 
 -- A watch, its columns and its default rules.

@@ -45,6 +45,7 @@
 #include "event.h"
 #include "profile.h"
 #include "score.h"
+#include "watch_cache.h"
 
 PG_FUNCTION_INFO_V1(vigil_detect);
 
@@ -599,7 +600,8 @@ vigil_detect(PG_FUNCTION_ARGS)
 
 	memset(&d, 0, sizeof(d));
 	SPI_connect();
-	if (!vigil_watch_load(&d.w, pg_strtoint32(td->tg_trigger->tgargs[0]), td->tg_relation))
+	if (!vigil_watch_cache_get(pg_strtoint32(td->tg_trigger->tgargs[0]), td->tg_relation,
+							   &d.w, &d.scorer))
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -610,7 +612,6 @@ vigil_detect(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return PointerGetDatum(NULL);
 	}
-	vigil_scorer_init(&d.scorer, d.w.id);
 	prepare_plans();
 	d.stmtcxt = CurrentMemoryContext;
 	d.batchcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil detection batch",

@@ -30,7 +30,7 @@
 
 /* Set up c for attribute attnum of tupdesc (0: the watch does not use it). */
 static bool
-column_init(VigilColumn *c, AttrNumber attnum, TupleDesc tupdesc)
+column_init(VigilColumn *c, AttrNumber attnum, TupleDesc tupdesc, MemoryContext mcxt)
 {
 	Form_pg_attribute att;
 	Oid			out;
@@ -46,17 +46,18 @@ column_init(VigilColumn *c, AttrNumber attnum, TupleDesc tupdesc)
 		return false;
 	c->typid = att->atttypid;
 	getTypeOutputInfo(c->typid, &out, &varlena);
-	fmgr_info(out, &c->out);
+	fmgr_info_cxt(out, &c->out, mcxt);
 	return true;
 }
 
 /*
  * Load a watch and its columns for rel (a watched table, whose row type is
- * that of the rows detection reads).  Runs inside the caller's SPI
- * connection.  False when the watch or one of its columns is gone.
+ * that of the rows detection reads), allocating in mcxt.  Runs inside the
+ * caller's SPI connection.  False when the watch or one of its columns is
+ * gone.
  */
 bool
-vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel)
+vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		arg = Int32GetDatum(watch_id);
@@ -96,13 +97,13 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel)
 	w->id = watch_id;
 	w->relid = RelationGetRelid(rel);
 	w->alert_threshold = DatumGetFloat8(heap_getattr(t, 8, d, &isnull));
-	if (!column_init(&w->key, att[0], tupdesc) ||
-		!column_init(&w->amount, att[1], tupdesc) ||
-		!column_init(&w->time, att[2], tupdesc) ||
-		!column_init(&w->lat, att[3], tupdesc) ||
-		!column_init(&w->lon, att[4], tupdesc) ||
-		!column_init(&w->merchant, att[5], tupdesc) ||
-		!column_init(&w->category, att[6], tupdesc))
+	if (!column_init(&w->key, att[0], tupdesc, mcxt) ||
+		!column_init(&w->amount, att[1], tupdesc, mcxt) ||
+		!column_init(&w->time, att[2], tupdesc, mcxt) ||
+		!column_init(&w->lat, att[3], tupdesc, mcxt) ||
+		!column_init(&w->lon, att[4], tupdesc, mcxt) ||
+		!column_init(&w->merchant, att[5], tupdesc, mcxt) ||
+		!column_init(&w->category, att[6], tupdesc, mcxt))
 		return false;
 
 	/* the primary key identifies rows in alerts */
@@ -111,10 +112,10 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel)
 		return false;
 	pk = RelationIdGetRelation(pkoid);
 	w->npk = pk->rd_index->indnkeyatts;
-	w->pk_attnums = palloc(sizeof(AttrNumber) * w->npk);
-	w->pk_out = palloc(sizeof(FmgrInfo) * w->npk);
-	w->pk_names = palloc(sizeof(char *) * w->npk);
-	w->pk_typids = palloc(sizeof(Oid) * w->npk);
+	w->pk_attnums = MemoryContextAlloc(mcxt, sizeof(AttrNumber) * w->npk);
+	w->pk_out = MemoryContextAlloc(mcxt, sizeof(FmgrInfo) * w->npk);
+	w->pk_names = MemoryContextAlloc(mcxt, sizeof(char *) * w->npk);
+	w->pk_typids = MemoryContextAlloc(mcxt, sizeof(Oid) * w->npk);
 	for (int i = 0; i < w->npk; i++)
 	{
 		AttrNumber	a = pk->rd_index->indkey.values[i];
@@ -123,10 +124,10 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel)
 		bool		varlena;
 
 		w->pk_attnums[i] = a;
-		w->pk_names[i] = pstrdup(NameStr(attr->attname));
+		w->pk_names[i] = MemoryContextStrdup(mcxt, NameStr(attr->attname));
 		w->pk_typids[i] = attr->atttypid;
 		getTypeOutputInfo(attr->atttypid, &out, &varlena);
-		fmgr_info(out, &w->pk_out[i]);
+		fmgr_info_cxt(out, &w->pk_out[i], mcxt);
 	}
 	RelationClose(pk);
 	return true;

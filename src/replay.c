@@ -104,11 +104,11 @@ load_watch(Pass *p)
 				 errmsg("table %s is not watched", RelationGetRelationName(p->rel)),
 				 errhint("Call vigil.watch() first.")));
 	id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (!vigil_watch_load(&p->w, id, p->rel))
+	if (!vigil_watch_load(&p->w, id, p->rel, CurrentMemoryContext))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the watch on table %s is incomplete", RelationGetRelationName(p->rel))));
-	vigil_scorer_init(&p->scorer, id);
+	vigil_scorer_init(&p->scorer, id, CurrentMemoryContext);
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 

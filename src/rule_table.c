@@ -169,11 +169,11 @@ vigil_rules_validate(PG_FUNCTION_ARGS)
 }
 
 /*
- * The enabled rules of a watch, in name order, parsed.  Runs inside the
- * caller's SPI connection.
+ * The enabled rules of a watch, in name order, parsed, allocated in mcxt.
+ * Runs inside the caller's SPI connection.
  */
 VigilLoadedRule *
-vigil_load_rules(int32 watch_id, int *nrules)
+vigil_load_rules(int32 watch_id, int *nrules, MemoryContext mcxt)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		arg = Int32GetDatum(watch_id);
@@ -194,14 +194,15 @@ vigil_load_rules(int32 watch_id, int *nrules)
 		elog(ERROR, "could not read vigil.rules");
 
 	*nrules = (int) SPI_processed;
-	rules = palloc0(sizeof(VigilLoadedRule) * Max(*nrules, 1));
+	rules = MemoryContextAllocZero(mcxt, sizeof(VigilLoadedRule) * Max(*nrules, 1));
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
 		bool		isnull;
 
-		rules[i].name = TextDatumGetCString(heap_getattr(t, 1, d, &isnull));
+		rules[i].name = MemoryContextStrdup(mcxt,
+											TextDatumGetCString(heap_getattr(t, 1, d, &isnull)));
 		parse_rule(rules[i].name,
 				   TextDatumGetCString(heap_getattr(t, 2, d, &isnull)),
 				   DatumGetJsonbP(heap_getattr(t, 3, d, &isnull)),

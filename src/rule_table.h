@@ -16,6 +16,6 @@ typedef struct VigilLoadedRule
 	VigilRule	rule;
 } VigilLoadedRule;
 
-extern VigilLoadedRule *vigil_load_rules(int32 watch_id, int *nrules);
+extern VigilLoadedRule *vigil_load_rules(int32 watch_id, int *nrules, MemoryContext mcxt);
 
 #endif							/* VIGIL_RULE_TABLE_H */

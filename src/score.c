@@ -17,12 +17,15 @@
 
 #include "score.h"
 
-/* Load the enabled rules of a watch (inside the caller's SPI connection). */
+/*
+ * Load the enabled rules of a watch into mcxt (inside the caller's SPI
+ * connection).
+ */
 void
-vigil_scorer_init(VigilScorer *s, int32 watch_id)
+vigil_scorer_init(VigilScorer *s, int32 watch_id, MemoryContext mcxt)
 {
-	s->rules = vigil_load_rules(watch_id, &s->nrules);
-	s->findings = palloc(sizeof(VigilFinding) * Max(s->nrules, 1));
+	s->rules = vigil_load_rules(watch_id, &s->nrules, mcxt);
+	s->findings = MemoryContextAlloc(mcxt, sizeof(VigilFinding) * Max(s->nrules, 1));
 }
 
 /*

@@ -19,7 +19,7 @@ typedef struct VigilScorer
 	VigilFinding *findings;		/* one per rule */
 } VigilScorer;
 
-extern void vigil_scorer_init(VigilScorer *s, int32 watch_id);
+extern void vigil_scorer_init(VigilScorer *s, int32 watch_id, MemoryContext mcxt);
 extern double vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e);
 extern void vigil_explain(const VigilScorer *s, char **fired, char **explanation);
 extern ArrayType *vigil_fired_array(const VigilScorer *s);

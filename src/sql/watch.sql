@@ -15,6 +15,16 @@ CREATE FUNCTION vigil.rules_validate() RETURNS trigger
 CREATE TRIGGER rules_validate BEFORE INSERT OR UPDATE ON vigil.rules
 	FOR EACH ROW EXECUTE FUNCTION vigil.rules_validate();
 
+-- Backends cache watches and rules; writing either makes them all forget.
+CREATE FUNCTION vigil.invalidate_watches() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'vigil_invalidate_watches'
+	LANGUAGE C;
+
+CREATE TRIGGER invalidate_watches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vigil.watches
+	FOR EACH STATEMENT EXECUTE FUNCTION vigil.invalidate_watches();
+CREATE TRIGGER invalidate_watches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vigil.rules
+	FOR EACH STATEMENT EXECUTE FUNCTION vigil.invalidate_watches();
+
 -- The detection trigger function.  SECURITY DEFINER so that inserters need
 -- no privileges on vigil's tables; nobody but its owner may attach it to a
 -- table, or anyone could write any watch's profiles and alerts.
@@ -99,6 +109,11 @@ BEGIN
 			ERRCODE = 'wrong_object_type',
 			MESSAGE = format('%s is not a table', relation),
 			HINT = 'vigil.watch() watches tables and partitioned tables.';
+	END IF;
+	IF (SELECT c.relnamespace FROM pg_class c WHERE c.oid = relation) = 'vigil'::regnamespace THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'wrong_object_type',
+			MESSAGE = format('%s belongs to vigil and cannot be watched', relation);
 	END IF;
 	IF NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = relation AND contype = 'p') THEN
 		RAISE EXCEPTION USING
