@@ -53,6 +53,10 @@ endif
 vigil--$(EXTVERSION).sql: $(SQL_PIECES)
 	cat $^ > $@
 
+# PGXS does not track header dependencies: rebuild every object when any of
+# our headers changes, so no object is left compiled against an old layout.
+$(OBJS): $(wildcard src/*.h src/core/*.h)
+
 unit: $(UNIT_BINS)
 
 test/unit/bin/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/unit.h

@@ -115,6 +115,7 @@ typedef struct Detection
 	VigilWatch	w;
 	VigilScorer scorer;
 	MemoryContext batchcxt;
+	MemoryContext scratch;		/* per-row garbage, reset every few rows */
 	/* the current batch */
 	Row		   *rows;
 	int64		nrows;
@@ -123,10 +124,10 @@ typedef struct Detection
 	int32		nkeys;
 	int32		maxkeys;
 	keytab_hash *keytab;
-	Row		   *ordered;		/* rows grouped by key, in (time, arrival) order */
+	int32	   *perm;			/* row indexes grouped by key, in (time, arrival) order */
 	int32	   *order;			/* key ids in key order */
 	int32	   *rank;			/* position of each key id in order */
-	int64	   *start;			/* ordered[start[r] .. start[r + 1]) are rank r's */
+	int64	   *start;			/* perm[start[r] .. start[r + 1]) are rank r's */
 	KeyResult  *results;		/* by key id: what its last fold flagged */
 	MemoryContext stmtcxt;		/* lives for the whole statement */
 	/* flagged and skipped rows of the whole statement */
@@ -230,12 +231,12 @@ key_result(Detection *d, int32 id)
 	return &r->items[r->n++];
 }
 
-/* Start an empty batch. */
+/* Start an empty batch, with room for the rows expected. */
 static void
-batch_start(Detection *d)
+batch_start(Detection *d, int64 expected)
 {
 	MemoryContextReset(d->batchcxt);
-	d->maxrows = 1024;
+	d->maxrows = Max(Min(expected, BATCH_ROWS), 1024);
 	d->rows = MemoryContextAllocHuge(d->batchcxt, sizeof(Row) * d->maxrows);
 	d->nrows = 0;
 	d->maxkeys = 1024;
@@ -283,12 +284,14 @@ cmp_key_ids(const void *a, const void *b)
 	return strcmp(sort_keys_text[*(const int32 *) a], sort_keys_text[*(const int32 *) b]);
 }
 
-/* qsort comparator: rows of one key by (time, arrival). */
+static Row *sort_rows;
+
+/* qsort comparator: row indexes of one key by (time, arrival). */
 static int
 cmp_rows_time(const void *a, const void *b)
 {
-	const Row  *ra = a;
-	const Row  *rb = b;
+	const Row  *ra = &sort_rows[*(const int32 *) a];
+	const Row  *rb = &sort_rows[*(const int32 *) b];
 
 	if (ra->e.t != rb->e.t)
 		return ra->e.t < rb->e.t ? -1 : 1;
@@ -296,10 +299,10 @@ cmp_rows_time(const void *a, const void *b)
 }
 
 /*
- * Regroup the batch's rows by key in key order, each key's rows in (time,
- * arrival) order, into d->ordered, with d->order (key ids in key order),
- * d->rank (its inverse) and d->start (where each rank's rows begin;
- * start[nkeys] = nrows).
+ * Order the batch's rows by key, each key's rows by (time, arrival), as a
+ * permutation d->perm of row indexes (the rows themselves stay put), with
+ * d->order (key ids in key order), d->rank (its inverse) and d->start (where
+ * each rank's rows begin in perm; start[nkeys] = nrows).
  */
 static void
 batch_order(Detection *d)
@@ -308,7 +311,7 @@ batch_order(Detection *d)
 	int32	   *rank = MemoryContextAllocHuge(d->batchcxt, sizeof(int32) * Max(d->nkeys, 1));
 	int64	   *st = MemoryContextAllocHuge(d->batchcxt, sizeof(int64) * (d->nkeys + 1));
 	int64	   *fill = MemoryContextAllocHuge(d->batchcxt, sizeof(int64) * Max(d->nkeys, 1));
-	Row		   *out = MemoryContextAllocHuge(d->batchcxt, sizeof(Row) * Max(d->nrows, 1));
+	int32	   *perm = MemoryContextAllocHuge(d->batchcxt, sizeof(int32) * Max(d->nrows, 1));
 
 	for (int32 i = 0; i < d->nkeys; i++)
 		ord[i] = i;
@@ -325,21 +328,22 @@ batch_order(Detection *d)
 		st[i + 1] += st[i];
 	memcpy(fill, st, sizeof(int64) * d->nkeys);
 	for (int64 i = 0; i < d->nrows; i++)
-		out[fill[rank[d->rows[i].key]]++] = d->rows[i];
+		perm[fill[rank[d->rows[i].key]]++] = (int32) i;
 
 	/* rows usually arrive in time order; sort only the keys that did not */
+	sort_rows = d->rows;
 	for (int32 i = 0; i < d->nkeys; i++)
 	{
 		for (int64 j = st[i] + 1; j < st[i + 1]; j++)
 		{
-			if (out[j].e.t < out[j - 1].e.t)
+			if (d->rows[perm[j]].e.t < d->rows[perm[j - 1]].e.t)
 			{
-				qsort(out + st[i], st[i + 1] - st[i], sizeof(Row), cmp_rows_time);
+				qsort(perm + st[i], st[i + 1] - st[i], sizeof(int32), cmp_rows_time);
 				break;
 			}
 		}
 	}
-	d->ordered = out;
+	d->perm = perm;
 	d->order = ord;
 	d->rank = rank;
 	d->start = st;
@@ -379,7 +383,7 @@ fold_key(Detection *d, int32 id, VigilProfile *prof)
 	d->results[id].n = 0;		/* an earlier fold of this key does not count */
 	for (int64 j = d->start[r]; j < d->start[r + 1]; j++)
 	{
-		Row		   *row = &d->ordered[j];
+		Row		   *row = &d->rows[d->perm[j]];
 
 		score_row(d, id, row, prof);
 		if (!vigil_profile_fold(prof, &row->e))
@@ -587,6 +591,7 @@ vigil_detect(PG_FUNCTION_ARGS)
 	Tuplestorestate *ts;
 	TupleTableSlot *slot;
 	int64		arrival = 0;
+	int64		total;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
@@ -617,15 +622,19 @@ vigil_detect(PG_FUNCTION_ARGS)
 	d.batchcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil detection batch",
 									   ALLOCSET_DEFAULT_SIZES);
 
+	d.scratch = AllocSetContextCreate(CurrentMemoryContext, "vigil detection row",
+									  ALLOCSET_SMALL_SIZES);
+
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(td->tg_relation), &TTSOpsMinimalTuple);
-	batch_start(&d);
+	total = tuplestore_tuple_count(ts);
+	batch_start(&d, total);
 	tuplestore_rescan(ts);
 	while (tuplestore_gettupleslot(ts, true, false, slot))
 	{
 		VigilEvent	e;
 		char	   *key = NULL;
 		const char *why;
-		MemoryContext old = MemoryContextSwitchTo(d.batchcxt);
+		MemoryContext old = MemoryContextSwitchTo(d.scratch);
 
 		why = vigil_event_from_slot(&d.w, slot, &e, &key);
 		MemoryContextSwitchTo(old);
@@ -634,14 +643,17 @@ vigil_detect(PG_FUNCTION_ARGS)
 		else
 			batch_add(&d, arrival, &e, key);
 		arrival++;
+		if (arrival % 1024 == 0)
+			MemoryContextReset(d.scratch);
 		if (d.nrows == BATCH_ROWS)
 		{
 			batch_finish(&d);
-			batch_start(&d);
+			batch_start(&d, total - arrival);
 		}
 	}
 	batch_finish(&d);
 	MemoryContextDelete(d.batchcxt);
+	MemoryContextDelete(d.scratch);
 
 	if (d.npending > 0)
 		write_pending(&d, ts, slot);

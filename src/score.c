@@ -24,7 +24,15 @@
 void
 vigil_scorer_init(VigilScorer *s, int32 watch_id, MemoryContext mcxt)
 {
-	s->rules = vigil_load_rules(watch_id, &s->nrules, mcxt);
+	VigilLoadedRule *loaded = vigil_load_rules(watch_id, &s->nrules, mcxt);
+
+	s->rules = MemoryContextAlloc(mcxt, sizeof(VigilRule) * Max(s->nrules, 1));
+	s->names = MemoryContextAlloc(mcxt, sizeof(char *) * Max(s->nrules, 1));
+	for (int i = 0; i < s->nrules; i++)
+	{
+		s->rules[i] = loaded[i].rule;
+		s->names[i] = loaded[i].name;
+	}
 	s->findings = MemoryContextAlloc(mcxt, sizeof(VigilFinding) * Max(s->nrules, 1));
 }
 
@@ -35,17 +43,7 @@ vigil_scorer_init(VigilScorer *s, int32 watch_id, MemoryContext mcxt)
 double
 vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e)
 {
-	double		score = 0.0;
-
-	for (int i = 0; i < s->nrules; i++)
-	{
-		double		sev = vigil_rule_eval(&s->rules[i].rule, before, e, &s->findings[i]);
-
-		s->findings[i].severity = sev;
-		if (sev > 0.0)
-			score = vigil_score_combine(score, s->rules[i].rule.weight, sev);
-	}
-	return score;
+	return vigil_rules_score(s->rules, s->nrules, before, e, s->findings);
 }
 
 /* A JSON number, or null where there is none. */
@@ -83,11 +81,11 @@ vigil_explain(const VigilScorer *s, char **fired, char **explanation)
 			appendStringInfoString(&ex, ", ");
 		}
 		first = false;
-		escape_json(&f, s->rules[i].name);
+		escape_json(&f, s->names[i]);
 		appendStringInfoString(&ex, "{\"rule\": ");
-		escape_json(&ex, s->rules[i].name);
+		escape_json(&ex, s->names[i]);
 		appendStringInfoString(&ex, ", \"kind\": ");
-		escape_json(&ex, vigil_rule_kind_name(s->rules[i].rule.kind));
+		escape_json(&ex, vigil_rule_kind_name(s->rules[i].kind));
 		appendStringInfo(&ex, ", \"severity\": %s", json_number(fi->severity));
 		appendStringInfo(&ex, ", \"observed\": %s", json_number(fi->observed));
 		appendStringInfo(&ex, ", \"expected\": %s, \"why\": ", json_number(fi->expected));
@@ -109,6 +107,6 @@ vigil_fired_array(const VigilScorer *s)
 
 	for (int i = 0; i < s->nrules; i++)
 		if (s->findings[i].severity > 0.0)
-			names[n++] = CStringGetTextDatum(s->rules[i].name);
+			names[n++] = CStringGetTextDatum(s->names[i]);
 	return construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT);
 }

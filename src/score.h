@@ -14,7 +14,8 @@
 /* A watch's rules, and the findings of the event scored last. */
 typedef struct VigilScorer
 {
-	VigilLoadedRule *rules;
+	VigilRule  *rules;
+	char	  **names;			/* rules[i] is called names[i] */
 	int			nrules;
 	VigilFinding *findings;		/* one per rule */
 } VigilScorer;

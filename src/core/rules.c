@@ -697,26 +697,15 @@ eval_hour(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 }
 
 /*
- * Evaluate rule r for event e against before, the card's profile as it was
- * before e.  Returns the severity, 0 when the rule does not fire.  f may be
- * NULL; otherwise it is zeroed, f->severity is set to the result and, when
- * the rule fires, observed, expected and why explain it.  Nothing fires for
- * an invalid event, an unknown kind or an unsound profile.
+ * Evaluate rule r, of a valid kind, for a valid event e against a sound
+ * profile.  Sets f->severity to the result; observed, expected and why only
+ * when the rule fires.
  */
-double
-vigil_rule_eval(const VigilRule *r, const VigilProfile *before,
-				const VigilEvent *e, VigilFinding *f)
+static double
+eval_checked(const VigilRule *r, const VigilProfile *before, const VigilEvent *e,
+			 VigilFinding *f)
 {
-	VigilFinding scratch;
 	double		sev = 0.0;
-
-	if (f == NULL)
-		f = &scratch;
-	memset(f, 0, sizeof(*f));
-
-	if (!kind_valid(r->kind) || !vigil_event_valid(e, NULL) ||
-		!vigil_profile_sound(before))
-		return 0.0;
 
 	switch (r->kind)
 	{
@@ -758,14 +747,58 @@ vigil_rule_eval(const VigilRule *r, const VigilProfile *before,
 
 	/* belt and braces: a severity is a number in [0, 1] */
 	if (!(sev > 0.0))
-	{
-		memset(f, 0, sizeof(*f));
-		return 0.0;
-	}
-	if (sev > 1.0)
+		sev = 0.0;
+	else if (sev > 1.0)
 		sev = 1.0;
 	f->severity = sev;
 	return sev;
+}
+
+/*
+ * Evaluate rule r for event e against before, the card's profile as it was
+ * before e.  Returns the severity, 0 when the rule does not fire.  f may be
+ * NULL; otherwise it is zeroed, f->severity is set to the result and, when
+ * the rule fires, observed, expected and why explain it.  Nothing fires for
+ * an invalid event, an unknown kind or an unsound profile.
+ */
+double
+vigil_rule_eval(const VigilRule *r, const VigilProfile *before,
+				const VigilEvent *e, VigilFinding *f)
+{
+	VigilFinding scratch;
+
+	if (f == NULL)
+		f = &scratch;
+	memset(f, 0, sizeof(*f));
+	if (!kind_valid(r->kind) || !vigil_event_valid(e, NULL) ||
+		!vigil_profile_sound(before))
+		return 0.0;
+	return eval_checked(r, before, e, f);
+}
+
+/*
+ * Score event e against n rules at once: the noisy-OR of the fired rules'
+ * weighted severities.  findings[i].severity is rule i's severity (0 when it
+ * did not fire); its other fields are set only when it fired.  The event and
+ * the profile are checked once, not once per rule: this is detection's hot
+ * path.
+ */
+double
+vigil_rules_score(const VigilRule *rules, int n, const VigilProfile *before,
+				  const VigilEvent *e, VigilFinding *findings)
+{
+	bool		ok = vigil_event_valid(e, NULL) && vigil_profile_sound(before);
+	double		score = 0.0;
+
+	for (int i = 0; i < n; i++)
+	{
+		findings[i].severity = 0.0;
+		if (!ok || !kind_valid(rules[i].kind))
+			continue;
+		if (eval_checked(&rules[i], before, e, &findings[i]) > 0.0)
+			score = vigil_score_combine(score, rules[i].weight, findings[i].severity);
+	}
+	return score;
 }
 
 /* Clamp x into [0, 1]; NaN counts as 0. */

@@ -76,6 +76,9 @@ extern bool vigil_rule_set_param(VigilRule *r, const char *name, double value,
 extern bool vigil_rule_check(const VigilRule *r, const char **why);
 extern double vigil_rule_eval(const VigilRule *r, const VigilProfile *before,
 							  const VigilEvent *e, VigilFinding *f);
+extern double vigil_rules_score(const VigilRule *rules, int n,
+								const VigilProfile *before, const VigilEvent *e,
+								VigilFinding *findings);
 extern double vigil_score_combine(double score, double weight, double severity);
 
 #endif							/* VIGIL_RULES_H */
