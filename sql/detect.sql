@@ -161,8 +161,21 @@ SELECT count(*) FROM vigil.profiles;
 UPDATE vigil.rules SET enabled = false;
 RESET ROLE;
 SELECT count(*) AS app_alerts FROM vigil.alerts WHERE row_ref = '{"id": 500}';
-SELECT vigil.replay('txn') LIMIT 0;
+
+-- replay reads the table as its caller: it needs SELECT on it (and reads
+-- the rules as their owner, so it needs nothing on vigil's tables).
+GRANT USAGE ON SCHEMA vigil TO vigil_app;
+SET ROLE vigil_app;
+SELECT count(*) FROM vigil.replay('txn');
+RESET ROLE;
+GRANT SELECT ON txn TO vigil_app;
+SET ROLE vigil_app;
+SELECT count(*) AS replayed_rows, count(*) FILTER (WHERE score >= 0.5) AS would_alert
+FROM vigil.replay('txn');
+RESET ROLE;
+REVOKE USAGE ON SCHEMA vigil FROM vigil_app;
 
 DROP TABLE txn, txn_copy, ptxn, etxn, live, replayed;
+DROP OWNED BY vigil_app;
 DROP ROLE vigil_app;
 DROP EXTENSION vigil;
