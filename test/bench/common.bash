@@ -11,33 +11,22 @@ median() {
 	sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 
-# Time queries A and B RUNS times each, interleaved; print both medians and
-# the ratio B / A.
+# Time queries A and B RUNS times each (default 5), interleaved, and print
+# both medians and the ratio B / A.  With a SETUP statement, it runs
+# (untimed) before every timed query; without one, each query runs once
+# untimed first to warm the cache.
 compare() {
-	local label=$1 a=$2 b=$3 runs=${RUNS:-5} ta=() tb=()
-	time_query "$a" >/dev/null
-	time_query "$b" >/dev/null
+	local label=$1 a=$2 b=$3 setup=${4:-} runs=${RUNS:-5} ta=() tb=() ma mb
+	if [ -z "$setup" ]; then
+		time_query "$a" >/dev/null
+		time_query "$b" >/dev/null
+	fi
 	for _ in $(seq "$runs"); do
+		[ -n "$setup" ] && $PSQL -c "$setup" >/dev/null
 		ta+=("$(time_query "$a")")
+		[ -n "$setup" ] && $PSQL -c "$setup" >/dev/null
 		tb+=("$(time_query "$b")")
 	done
-	local ma mb
-	ma=$(printf '%s\n' "${ta[@]}" | median)
-	mb=$(printf '%s\n' "${tb[@]}" | median)
-	awk -v l="$label" -v a="$ma" -v b="$mb" \
-		'BEGIN {printf "%-46s baseline %9.1f ms  vigil %9.1f ms  ratio %.2fx\n", l, a, b, b / a}'
-}
-
-# Like compare, but run a setup statement (untimed) before every timed run.
-compare_with_setup() {
-	local label=$1 setup=$2 a=$3 b=$4 runs=${RUNS:-3} ta=() tb=()
-	for _ in $(seq "$runs"); do
-		$PSQL -c "$setup" >/dev/null
-		ta+=("$(time_query "$a")")
-		$PSQL -c "$setup" >/dev/null
-		tb+=("$(time_query "$b")")
-	done
-	local ma mb
 	ma=$(printf '%s\n' "${ta[@]}" | median)
 	mb=$(printf '%s\n' "${tb[@]}" | median)
 	awk -v l="$label" -v a="$ma" -v b="$mb" \

@@ -58,13 +58,13 @@ SQL
 reset_tables="TRUNCATE txn_plain, txn_watched, txn_plpgsql, plpgsql_stats, vigil.profiles, vigil.alerts"
 
 echo "detection on COPY of $N rows over 10,000 cards (median of ${RUNS:-3})"
-RUNS=${RUNS:-3} compare_with_setup "COPY: unwatched vs watched table" "$reset_tables" \
+RUNS=${RUNS:-3} compare "COPY: unwatched vs watched table" \
 	"COPY txn_plain FROM '$DATA' (FORMAT csv)" \
-	"COPY txn_watched FROM '$DATA' (FORMAT csv)"
+	"COPY txn_watched FROM '$DATA' (FORMAT csv)" "$reset_tables"
 $PSQL -c "SELECT count(*) AS alerts, (SELECT count(*) FROM vigil.profiles) AS profiles FROM vigil.alerts"
-RUNS=1 compare_with_setup "COPY: unwatched vs PL/pgSQL z-score row trigger" "$reset_tables" \
+RUNS=1 compare "COPY: unwatched vs PL/pgSQL z-score row trigger" \
 	"COPY txn_plain FROM '$DATA' (FORMAT csv)" \
-	"COPY txn_plpgsql FROM '$DATA' (FORMAT csv)"
+	"COPY txn_plpgsql FROM '$DATA' (FORMAT csv)" "$reset_tables"
 
 echo "pgbench: single-row INSERTs, 4 clients, ${PGBENCH_SECONDS}s each, over 10,000 cards"
 $PSQL -c "$reset_tables"

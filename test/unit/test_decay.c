@@ -16,18 +16,6 @@
 #define N_SHUFFLE 200
 #define N_MERGE 1000
 
-/* Deterministic uniform numbers in [0, 1) (splitmix64): repeatable data. */
-static double
-uniform(uint64_t *state)
-{
-	uint64_t	z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	z ^= z >> 31;
-	return (double) (z >> 11) / 9007199254740992.0;
-}
-
 /*
  * Two-pass long double reference: weights 2^(-(T - t_i) / h) at the newest
  * time T, mean, then the population variance about that mean.
@@ -176,8 +164,8 @@ large_offset(void)
 	vigil_decay_init(&d);
 	for (i = 0; i < N_LARGE; i++)
 	{
-		t[i] = 1.7e9 + i * 60.0 + 59.0 * uniform(&rng);
-		x[i] = 1e9 + (uniform(&rng) - 0.5);
+		t[i] = 1.7e9 + i * 60.0 + 59.0 * unit_uniform(&rng);
+		x[i] = 1e9 + (unit_uniform(&rng) - 0.5);
 		CHECK(vigil_decay_add(&d, t[i], x[i], DAY));
 	}
 	reference(t, x, N_LARGE, DAY, &mean, &var, &weight);
@@ -256,12 +244,12 @@ out_of_order(void)
 	for (i = 0; i < N_SHUFFLE; i++)
 	{
 		t[i] = 1e6 + i * 100.0;
-		x[i] = 50.0 + 10.0 * uniform(&rng);
+		x[i] = 50.0 + 10.0 * unit_uniform(&rng);
 		order[i] = i;
 	}
 	for (i = N_SHUFFLE - 1; i > 0; i--)
 	{
-		int			j = (int) (uniform(&rng) * (i + 1));
+		int			j = (int) (unit_uniform(&rng) * (i + 1));
 		int			tmp = order[i];
 
 		order[i] = order[j];
@@ -318,11 +306,11 @@ merge_equals_one_pass(void)
 	for (i = 0; i < N_MERGE; i++)
 	{
 		double		t = 1.7e9 + i * 30.0;
-		double		x = 1e9 + 100.0 * uniform(&rng);
+		double		x = 1e9 + 100.0 * unit_uniform(&rng);
 
 		CHECK(vigil_decay_add(&all, t, x, HOUR));
 		/* a random split, so either state may end later */
-		CHECK(vigil_decay_add(uniform(&rng) < 0.3 ? &a : &b, t, x, HOUR));
+		CHECK(vigil_decay_add(unit_uniform(&rng) < 0.3 ? &a : &b, t, x, HOUR));
 	}
 	copy = b;
 	CHECK(vigil_decay_merge(&a, &b, HOUR));

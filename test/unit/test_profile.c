@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "profile.h"
+#include "events.h"
 #include "unit.h"
 
 #define T0 1700000000.0			/* 2023-11-14 22:13:20 UTC */
@@ -16,53 +17,6 @@
 
 #define N_RANDOM_FOLDS 5000
 #define N_GARBAGE 200000
-
-/* Deterministic uniform numbers in [0, 1) (splitmix64): repeatable data. */
-static double
-uniform(uint64_t *state)
-{
-	uint64_t	z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	z ^= z >> 31;
-	return (double) (z >> 11) / 9007199254740992.0;
-}
-
-/* 64 random bits. */
-static uint64_t
-bits64(uint64_t *state)
-{
-	uint64_t	z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* An event at time t with an amount and nothing else. */
-static VigilEvent
-event(double t, double amount)
-{
-	VigilEvent	e;
-
-	memset(&e, 0, sizeof(e));
-	e.t = t;
-	e.amount = amount;
-	return e;
-}
-
-/* An event at time t with an amount and a location. */
-static VigilEvent
-located(double t, double amount, double lat, double lon)
-{
-	VigilEvent	e = event(t, amount);
-
-	e.has_location = true;
-	e.lat = lat;
-	e.lon = lon;
-	return e;
-}
 
 /* Whether p is valid; prints the reason when it is not. */
 static bool
@@ -304,56 +258,56 @@ static VigilEvent
 random_event(uint64_t *rng, double *clock)
 {
 	VigilEvent	e;
-	double		u = uniform(rng);
-	double		a = uniform(rng);
+	double		u = unit_uniform(rng);
+	double		a = unit_uniform(rng);
 
 	/* time: mostly forward, sometimes late, sometimes years later */
 	if (u < 0.70)
-		*clock += uniform(rng) * 2.0 * HOUR;
+		*clock += unit_uniform(rng) * 2.0 * HOUR;
 	else if (u < 0.702)
-		*clock += uniform(rng) * 6.0 * 365.0 * DAY;
+		*clock += unit_uniform(rng) * 6.0 * 365.0 * DAY;
 	/* else (u < 0.80 and beyond): the same instant as the clock */
 	memset(&e, 0, sizeof(e));
 	e.t = *clock;
 	if (u >= 0.80 && u < 0.95)
-		e.t = *clock - uniform(rng) * 30.0 * DAY;	/* out of order */
+		e.t = *clock - unit_uniform(rng) * 30.0 * DAY;	/* out of order */
 	else if (u >= 0.95)
-		e.t = *clock + (uniform(rng) - 0.5);	/* sub-second jitter */
+		e.t = *clock + (unit_uniform(rng) - 0.5);	/* sub-second jitter */
 
 	/* amount: log-uniform, with zeros, refunds, repeats and extremes */
 	if (a < 0.6)
-		e.amount = floor(exp(uniform(rng) * 9.0)) / 100.0 * 100.0;
+		e.amount = floor(exp(unit_uniform(rng) * 9.0)) / 100.0 * 100.0;
 	else if (a < 0.7)
 		e.amount = 10.0;
 	else if (a < 0.75)
 		e.amount = 0.0;
 	else if (a < 0.80)
-		e.amount = -uniform(rng) * 500.0;
+		e.amount = -unit_uniform(rng) * 500.0;
 	else if (a < 0.82)
-		e.amount = uniform(rng) < 0.5 ? FLT_MAX : -FLT_MAX;
+		e.amount = unit_uniform(rng) < 0.5 ? FLT_MAX : -FLT_MAX;
 	else if (a < 0.84)
-		e.amount = 1e-300 * uniform(rng);
+		e.amount = 1e-300 * unit_uniform(rng);
 	else if (a < 0.86)
-		e.amount = 1e9 + uniform(rng);
+		e.amount = 1e9 + unit_uniform(rng);
 	else
-		e.amount = uniform(rng) * 200.0;
+		e.amount = unit_uniform(rng) * 200.0;
 
-	if (uniform(rng) < 0.5)
+	if (unit_uniform(rng) < 0.5)
 	{
 		e.has_location = true;
-		e.lat = uniform(rng) * 180.0 - 90.0;
-		e.lon = uniform(rng) * 360.0 - 180.0;
+		e.lat = unit_uniform(rng) * 180.0 - 90.0;
+		e.lon = unit_uniform(rng) * 360.0 - 180.0;
 	}
-	if (uniform(rng) < 0.8)
+	if (unit_uniform(rng) < 0.8)
 	{
 		e.has_merchant = true;
-		e.merchant_hash = vigil_hash64(&(int) {(int) (uniform(rng) * 60)},
+		e.merchant_hash = vigil_hash64(&(int) {(int) (unit_uniform(rng) * 60)},
 									   sizeof(int));
 	}
-	if (uniform(rng) < 0.7)
+	if (unit_uniform(rng) < 0.7)
 	{
 		e.has_category = true;
-		e.category_hash = bits64(rng);
+		e.category_hash = unit_bits64(rng);
 	}
 	return e;
 }
@@ -415,7 +369,7 @@ random_folds_mean(void)
 	vigil_profile_init(&p);
 	for (i = 0; i < N_RANDOM_FOLDS; i++)
 	{
-		double		x = floor(uniform(&rng) * 100000.0) / 100.0;
+		double		x = floor(unit_uniform(&rng) * 100000.0) / 100.0;
 		VigilEvent	e = event(T0 + i * MINUTE, x);
 
 		CHECK(vigil_profile_fold(&p, &e));
@@ -560,7 +514,7 @@ garbage_never_crashes(void)
 			/* random bytes, sometimes with a plausible header */
 			for (j = 0; j < (int) sizeof(p); j += 8)
 			{
-				uint64_t	b = bits64(&rng);
+				uint64_t	b = unit_bits64(&rng);
 
 				memcpy(bytes + j, &b,
 					   sizeof(p) - j < 8 ? sizeof(p) - j : 8);
@@ -576,7 +530,7 @@ garbage_never_crashes(void)
 			/* a genuine profile with a few random bytes replaced */
 			memcpy(&p, &good, sizeof(p));
 			for (j = 0; j < 1 + i % 3; j++)
-				bytes[bits64(&rng) % sizeof(p)] = (unsigned char) bits64(&rng);
+				bytes[unit_bits64(&rng) % sizeof(p)] = (unsigned char) unit_bits64(&rng);
 		}
 
 		ok = vigil_profile_valid(&p, NULL);

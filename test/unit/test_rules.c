@@ -8,6 +8,7 @@
 
 #include "geo.h"
 #include "rules.h"
+#include "events.h"
 #include "unit.h"
 
 #define T0 1700000000.0			/* 2023-11-14 22:13:20 UTC */
@@ -23,48 +24,6 @@
 #define LONDON_LON -0.1278
 #define NEW_YORK_LAT 40.7128
 #define NEW_YORK_LON -74.0060
-
-/* Deterministic 64-bit random numbers (splitmix64): repeatable data. */
-static uint64_t
-bits64(uint64_t *state)
-{
-	uint64_t	z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1). */
-static double
-uniform(uint64_t *state)
-{
-	return (double) (bits64(state) >> 11) / 9007199254740992.0;
-}
-
-/* An event at time t with an amount and nothing else. */
-static VigilEvent
-event(double t, double amount)
-{
-	VigilEvent	e;
-
-	memset(&e, 0, sizeof(e));
-	e.t = t;
-	e.amount = amount;
-	return e;
-}
-
-/* An event at time t with an amount and a location. */
-static VigilEvent
-located(double t, double amount, double lat, double lon)
-{
-	VigilEvent	e = event(t, amount);
-
-	e.has_location = true;
-	e.lat = lat;
-	e.lon = lon;
-	return e;
-}
 
 /* Fold an event into p, failing the case if it is refused. */
 static void
@@ -791,12 +750,12 @@ eval_does_not_mutate(void)
 	vigil_profile_init(&p);
 	for (i = 0; i < N_RANDOM; i++)
 	{
-		VigilEvent	e = located(t, floor(uniform(&rng) * 30000.0) / 100.0,
-								uniform(&rng) * 120.0 - 60.0,
-								uniform(&rng) * 360.0 - 180.0);
+		VigilEvent	e = located(t, floor(unit_uniform(&rng) * 30000.0) / 100.0,
+								unit_uniform(&rng) * 120.0 - 60.0,
+								unit_uniform(&rng) * 360.0 - 180.0);
 
 		e.has_merchant = true;
-		e.merchant_hash = bits64(&rng) % 40 << 48;
+		e.merchant_hash = unit_bits64(&rng) % 40 << 48;
 		memcpy(&copy, &p, sizeof(p));
 		for (k = 0; k < VIGIL_RULE_NKINDS; k++)
 		{
@@ -811,7 +770,7 @@ eval_does_not_mutate(void)
 		}
 		CHECK(memcmp(&copy, &p, sizeof(p)) == 0);
 		fold(&p, e);
-		t += uniform(&rng) * 4.0 * HOUR;
+		t += unit_uniform(&rng) * 4.0 * HOUR;
 	}
 }
 
@@ -829,29 +788,29 @@ random_evals(void)
 	vigil_profile_init(&p);
 	for (i = 0; i < N_RANDOM; i++)
 	{
-		double		u = uniform(&rng);
-		VigilEvent	e = event(t, u < 0.3 ? uniform(&rng) * 5.0 :
-							  u < 0.95 ? uniform(&rng) * 200.0 :
-							  uniform(&rng) * 20000.0);
+		double		u = unit_uniform(&rng);
+		VigilEvent	e = event(t, u < 0.3 ? unit_uniform(&rng) * 5.0 :
+							  u < 0.95 ? unit_uniform(&rng) * 200.0 :
+							  unit_uniform(&rng) * 20000.0);
 
-		if (uniform(&rng) < 0.7)
+		if (unit_uniform(&rng) < 0.7)
 		{
 			e.has_location = true;
-			e.lat = uniform(&rng) < 0.9 ? 48.0 : uniform(&rng) * 180.0 - 90.0;
-			e.lon = uniform(&rng) < 0.9 ? 2.0 : uniform(&rng) * 360.0 - 180.0;
+			e.lat = unit_uniform(&rng) < 0.9 ? 48.0 : unit_uniform(&rng) * 180.0 - 90.0;
+			e.lon = unit_uniform(&rng) < 0.9 ? 2.0 : unit_uniform(&rng) * 360.0 - 180.0;
 		}
-		e.has_merchant = e.has_category = uniform(&rng) < 0.9;
-		e.merchant_hash = bits64(&rng) % 50 << 48;
-		e.category_hash = bits64(&rng) % 20 << 48;
+		e.has_merchant = e.has_category = unit_uniform(&rng) < 0.9;
+		e.merchant_hash = unit_bits64(&rng) % 50 << 48;
+		e.category_hash = unit_bits64(&rng) % 20 << 48;
 		for (k = 0; k < VIGIL_RULE_NKINDS; k++)
 			if (eval_default((VigilRuleKind) k, &p, e) > 0.0)
 				fired[k]++;
 		fold(&p, e);
 		/* bursts, ordinary gaps, long pauses, and some late events */
-		u = uniform(&rng);
-		t += u < 0.45 ? uniform(&rng) * 60.0 :
-			u < 0.9 ? uniform(&rng) * 6.0 * HOUR :
-			u < 0.95 ? uniform(&rng) * 30.0 * DAY : -uniform(&rng) * HOUR;
+		u = unit_uniform(&rng);
+		t += u < 0.45 ? unit_uniform(&rng) * 60.0 :
+			u < 0.9 ? unit_uniform(&rng) * 6.0 * HOUR :
+			u < 0.95 ? unit_uniform(&rng) * 30.0 * DAY : -unit_uniform(&rng) * HOUR;
 	}
 	for (k = 0; k < VIGIL_RULE_NKINDS; k++)
 	{
@@ -883,7 +842,7 @@ garbage_never_crashes(void)
 		double		sev;
 
 		for (j = 0; j < (int) sizeof(p); j++)
-			bytes[j] = (unsigned char) bits64(&rng);
+			bytes[j] = (unsigned char) unit_bits64(&rng);
 		if (i % 2 == 0)
 		{
 			/* keep the indexes sound so the rules get to look inside */
@@ -895,10 +854,10 @@ garbage_never_crashes(void)
 		r = rule((VigilRuleKind) (i % VIGIL_RULE_NKINDS));
 		if (i % 3 == 0)
 			memcpy(r.param, bytes + i % 64, sizeof(r.param));
-		e = located(T0, (double) (int32_t) bits64(&rng) / 100.0,
-					uniform(&rng) * 180.0 - 90.0, uniform(&rng) * 360.0 - 180.0);
+		e = located(T0, (double) (int32_t) unit_bits64(&rng) / 100.0,
+					unit_uniform(&rng) * 180.0 - 90.0, unit_uniform(&rng) * 360.0 - 180.0);
 		e.has_merchant = e.has_category = true;
-		e.merchant_hash = bits64(&rng);
+		e.merchant_hash = unit_bits64(&rng);
 		memcpy(&e.t, bytes + 8, sizeof(double));	/* often invalid */
 		if (i % 5 == 0)
 			e.t = T0;
@@ -928,15 +887,15 @@ score_all_matches_one_by_one(void)
 	vigil_profile_init(&p);
 	for (int i = 0; i < 3000; i++)
 	{
-		double		t = T0 + i * 600.0 + uniform(&rng) * 300.0;
-		VigilEvent	e = located(t, i % 97 == 0 ? 5000.0 : 20.0 + uniform(&rng) * 60.0,
+		double		t = T0 + i * 600.0 + unit_uniform(&rng) * 300.0;
+		VigilEvent	e = located(t, i % 97 == 0 ? 5000.0 : 20.0 + unit_uniform(&rng) * 60.0,
 								i % 89 == 0 ? NEW_YORK_LAT : LONDON_LAT,
 								i % 89 == 0 ? NEW_YORK_LON : LONDON_LON);
 		double		one_by_one = 0.0;
 		double		score;
 
 		e.has_merchant = true;
-		e.merchant_hash = bits64(&rng) % 40;
+		e.merchant_hash = unit_bits64(&rng) % 40;
 		score = vigil_rules_score(rules, VIGIL_RULE_NKINDS, &p, &e, all);
 		for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
 		{

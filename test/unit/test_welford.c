@@ -9,16 +9,6 @@
 #include "unit.h"
 #include "welford.h"
 
-/* A reproducible uniform double in [0, 1) (xorshift64*). */
-static double
-uniform(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return (double) ((*s * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-}
-
 /*
  * Two-pass mean and sample variance in binary128, as the reference: long
  * double is not precise enough to judge a 1e9 offset.
@@ -114,7 +104,7 @@ large_offset_is_accurate(void)
 	vigil_welford_init(&w);
 	for (int i = 0; i < N; i++)
 	{
-		x[i] = 1e9 + uniform(&seed) * 1e-3;
+		x[i] = 1e9 + unit_uniform(&seed) * 1e-3;
 		CHECK(vigil_welford_add(&w, x[i], NULL));
 	}
 	reference(x, N, &mean, &var);
@@ -166,7 +156,7 @@ merge_of_unequal_halves_equals_one_pass(void)
 	vigil_welford_init(&b);
 	for (int i = 0; i < 10000; i++)
 	{
-		double		x = 1e9 + uniform(&seed) * 100.0;
+		double		x = 1e9 + unit_uniform(&seed) * 100.0;
 
 		vigil_welford_add(&all, x, NULL);
 		vigil_welford_add(i < 13 ? &a : &b, x, NULL);
@@ -346,7 +336,7 @@ window_random_offset_data(void)
 	uint64_t	seed = 99;
 
 	for (int i = 0; i < N; i++)
-		x[i] = 1e9 + uniform(&seed);
+		x[i] = 1e9 + unit_uniform(&seed);
 	/* steady data never needs a rebuild, whatever its offset */
 	CHECK(slide_and_check(x, N, 50) == 0);
 	CHECK(slide_and_check(x, N, 1) == 0);

@@ -11,11 +11,30 @@
 #define VIGIL_UNIT_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 static int	unit_cases;
 static int	unit_failed_cases;
 static int	unit_case_failed;
+
+/* Deterministic 64-bit random numbers (splitmix64): repeatable test data. */
+static inline uint64_t
+unit_bits64(uint64_t *state)
+{
+	uint64_t	z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A deterministic random double, uniform in [0, 1). */
+static inline double
+unit_uniform(uint64_t *state)
+{
+	return (double) (unit_bits64(state) >> 11) / 9007199254740992.0;
+}
 
 /* Report a failed check inside the current case, without stopping it. */
 #define CHECK(cond) \
