@@ -251,6 +251,47 @@ no_overflow(void)
 	CHECK(h.bucket[12] == 16777216.0f);
 }
 
+/* The exact fmod definition of the hour, as the reference. */
+static int
+reference_hour(double t, int32_t offset)
+{
+	double		sec = fmod(floor(t) + offset, 86400.0);
+
+	if (sec < 0.0)
+		sec += 86400.0;
+	return (int) (sec / 3600.0);
+}
+
+/*
+ * vigil_hourhist_hour's integer arithmetic agrees with fmod everywhere:
+ * negative times, offsets, hour and day boundaries, and times too large for
+ * it, which take the fmod path.
+ */
+static void
+hour_matches_fmod(void)
+{
+	uint64_t	rng = 5;
+	double		edges[] = {0.0, -0.5, -1.0, 3599.999, 3600.0, 86399.5, -86400.0, -86401.0,
+	1763640000.0, 9.0e15, 1.0e17, -1.0e17, 4.0e18};
+	int			hour;
+
+	for (int i = 0; i < 200000; i++)
+	{
+		double		t = (unit_uniform(&rng) - 0.5) * 4.0e9;
+		int32_t		offset = (int32_t) ((unit_uniform(&rng) - 0.5) * 2.0 * 86399.0);
+
+		CHECK(vigil_hourhist_hour(t, offset, &hour));
+		CHECK(hour == reference_hour(t, offset));
+	}
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+	{
+		CHECK(vigil_hourhist_hour(edges[i], 0, &hour));
+		CHECK(hour == reference_hour(edges[i], 0));
+		CHECK(vigil_hourhist_hour(edges[i], -3600, &hour));
+		CHECK(hour == reference_hour(edges[i], -3600));
+	}
+}
+
 int
 main(void)
 {
@@ -262,5 +303,6 @@ main(void)
 	RUN(hour_from_time);
 	RUN(rejects_invalid);
 	RUN(no_overflow);
+	RUN(hour_matches_fmod);
 	return UNIT_DONE();
 }
