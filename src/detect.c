@@ -43,6 +43,7 @@
 
 #include "core/rules.h"
 #include "event.h"
+#include "plan.h"
 #include "profile.h"
 #include "score.h"
 #include "watch_cache.h"
@@ -143,18 +144,6 @@ static SPIPlanPtr skip_plan = NULL;
 /* The detection whose profiles vigil.fold_profile is computing, if any. */
 static Detection *current = NULL;
 
-/* Prepare and keep an SPI plan, generic: its parameters do not steer it. */
-static SPIPlanPtr
-prepare(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
-
-	if (plan == NULL || SPI_keepplan(plan) != 0)
-		elog(ERROR, "could not prepare \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	return plan;
-}
-
 /* The statements this file runs, prepared once per backend. */
 static void
 prepare_plans(void)
@@ -166,14 +155,14 @@ prepare_plans(void)
 
 	if (fold_plan != NULL)
 		return;
-	fold_plan = prepare(
+	fold_plan = vigil_prepare_plan(
 						"INSERT INTO vigil.profiles AS p (watch_id, key, profile) "
 						"SELECT $1, k, vigil.fold_profile(k, NULL) "
 						"FROM ROWS FROM (pg_catalog.unnest($2)) WITH ORDINALITY AS u(k, i) ORDER BY i "
 						"ON CONFLICT (watch_id, key) DO UPDATE "
 						"SET profile = vigil.fold_profile(p.key, p.profile), updated_at = pg_catalog.now()",
 						2, fold_args);
-	alert_plan = prepare(
+	alert_plan = vigil_prepare_plan(
 						 "INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, "
 						 "score, fired, explanation) "
 						 "SELECT $1, $2, r::jsonb, k, a, t, s, "
@@ -182,7 +171,7 @@ prepare_plans(void)
 						 "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), "
 						 "pg_catalog.unnest($9)) WITH ORDINALITY AS u(r, k, a, t, s, f, e, i) ORDER BY i",
 						 9, alert_args);
-	skip_plan = prepare(
+	skip_plan = vigil_prepare_plan(
 						"INSERT INTO vigil.skipped (watch_id, relation, row_ref, reason) "
 						"SELECT $1, $2, r::jsonb, why "
 						"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(r, why)",

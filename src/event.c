@@ -26,6 +26,7 @@
 
 #include "core/seenset.h"
 #include "event.h"
+#include "plan.h"
 #include "profile.h"
 
 /* Set up c for attribute attnum of tupdesc (0: the watch does not use it). */
@@ -73,13 +74,10 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 	{
 		Oid			argtypes[1] = {INT4OID};
 
-		plan = SPI_prepare_cursor("SELECT key_attnum, amount_attnum, time_attnum, lat_attnum, "
-						   "lon_attnum, merchant_attnum, category_attnum, alert_threshold "
-						   "FROM vigil.watches WHERE id = $1",
-								  1, argtypes, CURSOR_OPT_GENERIC_PLAN);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the vigil.watches query: %s",
-				 SPI_result_code_string(SPI_result));
+		plan = vigil_prepare_plan("SELECT key_attnum, amount_attnum, time_attnum, lat_attnum, "
+								  "lon_attnum, merchant_attnum, category_attnum, alert_threshold "
+								  "FROM vigil.watches WHERE id = $1",
+								  1, argtypes);
 	}
 	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read vigil.watches");

@@ -20,6 +20,7 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
+#include "plan.h"
 #include "rule_table.h"
 
 PG_FUNCTION_INFO_V1(vigil_rules_validate);
@@ -183,12 +184,9 @@ vigil_load_rules(int32 watch_id, int *nrules, MemoryContext mcxt)
 	{
 		Oid			argtypes[1] = {INT4OID};
 
-		plan = SPI_prepare_cursor("SELECT name, kind, params, weight FROM vigil.rules "
-						   "WHERE watch_id = $1 AND enabled ORDER BY name",
-								  1, argtypes, CURSOR_OPT_GENERIC_PLAN);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the vigil.rules query: %s",
-				 SPI_result_code_string(SPI_result));
+		plan = vigil_prepare_plan("SELECT name, kind, params, weight FROM vigil.rules "
+								  "WHERE watch_id = $1 AND enabled ORDER BY name",
+								  1, argtypes);
 	}
 	if (SPI_execute_plan(plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read vigil.rules");

@@ -1,0 +1,14 @@
+/*
+ * plan.h
+ *		The SPI statements vigil prepares once and keeps for a backend's life.
+ */
+#ifndef VIGIL_PLAN_H
+#define VIGIL_PLAN_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+extern SPIPlanPtr vigil_prepare_plan(const char *sql, int nargs, Oid *argtypes);
+
+#endif							/* VIGIL_PLAN_H */
