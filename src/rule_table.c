@@ -127,12 +127,13 @@ Datum
 vigil_rules_validate(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
+	static const char *const columns[] = {"name", "kind", "params", "weight"};
 	TupleDesc	tupdesc;
 	HeapTuple	tuple;
+	Datum		v[lengthof(columns)];
 	int			cols[1];
 	Datum		values[1];
 	bool		nulls[1] = {false};
-	bool		isnull;
 	VigilRule	r;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
@@ -143,26 +144,17 @@ vigil_rules_validate(PG_FUNCTION_ARGS)
 	tupdesc = td->tg_relation->rd_att;
 	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 
-	/* NOT NULL constraints are checked after BEFORE triggers */
+	for (size_t i = 0; i < lengthof(columns); i++)
 	{
-		Datum		name = heap_getattr(tuple, SPI_fnumber(tupdesc, "name"), tupdesc, &isnull);
-		Datum		kind,
-					params,
-					weight;
-		bool		n1,
-					n2,
-					n3;
+		bool		isnull;
 
+		v[i] = heap_getattr(tuple, SPI_fnumber(tupdesc, columns[i]), tupdesc, &isnull);
+		/* NOT NULL constraints are checked after BEFORE triggers: let them */
 		if (isnull)
 			return PointerGetDatum(tuple);
-		kind = heap_getattr(tuple, SPI_fnumber(tupdesc, "kind"), tupdesc, &n1);
-		params = heap_getattr(tuple, SPI_fnumber(tupdesc, "params"), tupdesc, &n2);
-		weight = heap_getattr(tuple, SPI_fnumber(tupdesc, "weight"), tupdesc, &n3);
-		if (n1 || n2 || n3)
-			return PointerGetDatum(tuple);
-		parse_rule(TextDatumGetCString(name), TextDatumGetCString(kind),
-				   DatumGetJsonbP(params), DatumGetFloat8(weight), &r);
 	}
+	parse_rule(TextDatumGetCString(v[0]), TextDatumGetCString(v[1]),
+			   DatumGetJsonbP(v[2]), DatumGetFloat8(v[3]), &r);
 
 	cols[0] = SPI_fnumber(tupdesc, "params");
 	values[0] = params_jsonb(&r);
