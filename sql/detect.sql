@@ -173,6 +173,23 @@ SET ROLE vigil_app;
 SELECT count(*) AS replayed_rows, count(*) FILTER (WHERE score >= 0.5) AS would_alert
 FROM vigil.replay('txn');
 RESET ROLE;
+
+-- replay reads vigil's tables as their owner: a caller's search_path must
+-- not slip its own operators into those queries (this one would announce
+-- itself with a NOTICE, running as the owner).
+CREATE SCHEMA sneaky AUTHORIZATION vigil_app;
+SET ROLE vigil_app;
+CREATE FUNCTION sneaky.eq(int, int) RETURNS boolean LANGUAGE plpgsql AS
+$$BEGIN RAISE NOTICE 'sneaky operator ran as %', current_user; RETURN $1 OPERATOR(pg_catalog.=) $2; END$$;
+CREATE OPERATOR sneaky.= (LEFTARG = int, RIGHTARG = int, FUNCTION = sneaky.eq);
+CREATE FUNCTION sneaky.eq(regclass, regclass) RETURNS boolean LANGUAGE plpgsql AS
+$$BEGIN RAISE NOTICE 'sneaky operator ran as %', current_user; RETURN $1 OPERATOR(pg_catalog.=) $2; END$$;
+CREATE OPERATOR sneaky.= (LEFTARG = regclass, RIGHTARG = regclass, FUNCTION = sneaky.eq);
+SET search_path = sneaky, pg_catalog;
+SELECT count(*) AS replayed_rows FROM vigil.replay('public.txn');
+RESET search_path;
+RESET ROLE;
+DROP SCHEMA sneaky CASCADE;
 REVOKE USAGE ON SCHEMA vigil FROM vigil_app;
 
 DROP TABLE txn, txn_copy, ptxn, etxn, live, replayed;

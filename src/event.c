@@ -76,7 +76,7 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 
 		plan = vigil_prepare_plan("SELECT key_attnum, amount_attnum, time_attnum, lat_attnum, "
 								  "lon_attnum, merchant_attnum, category_attnum, alert_threshold "
-								  "FROM vigil.watches WHERE id = $1",
+								  "FROM vigil.watches WHERE id OPERATOR(pg_catalog.=) $1",
 								  1, argtypes);
 	}
 	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)

@@ -82,20 +82,29 @@ vigil_owner(void)
 	return owner;
 }
 
-/* Load the watch on p->rel and its rules, reading vigil's tables as their owner. */
+/* Run f as the owner of vigil's tables. */
 static void
-load_watch(Pass *p)
+as_owner(void (*f) (Pass *), Pass *p)
 {
 	Oid			save_userid;
 	int			save_sec;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(vigil_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	f(p);
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/* Load the watch on p->rel and its rules (run as the owner of vigil's tables). */
+static void
+load_watch(Pass *p)
+{
 	Datum		arg = ObjectIdGetDatum(RelationGetRelid(p->rel));
 	Oid			argtypes[1] = {REGCLASSOID};
 	bool		isnull;
 	int32		id;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(vigil_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	if (SPI_execute_with_args("SELECT id FROM vigil.watches WHERE relation = $1",
+	if (SPI_execute_with_args("SELECT id FROM vigil.watches WHERE relation OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read vigil.watches");
 	if (SPI_processed != 1)
@@ -109,20 +118,6 @@ load_watch(Pass *p)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the watch on table %s is incomplete", RelationGetRelationName(p->rel))));
 	vigil_scorer_init(&p->scorer, id, CurrentMemoryContext);
-	SetUserIdAndSecContext(save_userid, save_sec);
-}
-
-/* Run f as the owner of vigil's tables. */
-static void
-as_owner(void (*f) (Pass *), Pass *p)
-{
-	Oid			save_userid;
-	int			save_sec;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(vigil_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	f(p);
-	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
 /* replay: score one row against its key's profile and emit it. */
@@ -301,7 +296,7 @@ vigil_replay(PG_FUNCTION_ARGS)
 	p.until = time_arg(fcinfo, 2, INFINITY);
 	p.rel = table_open(PG_GETARG_OID(0), AccessShareLock);
 	SPI_connect();
-	load_watch(&p);
+	as_owner(load_watch, &p);
 	run_pass(&p, true);
 	SPI_finish();
 	table_close(p.rel, AccessShareLock);
@@ -315,7 +310,7 @@ rebuild_clear(Pass *p)
 	Oid			argtypes[1] = {INT4OID};
 	Datum		arg = Int32GetDatum(p->w.id);
 
-	if (SPI_execute_with_args("DELETE FROM vigil.profiles WHERE watch_id = $1",
+	if (SPI_execute_with_args("DELETE FROM vigil.profiles WHERE watch_id OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, &arg, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not clear the profiles of watch %d", p->w.id);
 }
@@ -344,7 +339,7 @@ vigil_rebuild(PG_FUNCTION_ARGS)
 	p.profiles = palloc(sizeof(Datum) * WRITE_PROFILES);
 	p.rel = table_open(PG_GETARG_OID(0), ShareLock);
 	SPI_connect();
-	load_watch(&p);
+	as_owner(load_watch, &p);
 	as_owner(rebuild_clear, &p);
 	run_pass(&p, false);
 	as_owner(rebuild_flush, &p);

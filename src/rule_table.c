@@ -177,7 +177,8 @@ vigil_load_rules(int32 watch_id, int *nrules, MemoryContext mcxt)
 		Oid			argtypes[1] = {INT4OID};
 
 		plan = vigil_prepare_plan("SELECT name, kind, params, weight FROM vigil.rules "
-								  "WHERE watch_id = $1 AND enabled ORDER BY name",
+								  "WHERE watch_id OPERATOR(pg_catalog.=) $1 AND enabled "
+								  "ORDER BY name",
 								  1, argtypes);
 	}
 	if (SPI_execute_plan(plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
