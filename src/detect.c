@@ -19,8 +19,13 @@
  *	   write per key.  vigil.fold_profile calls back into this file, which
  *	   scores each of the key's rows against the profile as it was before
  *	   the row, then folds the row in (prequential: a row never vouches for
- *	   itself).  A key that turns out to exist after a fold from an empty
- *	   profile is folded again from the stored one; the last fold counts;
+ *	   itself).  A probe of the profiles' primary key beforehand tells which
+ *	   keys already have a profile, so those are folded only once, from the
+ *	   stored profile; the probe is only a hint.  A key that turns out to
+ *	   exist after a fold from an empty profile is folded again from the
+ *	   stored one (the last fold counts), and a key the probe saw but that
+ *	   was deleted before the insert (so it went in with no profile) is
+ *	   folded afterwards by an UPDATE of the row this statement inserted;
  *	4. only if something was flagged or skipped, read the transition table
  *	   again for those rows' primary keys and insert alerts and skips.
  *
@@ -30,14 +35,22 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -130,6 +143,7 @@ typedef struct Detection
 	int32	   *rank;			/* position of each key id in order */
 	int64	   *start;			/* perm[start[r] .. start[r + 1]) are rank r's */
 	KeyResult  *results;		/* by key id: what its last fold flagged */
+	bool	   *folded;			/* by key id: folded by the current chunk */
 	MemoryContext stmtcxt;		/* lives for the whole statement */
 	/* flagged and skipped rows of the whole statement */
 	Pending    *pending;
@@ -138,6 +152,7 @@ typedef struct Detection
 } Detection;
 
 static SPIPlanPtr fold_plan = NULL;
+static SPIPlanPtr refold_plan = NULL;
 static SPIPlanPtr alert_plan = NULL;
 static SPIPlanPtr skip_plan = NULL;
 
@@ -148,7 +163,8 @@ static Detection *current = NULL;
 static void
 prepare_plans(void)
 {
-	Oid			fold_args[2] = {INT4OID, TEXTARRAYOID};
+	Oid			fold_args[3] = {INT4OID, TEXTARRAYOID, BOOLARRAYOID};
+	Oid			refold_args[2] = {INT4OID, TEXTOID};
 	Oid			alert_args[9] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID,
 	FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
 	Oid			skip_args[4] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID};
@@ -157,11 +173,16 @@ prepare_plans(void)
 		return;
 	fold_plan = vigil_prepare_plan(
 						"INSERT INTO vigil.profiles AS p (watch_id, key, profile) "
-						"SELECT $1, k, vigil.fold_profile(k, NULL) "
-						"FROM ROWS FROM (pg_catalog.unnest($2)) WITH ORDINALITY AS u(k, i) ORDER BY i "
+						"SELECT $1, k, CASE WHEN e THEN NULL ELSE vigil.fold_profile(k, NULL) END "
+						"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+						"WITH ORDINALITY AS u(k, e, i) ORDER BY i "
 						"ON CONFLICT (watch_id, key) DO UPDATE "
 						"SET profile = vigil.fold_profile(p.key, p.profile), updated_at = pg_catalog.now()",
-						2, fold_args);
+						3, fold_args);
+	refold_plan = vigil_prepare_plan(
+						  "UPDATE vigil.profiles SET profile = vigil.fold_profile(key, profile) "
+						  "WHERE watch_id OPERATOR(pg_catalog.=) $1 AND key OPERATOR(pg_catalog.=) $2",
+						  2, refold_args);
 	alert_plan = vigil_prepare_plan(
 						 "INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, "
 						 "score, fired, explanation) "
@@ -369,6 +390,7 @@ fold_key(Detection *d, int32 id, VigilProfile *prof)
 {
 	int32		r = d->rank[id];
 
+	d->folded[id] = true;
 	d->results[id].n = 0;		/* an earlier fold of this key does not count */
 	for (int64 j = d->start[r]; j < d->start[r + 1]; j++)
 	{
@@ -430,23 +452,82 @@ text_array(char **strs, int n)
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/*
+ * Which of n keys of watch_id have a row in vigil.profiles, as seen by a
+ * fresh snapshot: one probe of its primary key per key.
+ */
+static void
+probe_profiles(int32 watch_id, char **keys, int32 n, bool *exists)
+{
+	Oid			relid = get_relname_relid("profiles", get_namespace_oid("vigil", false));
+	Relation	heap = table_open(relid, AccessShareLock);
+	Relation	index = index_open(RelationGetPrimaryKeyIndex(heap), AccessShareLock);
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	IndexScanDesc scan = index_beginscan(heap, index, snap, 2, 0);
+	ScanKeyData skey[2];
+
+	for (int32 i = 0; i < n; i++)
+	{
+		text	   *key = cstring_to_text(keys[i]);
+
+		/* compare as the index does, in its own collation */
+		ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(watch_id));
+		ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[1], F_TEXTEQ, PointerGetDatum(key));
+		index_rescan(scan, skey, 2, NULL, 0);
+		exists[i] = index_getnext_slot(scan, ForwardScanDirection, slot);
+		pfree(key);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+}
+
 /* Lock, score and write the keys of ranks [first, first + n) in one statement. */
 static void
 process_chunk(Detection *d, int32 first, int32 n)
 {
 	char	  **keys = palloc(sizeof(char *) * n);
-	Datum		args[2];
+	bool	   *exists = palloc(sizeof(bool) * n);
+	Datum	   *flags = palloc(sizeof(Datum) * n);
+	Datum		args[3];
 
 	for (int32 i = 0; i < n; i++)
+	{
 		keys[i] = d->keys[d->order[first + i]];
+		d->folded[d->order[first + i]] = false;
+	}
+	probe_profiles(d->w.id, keys, n, exists);
+	for (int32 i = 0; i < n; i++)
+		flags[i] = BoolGetDatum(exists[i]);
 	args[0] = Int32GetDatum(d->w.id);
 	args[1] = text_array(keys, n);
+	args[2] = PointerGetDatum(construct_array(flags, n, BOOLOID, 1, true, TYPALIGN_CHAR));
 	current = d;
 	PG_TRY();
 	{
 		if (SPI_execute_plan(fold_plan, args, NULL, false, 0) != SPI_OK_INSERT ||
 			SPI_processed != (uint64) n)
 			elog(ERROR, "could not update the profiles of watch %d", d->w.id);
+
+		/* keys the probe saw that were gone by the insert went in unfolded */
+		for (int32 i = 0; i < n; i++)
+		{
+			Datum		refold[2];
+
+			if (d->folded[d->order[first + i]])
+				continue;
+			refold[0] = args[0];
+			refold[1] = CStringGetTextDatum(keys[i]);
+			if (SPI_execute_plan(refold_plan, refold, NULL, false, 0) != SPI_OK_UPDATE ||
+				SPI_processed != 1)
+				elog(ERROR, "could not update the profile of key \"%s\" of watch %d",
+					 keys[i], d->w.id);
+		}
 	}
 	PG_FINALLY();
 	{
@@ -454,7 +535,10 @@ process_chunk(Detection *d, int32 first, int32 n)
 	}
 	PG_END_TRY();
 	pfree(DatumGetPointer(args[1]));
+	pfree(DatumGetPointer(args[2]));
 	pfree(keys);
+	pfree(exists);
+	pfree(flags);
 }
 
 /* Score every row of the current batch, then keep what the folds flagged. */
@@ -468,6 +552,7 @@ batch_finish(Detection *d)
 	old = MemoryContextSwitchTo(d->batchcxt);
 	batch_order(d);
 	d->results = palloc0(sizeof(KeyResult) * d->nkeys);
+	d->folded = palloc0(sizeof(bool) * d->nkeys);
 	MemoryContextSwitchTo(old);
 	for (int32 first = 0; first < d->nkeys; first += CHUNK_KEYS)
 		process_chunk(d, first, Min(CHUNK_KEYS, d->nkeys - first));
