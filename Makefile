@@ -17,10 +17,12 @@ MODULE_big = vigil
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 OBJS = src/vigil.o src/stats.o src/stats_agg.o src/stats_moving.o \
 	src/plan.o src/profile.o src/event.o src/rule_table.o src/score.o src/watch_cache.o src/detect.o src/replay.o \
+	src/guc.o src/notifier.o src/outbox.o src/message.o src/sns.o src/credentials.o \
 	$(CORE_SRCS:.c=.o)
 
 # The extension script is assembled from one piece per feature.
-SQL_PIECES = src/sql/header.sql src/sql/stats.sql src/sql/engine.sql src/sql/watch.sql
+SQL_PIECES = src/sql/header.sql src/sql/stats.sql src/sql/engine.sql src/sql/watch.sql \
+	src/sql/notify.sql
 DATA_built = vigil--$(EXTVERSION).sql
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -29,7 +31,7 @@ REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 # headers, so their inline functions' unused parameters do not count.
 PG_CFLAGS = -Wall -Wextra -Werror
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(includedir_server)
-SHLIB_LINK = -lm
+SHLIB_LINK = -lcurl -lcrypto -lm
 
 UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS = $(patsubst test/unit/%.c,test/unit/bin/%,$(UNIT_SRCS))
@@ -57,11 +59,16 @@ vigil--$(EXTVERSION).sql: $(SQL_PIECES)
 # our headers changes, so no object is left compiled against an old layout.
 $(OBJS): $(wildcard src/*.h src/core/*.h)
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) test/unit/bin/sigv4_vectors.txt
+
+# SigV4 test vectors, signed by botocore (Debian's python3-botocore).
+test/unit/bin/sigv4_vectors.txt: test/unit/sigv4_vectors.py
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 $< > $@
 
 test/unit/bin/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h test/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lm
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lcrypto -lm
 
 deps:
 	test/deps.sh

@@ -56,6 +56,7 @@
 
 #include "core/rules.h"
 #include "event.h"
+#include "notifier.h"
 #include "plan.h"
 #include "profile.h"
 #include "score.h"
@@ -634,6 +635,7 @@ write_pending(Detection *d, Tuplestorestate *ts, TupleTableSlot *slot)
 		args[8] = text_array(e, n);
 		if (SPI_execute_plan(alert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not insert alerts for watch %d", d->w.id);
+		vigil_notifier_wake_at_commit();
 	}
 	if (nskips > 0)
 	{

@@ -3,10 +3,25 @@
  *		The pg_vigil loadable module.
  *
  * The library works whether or not it is listed in shared_preload_libraries;
- * only the notifier background worker will need preloading.
+ * only the notifier background worker needs preloading.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
+
+#include "guc.h"
+#include "notifier.h"
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Define the settings and, when preloaded, register the notifier. */
+void
+_PG_init(void)
+{
+	vigil_guc_init(process_shared_preload_libraries_in_progress);
+	if (process_shared_preload_libraries_in_progress)
+		vigil_notifier_register();
+}

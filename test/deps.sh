@@ -10,6 +10,8 @@ packages=(
 	libcurl4-openssl-dev
 	libssl-dev
 	libipc-run-perl
+	python3
+	python3-botocore
 	make
 	gcc
 )

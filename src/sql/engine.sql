@@ -53,7 +53,9 @@ CREATE TABLE vigil.watches (
 	category_attnum int2,
 	alert_threshold float8 NOT NULL DEFAULT 0.5
 		CHECK (alert_threshold > 0 AND alert_threshold <= 1),
-	created_at timestamptz NOT NULL DEFAULT now()
+	created_at timestamptz NOT NULL DEFAULT now(),
+	-- where this watch's alerts go; NULL: vigil.sns_topic_arn
+	sns_topic_arn text CHECK (sns_topic_arn ~ '^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+(\.fifo)?$')
 );
 
 COMMENT ON TABLE vigil.watches IS 'tables under detection (vigil.watch, vigil.unwatch)';
@@ -99,6 +101,7 @@ CREATE TABLE vigil.alerts (
 		CHECK (status IN ('pending', 'sending', 'sent', 'dead')),
 	attempts int NOT NULL DEFAULT 0,
 	next_attempt_at timestamptz NOT NULL DEFAULT now(),
+	last_attempt_at timestamptz,
 	delivered_at timestamptz,
 	message_id text,
 	last_error text

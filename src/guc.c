@@ -1,0 +1,147 @@
+/*
+ * guc.c
+ *		pg_vigil's configuration parameters (vigil.*).
+ *
+ * Everything the notifier reads is PGC_SIGHUP: it is set in
+ * postgresql.conf or with ALTER SYSTEM and takes effect on reload, because
+ * the worker, not the sessions, is what uses it.  The AWS secrets are
+ * superuser-only, so SHOW and pg_settings hide them from everyone else, and
+ * a log hook keeps their values out of the server log (PostgreSQL itself
+ * logs "parameter ... changed to ..." with the new value on reload).
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "tcop/tcopprot.h"
+#include "utils/elog.h"
+#include "utils/guc.h"
+
+#include "guc.h"
+
+char	   *vigil_database = NULL;
+char	   *vigil_sns_topic_arn = NULL;
+char	   *vigil_aws_region = NULL;
+char	   *vigil_sns_endpoint = NULL;
+int			vigil_batch_size = 100;
+int			vigil_max_attempts = 10;
+int			vigil_retry_base_ms = 500;
+int			vigil_retry_max_ms = 300000;
+int			vigil_request_timeout_ms = 10000;
+int			vigil_max_in_flight = 8;
+char	   *vigil_ca_file = NULL;
+bool		vigil_tls_verify = true;
+char	   *vigil_aws_access_key_id = NULL;
+char	   *vigil_aws_secret_access_key = NULL;
+char	   *vigil_aws_session_token = NULL;
+
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+/* The parameters whose values must never reach the log. */
+static const char *const secret_names[] = {
+	"vigil.aws_access_key_id",
+	"vigil.aws_secret_access_key",
+	"vigil.aws_session_token",
+};
+
+/*
+ * Redact log messages that would carry a secret: the postmaster's
+ * "parameter ... changed to ..." on reload, and any statement text naming
+ * one (ALTER SYSTEM SET with log_statement, or an error in such a
+ * statement).
+ */
+static void
+redact_secrets(ErrorData *edata)
+{
+	for (size_t i = 0; i < lengthof(secret_names); i++)
+	{
+		char	   *changed = psprintf("parameter \"%s\" changed to ", secret_names[i]);
+
+		if (edata->message != NULL && strncmp(edata->message, changed, strlen(changed)) == 0)
+			edata->message = psprintf("parameter \"%s\" changed (value hidden)", secret_names[i]);
+		else if (edata->message != NULL && strstr(edata->message, secret_names[i]) != NULL &&
+				 strstr(edata->message, "statement: ") != NULL)
+			edata->message = psprintf("statement: (hidden: it sets \"%s\")", secret_names[i]);
+		if (debug_query_string != NULL && strstr(debug_query_string, secret_names[i]) != NULL)
+			edata->hide_stmt = true;
+		pfree(changed);
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+/*
+ * Define the vigil.* parameters; called from _PG_init.  vigil.database is
+ * read once, when the postmaster starts the worker, so it exists only when
+ * the library is preloaded (PostgreSQL refuses to define a restart-only
+ * parameter later).
+ */
+void
+vigil_guc_init(bool preloading)
+{
+	if (preloading)
+		DefineCustomStringVariable("vigil.database",
+								   "Database the notifier connects to (where vigil is installed).",
+								   NULL, &vigil_database, "postgres",
+								   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("vigil.sns_topic_arn",
+							   "Amazon SNS topic that receives alerts, unless a watch names its own.",
+							   NULL, &vigil_sns_topic_arn, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("vigil.aws_region",
+							   "AWS region of SNS; empty: the topic ARN's region.",
+							   NULL, &vigil_aws_region, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("vigil.sns_endpoint",
+							   "SNS endpoint URL; empty: https://sns.REGION.amazonaws.com/.",
+							   NULL, &vigil_sns_endpoint, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vigil.batch_size",
+							"Alerts the notifier claims per round (sent 10 per PublishBatch).",
+							NULL, &vigil_batch_size, 100, 1, 10000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vigil.max_attempts",
+							"Delivery attempts before an alert is marked dead.",
+							NULL, &vigil_max_attempts, 10, 1, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vigil.retry_base_ms",
+							"First retry delay cap; doubles per attempt (full jitter).",
+							NULL, &vigil_retry_base_ms, 500, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("vigil.retry_max_ms",
+							"Largest retry delay.",
+							NULL, &vigil_retry_max_ms, 300000, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("vigil.request_timeout_ms",
+							"Timeout of one HTTP request to AWS.",
+							NULL, &vigil_request_timeout_ms, 10000, 100, 600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("vigil.max_in_flight",
+							"HTTP requests the notifier keeps in flight at once.",
+							NULL, &vigil_max_in_flight, 8, 1, 64,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("vigil.ca_file",
+							   "CA bundle for TLS peer verification; empty: the system's.",
+							   NULL, &vigil_ca_file, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("vigil.tls_verify",
+							 "Verify the TLS peer and host name (only turn off for testing).",
+							 NULL, &vigil_tls_verify, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("vigil.aws_access_key_id",
+							   "AWS access key id; empty: environment, shared file, container or instance credentials.",
+							   NULL, &vigil_aws_access_key_id, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+	DefineCustomStringVariable("vigil.aws_secret_access_key",
+							   "AWS secret access key.",
+							   NULL, &vigil_aws_secret_access_key, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+	DefineCustomStringVariable("vigil.aws_session_token",
+							   "AWS session token, for temporary credentials.",
+							   NULL, &vigil_aws_session_token, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("vigil");
+
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = redact_secrets;
+}

@@ -1,0 +1,376 @@
+/*
+ * notifier.c
+ *		The background worker that delivers alerts to Amazon SNS.
+ *
+ * One worker per cluster, started by the postmaster when vigil is in
+ * shared_preload_libraries, connected to vigil.database.  Each round:
+ *
+ *	1. claim due alerts in a short transaction (outbox.c) and commit;
+ *	2. send them with no transaction open (sns.c), several requests in
+ *	   flight;
+ *	3. record each alert's outcome in another short transaction.
+ *
+ * It sleeps on its latch until the next retry is due; a transaction that
+ * wrote alerts sets the latch when it commits, so new alerts leave at once
+ * instead of at the next poll.  Errors in a round (the extension dropped
+ * under it, a lost connection to nothing in particular) are logged and
+ * the round is retried after a pause, inside the same process: the worker
+ * never exits on an error, so it cannot crash-loop.  While the extension
+ * is not installed it checks again every few seconds, quietly.
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "credentials.h"
+#include "guc.h"
+#include "notifier.h"
+#include "outbox.h"
+#include "sns.h"
+
+PGDLLEXPORT void vigil_notifier_main(Datum arg pg_attribute_unused());
+
+/* How long to sleep at most, so that even a missed wakeup costs little. */
+#define IDLE_SLEEP_MS 10000
+/* Pause after a failed round, and between checks for the extension. */
+#define ERROR_SLEEP_MS 1000
+#define ABSENT_SLEEP_MS 5000
+
+/* What sessions need to know about the worker, in shared memory. */
+typedef struct NotifierShared
+{
+	slock_t		mutex;
+	pid_t		pid;			/* 0 when not running */
+	Latch	   *latch;			/* its latch, to wake it */
+} NotifierShared;
+
+static NotifierShared *shared = NULL;
+
+/* Where a round allocates; reset after every round. */
+static MemoryContext roundcxt = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* Why the last round had no credentials, so that it is logged once. */
+static char last_credentials_error[1024] = "";
+
+/* Whether this transaction wrote alerts; see vigil_notifier_wake_at_commit. */
+static bool wake_at_commit = false;
+static bool xact_callback_registered = false;
+
+/* Ask for the shared state's memory. */
+static void
+notifier_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(NotifierShared)));
+}
+
+/* Find or create the shared state. */
+static void
+notifier_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("vigil notifier", sizeof(NotifierShared), &found);
+	if (!found)
+	{
+		SpinLockInit(&shared->mutex);
+		shared->pid = 0;
+		shared->latch = NULL;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Register the worker and its shared memory; from _PG_init when preloaded. */
+void
+vigil_notifier_register(void)
+{
+	BackgroundWorker worker;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = notifier_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = notifier_shmem_startup;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 10;
+	strlcpy(worker.bgw_library_name, "vigil", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "vigil_notifier_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "vigil notifier", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "vigil notifier", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}
+
+/* Set the worker's latch, if it is running. */
+static void
+notifier_wake(void)
+{
+	Latch	   *latch = NULL;
+
+	if (shared == NULL)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	if (shared->pid != 0)
+		latch = shared->latch;
+	SpinLockRelease(&shared->mutex);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/* Wake the worker when a transaction that wrote alerts commits. */
+static void
+notifier_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (wake_at_commit)
+				notifier_wake();
+			wake_at_commit = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* a prepared transaction's alerts wait for the idle poll */
+			wake_at_commit = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Note that the current transaction wrote alerts, so that its commit wakes
+ * the worker (a rollback does not: its alerts are gone).
+ */
+void
+vigil_notifier_wake_at_commit(void)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(notifier_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	wake_at_commit = true;
+}
+
+PG_FUNCTION_INFO_V1(vigil_notifier_running);
+
+/* vigil.notifier_running(): whether the worker is up. */
+Datum
+vigil_notifier_running(PG_FUNCTION_ARGS)
+{
+	pid_t		pid = 0;
+
+	if (shared != NULL)
+	{
+		SpinLockAcquire(&shared->mutex);
+		pid = shared->pid;
+		SpinLockRelease(&shared->mutex);
+	}
+	PG_RETURN_BOOL(pid != 0);
+}
+
+PG_FUNCTION_INFO_V1(vigil_notifier_wake);
+
+/* vigil.wake_notifier(): have the worker look at the queue now. */
+Datum
+vigil_notifier_wake(PG_FUNCTION_ARGS)
+{
+	vigil_notifier_wake_at_commit();
+	PG_RETURN_VOID();
+}
+
+/* Forget the worker in shared memory when it exits, however it exits. */
+static void
+notifier_detach(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->pid = 0;
+	shared->latch = NULL;
+	SpinLockRelease(&shared->mutex);
+}
+
+/* Start a transaction for one step of a round, with SPI and a snapshot. */
+static void
+step_begin(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+/* Commit the step's transaction, and go back to allocating in the round. */
+static void
+step_end(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(roundcxt);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * One round: claim, send, record.  Returns how long to sleep before the
+ * next one in ms (0: go again at once, there is more to do).
+ */
+static long
+notifier_round(bool *recovered)
+{
+	VigilDelivery *d = NULL;
+	int			n;
+	bool		any_topic = vigil_sns_topic_arn[0] != '\0';
+	int64		due;
+	VigilCredentials creds;
+	char	   *why = NULL;
+
+	step_begin("vigil notifier: claiming alerts");
+	if (!vigil_outbox_ready())
+	{
+		step_end();
+		*recovered = false;
+		return ABSENT_SLEEP_MS;
+	}
+	if (!*recovered)
+	{
+		uint64		back = vigil_outbox_recover();
+
+		if (back > 0)
+			ereport(LOG,
+					(errmsg("vigil notifier: %llu alerts left sending by an earlier run are queued again",
+							(unsigned long long) back)));
+		*recovered = true;
+	}
+	if (!vigil_credentials_get(&creds, &why))
+	{
+		step_end();
+		/* say it once, not every round, until the reason changes */
+		if (strcmp(why, last_credentials_error) != 0)
+			ereport(WARNING,
+					(errmsg("vigil notifier: no AWS credentials: %s", why),
+					 errhint("Set vigil.aws_access_key_id and vigil.aws_secret_access_key, "
+							 "the AWS_* environment variables of the server, or give the server an IAM role.")));
+		strlcpy(last_credentials_error, why, sizeof(last_credentials_error));
+		return IDLE_SLEEP_MS;
+	}
+	last_credentials_error[0] = '\0';
+	n = vigil_outbox_claim(vigil_batch_size, any_topic, roundcxt, &d);
+	step_end();
+
+	if (n > 0)
+	{
+		pgstat_report_activity(STATE_RUNNING, psprintf("vigil notifier: sending %d alerts", n));
+		vigil_sns_deliver(d, n, &creds);
+
+		step_begin("vigil notifier: recording outcomes");
+		vigil_outbox_record(d, n, vigil_max_attempts);
+		step_end();
+		if (n == vigil_batch_size)
+			return 0;
+	}
+
+	step_begin("vigil notifier: waiting");
+	due = vigil_outbox_next_due_ms(any_topic);
+	step_end();
+	if (due < 0 || due > IDLE_SLEEP_MS)
+		return IDLE_SLEEP_MS;
+	return (long) due;
+}
+
+/* The worker's entry point. */
+void
+vigil_notifier_main(Datum arg pg_attribute_unused())
+{
+	bool		recovered = false;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(vigil_database, NULL, 0);
+	/* also what log_line_prefix's %a shows */
+	SetConfigOption("application_name", "vigil notifier", PGC_USERSET, PGC_S_SESSION);
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		ereport(FATAL, (errmsg("vigil notifier: could not initialize libcurl")));
+
+	SpinLockAcquire(&shared->mutex);
+	shared->pid = MyProcPid;
+	shared->latch = MyLatch;
+	SpinLockRelease(&shared->mutex);
+	before_shmem_exit(notifier_detach, (Datum) 0);
+
+	roundcxt = AllocSetContextCreate(TopMemoryContext, "vigil notifier round",
+									 ALLOCSET_DEFAULT_SIZES);
+	ereport(LOG, (errmsg("vigil notifier started on database \"%s\"", vigil_database)));
+
+	for (;;)
+	{
+		long		sleep_ms;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			vigil_credentials_reset();
+		}
+
+		MemoryContextSwitchTo(roundcxt);
+		PG_TRY();
+		{
+			sleep_ms = notifier_round(&recovered);
+		}
+		PG_CATCH();
+		{
+			/* log it, clean up, and try again later in this same process */
+			MemoryContextSwitchTo(roundcxt);
+			EmitErrorReport();
+			FlushErrorState();
+			AbortOutOfAnyTransaction();
+			pgstat_report_activity(STATE_IDLE, NULL);
+			recovered = false;
+			sleep_ms = ERROR_SLEEP_MS;
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextReset(roundcxt);
+
+		if (sleep_ms > 0)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 sleep_ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+	}
+}

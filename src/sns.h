@@ -1,0 +1,15 @@
+/*
+ * sns.h
+ *		Publishing alerts to Amazon SNS over HTTPS with libcurl.
+ */
+#ifndef VIGIL_SNS_H
+#define VIGIL_SNS_H
+
+#include "postgres.h"
+
+#include "credentials.h"
+#include "delivery.h"
+
+extern void vigil_sns_deliver(VigilDelivery *d, int n, const VigilCredentials *creds);
+
+#endif							/* VIGIL_SNS_H */

@@ -1,0 +1,167 @@
+/*
+ * test_snsxml.c
+ *		Unit tests for reading SNS's XML responses.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "snsxml.h"
+#include "unit.h"
+
+static const char publish[] =
+"<?xml version=\"1.0\"?>\n"
+"<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\n"
+"  <PublishResult>\n    <MessageId>567910cd-659e-55d4-8ccb-5aaf14679dc0</MessageId>\n"
+"  </PublishResult>\n  <ResponseMetadata><RequestId>d74b8436</RequestId></ResponseMetadata>\n"
+"</PublishResponse>\n";
+
+static const char batch[] =
+"<PublishBatchResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishBatchResult>"
+"<Failed><member><Code>InternalError</Code><Id>a2</Id><SenderFault>false</SenderFault>"
+"<Message>try &amp; again &lt;later&gt; &#233;&#x263A;</Message></member>"
+"<member><Id>a3</Id><SenderFault>true</SenderFault><Code>InvalidParameter</Code>"
+"<Message>bad</Message></member></Failed>"
+"<Successful><member><Id>a1</Id><MessageId>m-1</MessageId></member>"
+"<member><MessageId>m-4</MessageId><Id>a4</Id></member></Successful>"
+"</PublishBatchResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>"
+"</PublishBatchResponse>";
+
+static const char error[] =
+"<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\r\n"
+"<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>\r\n"
+"<RequestId>9dd01905</RequestId></ErrorResponse>";
+
+/* A Publish response gives its MessageId. */
+static void
+test_publish(void)
+{
+	VigilSnsPublishResult r;
+
+	CHECK(vigil_snsxml_publish(publish, strlen(publish), &r));
+	CHECK(strcmp(r.message_id, "567910cd-659e-55d4-8ccb-5aaf14679dc0") == 0);
+	CHECK(!vigil_snsxml_publish(error, strlen(error), &r));
+	CHECK(!vigil_snsxml_publish("<PublishResponse><PublishResult><MessageId></MessageId>"
+								"</PublishResult></PublishResponse>", 83, &r));
+}
+
+/* A PublishBatch response: members in any order, entities decoded. */
+static void
+test_batch(void)
+{
+	VigilSnsBatchResult r;
+
+	CHECK(vigil_snsxml_publish_batch(batch, strlen(batch), &r));
+	CHECK(r.nsuccessful == 2 && r.nfailed == 2);
+	CHECK(strcmp(r.successful[0].id, "a1") == 0 && strcmp(r.successful[0].message_id, "m-1") == 0);
+	CHECK(strcmp(r.successful[1].id, "a4") == 0 && strcmp(r.successful[1].message_id, "m-4") == 0);
+	CHECK(strcmp(r.failed[0].id, "a2") == 0 && strcmp(r.failed[0].code, "InternalError") == 0);
+	CHECK(!r.failed[0].sender_fault);
+	CHECK(strcmp(r.failed[0].message, "try & again <later> \xc3\xa9\xe2\x98\xba") == 0);
+	CHECK(strcmp(r.failed[1].id, "a3") == 0 && r.failed[1].sender_fault);
+}
+
+/* An error response gives Type, Code and Message. */
+static void
+test_error(void)
+{
+	VigilSnsError e;
+
+	CHECK(vigil_snsxml_error(error, strlen(error), &e));
+	CHECK(strcmp(e.type, "Sender") == 0);
+	CHECK(strcmp(e.code, "Throttling") == 0);
+	CHECK(strcmp(e.message, "Rate exceeded") == 0);
+	CHECK(!vigil_snsxml_error(publish, strlen(publish), &e));
+	CHECK(!vigil_snsxml_error("Service Unavailable", 19, &e));
+}
+
+/* A long message is cut with "..."; a long id fails the parse. */
+static void
+test_limits(void)
+{
+	char	   *doc = malloc(8192);
+	VigilSnsError e;
+	VigilSnsBatchResult r;
+
+	strcpy(doc, "<ErrorResponse><Error><Code>X</Code><Message>");
+	for (int i = 0; i < 3000; i++)
+		strcat(doc, i % 2 ? "\xc3\xa9" : "a");
+	strcat(doc, "</Message></Error></ErrorResponse>");
+	CHECK(vigil_snsxml_error(doc, strlen(doc), &e));
+	CHECK(strlen(e.message) <= VIGIL_SNS_TEXT_MAX);
+	CHECK(strcmp(e.message + strlen(e.message) - 3, "...") == 0);
+
+	strcpy(doc, "<PublishBatchResponse><PublishBatchResult><Successful><member><Id>");
+	for (int i = 0; i < 100; i++)
+		strcat(doc, "x");
+	strcat(doc, "</Id><MessageId>m</MessageId></member></Successful></PublishBatchResult></PublishBatchResponse>");
+	CHECK(!vigil_snsxml_publish_batch(doc, strlen(doc), &r));
+
+	/* more than ten members */
+	strcpy(doc, "<PublishBatchResponse><PublishBatchResult><Successful>");
+	for (int i = 0; i < 11; i++)
+		strcat(doc, "<member><Id>a</Id><MessageId>m</MessageId></member>");
+	strcat(doc, "</Successful></PublishBatchResult></PublishBatchResponse>");
+	CHECK(!vigil_snsxml_publish_batch(doc, strlen(doc), &r));
+	free(doc);
+}
+
+/* Bad entities and stray markup fail cleanly. */
+static void
+test_malformed(void)
+{
+	static const char *const bad[] = {
+		"<ErrorResponse><Error><Code>A&bogus;</Code></Error></ErrorResponse>",
+		"<ErrorResponse><Error><Code>&#0;</Code></Error></ErrorResponse>",
+		"<ErrorResponse><Error><Code>&#xD800;</Code></Error></ErrorResponse>",
+		"<ErrorResponse><Error><Code>&#99999999;</Code></Error></ErrorResponse>",
+		"<ErrorResponse><Error><Code>a<b>c</b></Code></Error></ErrorResponse>",
+		"<ErrorResponse><Error><Code>unterminated</Error></ErrorResponse>",
+		"<ErrorResponse><Error><Code",
+	};
+	VigilSnsError e;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(!vigil_snsxml_error(bad[i], strlen(bad[i]), &e));
+}
+
+/*
+ * Every prefix of each document, in an exact-size heap copy (so that
+ * AddressSanitizer sees any read past the end), parses or fails cleanly.
+ */
+static void
+test_prefixes(void)
+{
+	const char *docs[] = {publish, batch, error};
+
+	for (int d = 0; d < 3; d++)
+	{
+		size_t		len = strlen(docs[d]);
+
+		for (size_t n = 0; n <= len; n++)
+		{
+			char	   *copy = malloc(n ? n : 1);
+			VigilSnsPublishResult p;
+			VigilSnsBatchResult b;
+			VigilSnsError e;
+
+			memcpy(copy, docs[d], n);
+			(void) vigil_snsxml_publish(copy, n, &p);
+			(void) vigil_snsxml_publish_batch(copy, n, &b);
+			(void) vigil_snsxml_error(copy, n, &e);
+			free(copy);
+		}
+	}
+	CHECK(1);
+}
+
+int
+main(void)
+{
+	RUN(test_publish);
+	RUN(test_batch);
+	RUN(test_error);
+	RUN(test_limits);
+	RUN(test_malformed);
+	RUN(test_prefixes);
+	return UNIT_DONE();
+}
