@@ -294,13 +294,20 @@ notifier_round(bool *recovered)
 		vigil_sns_deliver(d, n, &creds);
 
 		step_begin("vigil notifier: recording outcomes");
-		vigil_outbox_record(d, n, vigil_max_attempts);
+		if (vigil_outbox_ready())
+			vigil_outbox_record(d, n, vigil_max_attempts);
 		step_end();
 		if (n == vigil_batch_size)
 			return 0;
 	}
 
 	step_begin("vigil notifier: waiting");
+	if (!vigil_outbox_ready())
+	{
+		step_end();
+		*recovered = false;
+		return ABSENT_SLEEP_MS;
+	}
 	due = vigil_outbox_next_due_ms(any_topic);
 	step_end();
 	if (due < 0 || due > IDLE_SLEEP_MS)

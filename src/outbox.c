@@ -41,10 +41,24 @@
 	"($2 OR EXISTS (SELECT FROM vigil.watches w WHERE w.id OPERATOR(pg_catalog.=) alerts.watch_id" \
 	" AND w.sns_topic_arn OPERATOR(pg_catalog.<>) ''))"
 
-/* Whether vigil is installed in this database. */
+/*
+ * Whether vigil is installed in this database; if so, lock vigil.watches
+ * for the rest of the transaction.  Every step of the notifier starts
+ * here, so it takes vigil.watches before vigil.alerts, the order DROP
+ * EXTENSION takes them in: a concurrent DROP EXTENSION then waits for the
+ * step, or the step for it, instead of the two deadlocking.
+ */
 bool
 vigil_outbox_ready(void)
 {
+	Oid			nsp = get_namespace_oid("vigil", true);
+	Oid			watches;
+
+	if (!OidIsValid(get_extension_oid("vigil", true)) || !OidIsValid(nsp) ||
+		!OidIsValid(watches = get_relname_relid("watches", nsp)))
+		return false;
+	LockRelationOid(watches, AccessShareLock);
+	/* a DROP EXTENSION we waited for has committed by now */
 	return OidIsValid(get_extension_oid("vigil", true));
 }
 
@@ -106,13 +120,6 @@ vigil_outbox_claim(int limit, bool any_topic, MemoryContext mcxt, VigilDelivery 
 								  " pg_catalog.array_to_string(a.fired, ', ')",
 								  2, argtypes);
 	}
-	/*
-	 * Lock vigil.watches before vigil.alerts, the order DROP EXTENSION takes
-	 * them in, so that a concurrent DROP EXTENSION waits for this claim
-	 * instead of deadlocking with it.
-	 */
-	LockRelationOid(get_relname_relid("watches", get_namespace_oid("vigil", false)),
-					AccessShareLock);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not claim alerts");
 

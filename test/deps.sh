@@ -12,6 +12,8 @@ packages=(
 	libipc-run-perl
 	python3
 	python3-botocore
+	curl
+	openssl
 	make
 	gcc
 )

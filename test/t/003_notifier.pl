@@ -216,6 +216,20 @@ cmp_ok(time() - $t0, '<', 2, 'at once, not after the 3 s request timeout');
 control('POST', '/_control', { reset => JSON::PP::true });
 wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-45'}, 'sent', 'the restarted worker delivers it');
 
+# A message over SNS's 256 KB is trimmed, explanation first, not refused.
+$node->safe_psql(
+	'postgres', q{
+	INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, score, fired, explanation)
+	SELECT id, relation, '{"id": 0}', 'card-big', 5000, now(), 1, '{amount_limit}',
+		   jsonb_build_array(jsonb_build_object('why', repeat('x', 300000)))
+	FROM vigil.watches;
+	SELECT vigil.wake_notifier();
+});
+wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-big'}, 'sent', 'an oversized alert is sent');
+my ($big) = grep { body($_)->{key} eq 'card-big' } @{ messages() };
+like(body($big)->{explanation}, qr/^\(trimmed/, 'with its explanation trimmed');
+is(body($big)->{row_ref}{id}, 0, 'and the rest intact');
+
 is(worker_complaints(), '', 'the worker logged no error or warning');
 
 # DROP and CREATE EXTENSION: the same worker carries on, no crash loop.

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The notifier against the loopback SNS endpoint (test/aws/endpoint.py,
+# which checks every signature):
+#   - latency, alert committed -> accepted by the endpoint, over single-row
+#     INSERTs that each raise one alert (goal: p99 <= 100 ms);
+#   - throughput, NOTIFY_ALERTS alerts from one statement until the last is
+#     accepted (goal: >= 5,000 alerts/s).
+# The endpoint runs on the same 2 cores as PostgreSQL, so both figures are
+# for the pair, not for the notifier alone.
+set -euo pipefail
+. "$(dirname "$0")/common.bash"
+
+ALERTS=${NOTIFY_ALERTS:-50000}
+SINGLES=${NOTIFY_SINGLES:-300}
+TOPIC=arn:aws:sns:us-east-1:123456789012:vigil-bench
+STATE=$(realpath tmp/bench-cluster)/sns
+rm -rf "$STATE"
+/usr/bin/python3 test/aws/endpoint.py --port 0 --state-dir "$STATE" --topic "$TOPIC" \
+	--access-key AKIDBENCH --secret-key bench-secret --no-request-log &
+endpoint=$!
+trap 'kill $endpoint 2>/dev/null' EXIT
+for _ in $(seq 100); do [ -s "$STATE/port" ] && break; sleep 0.1; done
+SNS_PORT=$(cat "$STATE/port")
+
+$PSQL <<SQL
+SET client_min_messages = warning;
+ALTER SYSTEM SET vigil.sns_topic_arn = '$TOPIC';
+ALTER SYSTEM SET vigil.sns_endpoint = 'http://127.0.0.1:$SNS_PORT/';
+ALTER SYSTEM SET vigil.aws_access_key_id = 'AKIDBENCH';
+ALTER SYSTEM SET vigil.aws_secret_access_key = 'bench-secret';
+SELECT pg_reload_conf();
+DROP TABLE IF EXISTS notify_txn;
+CREATE TABLE notify_txn (id int PRIMARY KEY, card text, amount numeric(12, 2), ts timestamptz);
+SELECT vigil.watch('notify_txn', 'card', 'amount', 'ts') AS watch_id \gset
+UPDATE vigil.rules SET enabled = (name = 'amount_limit') WHERE watch_id = :watch_id;
+UPDATE vigil.rules SET params = '{"limit": 1000}' WHERE watch_id = :watch_id AND name = 'amount_limit';
+TRUNCATE vigil.alerts;
+SQL
+
+# Wait until every alert is sent (or give up after a minute).
+wait_sent() {
+	for _ in $(seq 600); do
+		[ "$($PSQL -At -c "SELECT count(*) FROM vigil.alerts WHERE status <> 'sent'")" = 0 ] && return 0
+		sleep 0.1
+	done
+	echo "alerts still unsent after 60 s" >&2
+	return 1
+}
+
+# Latency: one alert per transaction, 20 ms apart.
+for i in $(seq "$SINGLES"); do
+	echo "INSERT INTO notify_txn VALUES ($i, 'card-$i', 5000, now());"
+	echo "SELECT pg_sleep(0.02);"
+done | $PSQL >/dev/null
+wait_sent
+/usr/bin/python3 - "$STATE/messages.jsonl" "$($PSQL -At -F, -c "SELECT id, extract(epoch FROM created_at) FROM vigil.alerts")" <<'PY'
+import json, sys
+created = dict(line.split(',') for line in sys.argv[2].split())
+lat = sorted(1000 * (json.loads(l)['received_epoch'] - float(created[str(json.loads(json.loads(l)['message'])['alert_id'])]))
+             for l in open(sys.argv[1]))
+p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+print("%-46s %d alerts  p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms  (goal p99 <= 100 ms)"
+      % ("notifier latency, commit -> accepted", len(lat), p(0.5), p(0.99), lat[-1]))
+PY
+
+# Throughput: ALERTS alerts from one statement.
+$PSQL -c "TRUNCATE vigil.alerts" -c "TRUNCATE notify_txn"
+: >"$STATE/messages.jsonl"
+start=$(date +%s.%N)
+$PSQL -c "INSERT INTO notify_txn SELECT i, 'card-' || i % 1000, 5000, timestamptz '2026-11-21' + i * interval '1 s'
+		  FROM generate_series(1, $ALERTS) i"
+committed=$(date +%s.%N)
+wait_sent
+last=$(/usr/bin/python3 -c "import json,sys; print(max(json.loads(l)['received_epoch'] for l in open(sys.argv[1])))" "$STATE/messages.jsonl")
+awk -v n="$ALERTS" -v c="$committed" -v s="$start" -v l="$last" \
+	'BEGIN {printf "%-46s %d alerts  %.2f s after commit  %6.0f alerts/s  (goal >= 5000/s)\n", "notifier throughput, one statement", n, l - c, n / (l - c)}'
+
+$PSQL <<SQL >/dev/null
+SET client_min_messages = warning;
+SELECT vigil.unwatch('notify_txn');
+DROP TABLE notify_txn;
+TRUNCATE vigil.alerts;
+ALTER SYSTEM RESET vigil.sns_topic_arn;
+ALTER SYSTEM RESET vigil.sns_endpoint;
+ALTER SYSTEM RESET vigil.aws_access_key_id;
+ALTER SYSTEM RESET vigil.aws_secret_access_key;
+SELECT pg_reload_conf();
+SQL
