@@ -28,6 +28,7 @@ ALTER SYSTEM SET vigil.sns_topic_arn = '$TOPIC';
 ALTER SYSTEM SET vigil.sns_endpoint = 'http://127.0.0.1:$SNS_PORT/';
 ALTER SYSTEM SET vigil.aws_access_key_id = 'AKIDBENCH';
 ALTER SYSTEM SET vigil.aws_secret_access_key = 'bench-secret';
+ALTER SYSTEM SET vigil.batch_size = ${NOTIFY_BATCH_SIZE:-100};
 SELECT pg_reload_conf();
 DROP TABLE IF EXISTS notify_txn;
 CREATE TABLE notify_txn (id int PRIMARY KEY, card text, amount numeric(12, 2), ts timestamptz);
@@ -84,5 +85,6 @@ ALTER SYSTEM RESET vigil.sns_topic_arn;
 ALTER SYSTEM RESET vigil.sns_endpoint;
 ALTER SYSTEM RESET vigil.aws_access_key_id;
 ALTER SYSTEM RESET vigil.aws_secret_access_key;
+ALTER SYSTEM RESET vigil.batch_size;
 SELECT pg_reload_conf();
 SQL
