@@ -255,7 +255,7 @@ notifier_round(bool *recovered)
 	VigilCredentials creds;
 	char	   *why = NULL;
 
-	step_begin("vigil notifier: claiming alerts");
+	step_begin("vigil notifier: checking the queue");
 	if (!vigil_outbox_ready())
 	{
 		step_end();
@@ -272,9 +272,11 @@ notifier_round(bool *recovered)
 							(unsigned long long) back)));
 		*recovered = true;
 	}
+	step_end();
+
+	/* outside any transaction: this may ask a metadata service */
 	if (!vigil_credentials_get(&creds, &why))
 	{
-		step_end();
 		/* say it once, not every round, until the reason changes */
 		if (strcmp(why, last_credentials_error) != 0)
 			ereport(WARNING,
@@ -285,6 +287,14 @@ notifier_round(bool *recovered)
 		return IDLE_SLEEP_MS;
 	}
 	last_credentials_error[0] = '\0';
+
+	step_begin("vigil notifier: claiming alerts");
+	if (!vigil_outbox_ready())
+	{
+		step_end();
+		*recovered = false;
+		return ABSENT_SLEEP_MS;
+	}
 	n = vigil_outbox_claim(vigil_batch_size, any_topic, roundcxt, &d);
 	step_end();
 

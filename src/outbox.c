@@ -229,16 +229,15 @@ vigil_outbox_record(const VigilDelivery *d, int n, int max_attempts)
 			case VIGIL_OUTCOME_DEAD:
 				outcome = "dead";
 				break;
-			case VIGIL_OUTCOME_RETRY:
+			default:
+				/* retried, or never attempted: back to the queue either way */
 				outcome = "retry";
 				break;
-			default:
-				continue;		/* not attempted: requeued below as is */
 		}
 		ids[m] = Int64GetDatum(d[i].alert_id);
 		outcomes[m] = (char *) outcome;
 		msgids[m] = d[i].message_id;
-		errors[m] = d[i].error;
+		errors[m] = d[i].outcome == VIGIL_OUTCOME_NONE ? "not attempted" : d[i].error;
 		delays[m] = Float8GetDatum(retry_delay_ms(d[i].attempts));
 		m++;
 	}
