@@ -19,6 +19,8 @@
 
 #include <string.h>
 
+#include "utf8.h"
+
 /* The keys we read, in the order they are kept in a KeySlot array. */
 enum
 {
@@ -110,51 +112,6 @@ space_before(const char *buf, size_t s, size_t e)
 	if (e - s >= 3 && unicode_space((const unsigned char *) buf + e - 3, 3) == 3)
 		return 3;
 	return 0;
-}
-
-/*
- * Length of the well-formed UTF-8 sequence at p (at most avail bytes), or
- * 0 when it is not one (RFC 3629: no overlong forms, no surrogates, nothing
- * above U+10FFFF).
- */
-static size_t
-utf8_seq_len(const unsigned char *p, size_t avail)
-{
-	unsigned char c = p[0];
-	unsigned char lo = 0x80,
-				hi = 0xBF;
-	size_t		k,
-				i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		k = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-	{
-		k = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	}
-	else if (c >= 0xF0 && c <= 0xF4)
-	{
-		k = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	}
-	else
-		return 0;
-
-	if (avail < k || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < k; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return k;
 }
 
 /*
@@ -333,7 +290,7 @@ vigil_credfile_parse(const char *buf, size_t len, const char *profile,
 	/* Python decodes the whole file first: one bad byte fails it all */
 	for (pos = 0, lineno = 1; pos < len; pos += n)
 	{
-		n = utf8_seq_len((const unsigned char *) buf + pos, len - pos);
+		n = vigil_utf8_seq_len((const unsigned char *) buf + pos, len - pos);
 		if (n == 0)
 			return fail(out, VIGIL_CRED_MALFORMED, lineno,
 						"file is not valid UTF-8");

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* A range of the input. */
 typedef struct Span
 {
@@ -85,37 +87,12 @@ element(Span *in, const char *name, Span *content)
 static bool
 put_utf8(char *out, size_t size, size_t *n, uint32_t cp)
 {
-	char		b[4];
+	char		b[VIGIL_UTF8_MAX];
 	size_t		k;
 
 	if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
 		return false;
-	if (cp < 0x80)
-	{
-		b[0] = (char) cp;
-		k = 1;
-	}
-	else if (cp < 0x800)
-	{
-		b[0] = (char) (0xC0 | (cp >> 6));
-		b[1] = (char) (0x80 | (cp & 0x3F));
-		k = 2;
-	}
-	else if (cp < 0x10000)
-	{
-		b[0] = (char) (0xE0 | (cp >> 12));
-		b[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
-		b[2] = (char) (0x80 | (cp & 0x3F));
-		k = 3;
-	}
-	else
-	{
-		b[0] = (char) (0xF0 | (cp >> 18));
-		b[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
-		b[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
-		b[3] = (char) (0x80 | (cp & 0x3F));
-		k = 4;
-	}
+	k = vigil_utf8_encode(cp, b);
 	if (*n + k >= size)
 		return false;
 	memcpy(out + *n, b, k);

@@ -13,6 +13,7 @@ use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VigilAws;
 use Time::HiRes qw(time usleep);
 
 my $topic = 'arn:aws:sns:us-east-1:123456789012:vigil-alerts';
@@ -22,31 +23,9 @@ my ($akid, $secret) = ('AKIDVIGILTEST', 'vigil/test+secret=key');
 
 # The endpoint, on a free port.
 my $state = tempdir(CLEANUP => 1);
-my $endpoint_pid = fork();
-if ($endpoint_pid == 0)
-{
-	exec('/usr/bin/python3', 'test/aws/endpoint.py', '--port', '0',
-		'--state-dir', $state, '--topic', $topic, '--topic', $other,
-		'--topic', $fifo, '--access-key', $akid, '--secret-key', $secret)
-	  or die "could not run the endpoint: $!";
-}
-END { kill 'TERM', $endpoint_pid if $endpoint_pid; }
-for (1 .. 200) { last if -s "$state/port"; usleep(50_000); }
-my $port = slurp_file("$state/port");
-chomp $port;
-ok($port =~ /^\d+$/, 'the SNS endpoint is listening');
-my $url = "http://127.0.0.1:$port";
-
-# A control request to the endpoint (JSON in, JSON out).
-sub control
-{
-	my ($method, $path, $body) = @_;
-	my @cmd = ('curl', '-s', '-X', $method, "$url$path");
-	push @cmd, ('-d', encode_json($body)) if $body;
-	my ($out, $err);
-	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err) or die "curl failed: $err";
-	return decode_json($out);
-}
+my $url = start_endpoint($state, '--topic', $topic, '--topic', $other, '--topic', $fifo,
+	'--access-key', $akid, '--secret-key', $secret);
+ok($url, 'the SNS endpoint is listening');
 
 # An SNS message's body (a character string once out of the endpoint's JSON).
 sub body
@@ -58,7 +37,7 @@ sub body
 sub messages
 {
 	my ($t) = @_;
-	return [ grep { !$t || $_->{topic} eq $t } @{ control('GET', '/_messages') } ];
+	return [ grep { !$t || $_->{topic} eq $t } @{ control($url, 'GET', '/_messages') } ];
 }
 
 my $node = PostgreSQL::Test::Cluster->new('notifier');
@@ -139,46 +118,46 @@ $node->safe_psql('postgres', q{INSERT INTO txn SELECT i, 'c+ ' || i || ' é', 50
 wait_for('postgres', q{SELECT count(*) FROM vigil.alerts WHERE status = 'sent'}, '26', 'a batch of 25 is sent');
 my %keys = map { encode_utf8(body($_)->{key}) => 1 } @{ messages($topic) };
 ok($keys{'c+ 2 é'} && $keys{'c+ 26 é'}, "keys with '+', spaces and unicode arrive intact");
-my $stats = control('GET', '/_stats');
+my $stats = control($url, 'GET', '/_stats');
 ok($stats->{actions}{PublishBatch} >= 3, 'sent with PublishBatch');
 is_deeply($stats->{rejected} // {}, {}, 'the endpoint rejected nothing');
 
 # Throttling and 5xx are retried with backoff.
-control('POST', '/_control', { fail_next => 2, fail_status => 400, fail_code => 'Throttling' });
+control($url, 'POST', '/_control', { fail_next => 2, fail_status => 400, fail_code => 'Throttling' });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (27, 'card-27', 5000, '2026-11-21 10:00+00')});
 wait_for('postgres', q{SELECT status || ' ' || attempts FROM vigil.alerts WHERE key = 'card-27'}, 'sent 3', 'throttled twice, then sent');
-control('POST', '/_control', { reset => JSON::PP::true, fail_next => 1, fail_status => 503, fail_code => 'ServiceUnavailable' });
+control($url, 'POST', '/_control', { reset => JSON::PP::true, fail_next => 1, fail_status => 503, fail_code => 'ServiceUnavailable' });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (28, 'card-28', 5000, '2026-11-21 10:00+00')});
 wait_for('postgres', q{SELECT status || ' ' || attempts FROM vigil.alerts WHERE key = 'card-28'}, 'sent 2', '503 retried');
 
 # A PublishBatch partial failure retries only the failed entries.
-control('POST', '/_control', { reset => JSON::PP::true, entry_fail_rate => 0.5 });
+control($url, 'POST', '/_control', { reset => JSON::PP::true, entry_fail_rate => 0.5 });
 $node->safe_psql('postgres', q{INSERT INTO txn SELECT i, 'card-' || i, 5000, '2026-11-21 10:00+00' FROM generate_series(29, 38) i});
 wait_for('postgres', q{SELECT count(*) FROM vigil.alerts WHERE key IN (SELECT 'card-' || i FROM generate_series(29, 38) i) AND status = 'sent'}, '10', 'partial failures are retried until sent');
 is($node->safe_psql('postgres', q{SELECT count(*) > 0 FROM vigil.alerts WHERE key IN (SELECT 'card-' || i FROM generate_series(29, 38) i) AND attempts > 1}),
 	't', 'some entries needed another attempt');
-control('POST', '/_control', { reset => JSON::PP::true });
+control($url, 'POST', '/_control', { reset => JSON::PP::true });
 my %seen;
 $seen{ body($_)->{alert_id} }++ for @{ messages($topic) };
 is(scalar(grep { $seen{$_} > 1 } keys %seen), 0, 'no entry was delivered twice');
 
 # Other 4xx: dead at once, with the error; requeue sends it again.
-control('POST', '/_control', { remove_topic => $topic });
+control($url, 'POST', '/_control', { remove_topic => $topic });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (39, 'card-39', 5000, '2026-11-21 10:00+00')});
 wait_for('postgres', q{SELECT status || ' ' || attempts FROM vigil.alerts WHERE key = 'card-39'}, 'dead 1', 'a 404 is dead at once');
 like($node->safe_psql('postgres', q{SELECT last_error FROM vigil.alerts WHERE key = 'card-39'}), qr/NotFound/, 'with the error');
 is($node->safe_psql('postgres', q{SELECT alerts FROM vigil.delivery_status WHERE status = 'dead'}), '1', 'delivery_status counts it');
-control('POST', '/_control', { add_topic => $topic });
+control($url, 'POST', '/_control', { add_topic => $topic });
 is($node->safe_psql('postgres', 'SELECT vigil.requeue()'), '1', 'requeue');
 wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-39'}, 'sent', 'requeued alert is sent');
 
 # After max_attempts failures: dead with the last error.
 $node->safe_psql('postgres', 'ALTER SYSTEM SET vigil.max_attempts = 3; SELECT pg_reload_conf()');
-control('POST', '/_control', { fail_rate => 1.0, fail_status => 500, fail_code => 'InternalError' });
+control($url, 'POST', '/_control', { fail_rate => 1.0, fail_status => 500, fail_code => 'InternalError' });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (40, 'card-40', 5000, '2026-11-21 10:00+00')});
 wait_for('postgres', q{SELECT status || ' ' || attempts FROM vigil.alerts WHERE key = 'card-40'}, 'dead 3', 'dead after max_attempts');
 like($node->safe_psql('postgres', q{SELECT last_error FROM vigil.alerts WHERE key = 'card-40'}), qr/HTTP 500 InternalError/, 'with the last error');
-control('POST', '/_control', { reset => JSON::PP::true });
+control($url, 'POST', '/_control', { reset => JSON::PP::true });
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET vigil.max_attempts; SELECT pg_reload_conf()');
 
 # SIGHUP: a new default topic, and a watch that names its own (FIFO).
@@ -196,16 +175,16 @@ is_deeply([ map { [ $_->{group_id}, $_->{dedup_id} ] } @f ], [ [ 'card-42', '42'
 
 # An immediate stop while a request hangs: the alert stays 'sending' and is
 # delivered after the restart.
-control('POST', '/_control', { hang => JSON::PP::true });
+control($url, 'POST', '/_control', { hang => JSON::PP::true });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (44, 'card-44', 5000, '2026-11-21 10:00+00')});
 wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-44'}, 'sending', 'claimed while the endpoint hangs');
 $node->stop('immediate');
-control('POST', '/_control', { reset => JSON::PP::true });
+control($url, 'POST', '/_control', { reset => JSON::PP::true });
 $node->start;
 wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-44'}, 'sent', 'delivered after an immediate stop');
 
 # SIGTERM stops the worker at once, even in the middle of a request.
-control('POST', '/_control', { hang => JSON::PP::true });
+control($url, 'POST', '/_control', { hang => JSON::PP::true });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (45, 'card-45', 5000, '2026-11-21 10:00+00')});
 wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-45'}, 'sending', 'a request in flight');
 my $pid = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'vigil notifier'});
@@ -213,7 +192,7 @@ $t0 = time();
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
 ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $pid"), 'SIGTERM stops it');
 cmp_ok(time() - $t0, '<', 2, 'at once, not after the 3 s request timeout');
-control('POST', '/_control', { reset => JSON::PP::true });
+control($url, 'POST', '/_control', { reset => JSON::PP::true });
 wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-45'}, 'sent', 'the restarted worker delivers it');
 
 # A message over SNS's 256 KB is trimmed, explanation first, not refused.

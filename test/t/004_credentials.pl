@@ -11,6 +11,7 @@ use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VigilAws;
 use Time::HiRes qw(usleep);
 
 my $topic = 'arn:aws:sns:us-east-1:123456789012:vigil-alerts';
@@ -28,30 +29,8 @@ print $fh encode_json([ map { { access_key => $_->[0], secret_key => $_->[1] } }
 close $fh;
 
 my $state = "$dir/state";
-my $endpoint_pid = fork();
-if ($endpoint_pid == 0)
-{
-	exec('/usr/bin/python3', 'test/aws/endpoint.py', '--port', '0',
-		'--state-dir', $state, '--topic', $topic, '--credentials', "$dir/keys.json",
-		'--ecs-auth', 'ecs-token', '--temp-ttl', '315')
-	  or die "could not run the endpoint: $!";
-}
-END { kill 'TERM', $endpoint_pid if $endpoint_pid; }
-for (1 .. 200) { last if -s "$state/port"; usleep(50_000); }
-my $port = slurp_file("$state/port");
-chomp $port;
-my $url = "http://127.0.0.1:$port";
-
-# A control request to the endpoint.
-sub control
-{
-	my ($method, $path, $body) = @_;
-	my @cmd = ('curl', '-s', '-X', $method, "$url$path");
-	push @cmd, ('-d', encode_json($body)) if $body;
-	my $out;
-	IPC::Run::run(\@cmd, '>', \$out) or die 'curl failed';
-	return decode_json($out);
-}
+my $url = start_endpoint($state, '--topic', $topic, '--credentials', "$dir/keys.json",
+	'--ecs-auth', 'ecs-token', '--temp-ttl', '315');
 
 # The access key of the last request SNS accepted.
 sub last_key
@@ -162,7 +141,7 @@ restart_with(
 	AWS_CONTAINER_AUTHORIZATION_TOKEN => 'ecs-token');
 is(alert('sent'), 'sent', 'ECS container credentials');
 like(last_key(), qr/^ASIA/, 'signed with the temporary key and its session token');
-is(control('GET', '/_stats')->{credential_fetches}{ecs}, 1, 'fetched once');
+is(control($url, 'GET', '/_stats')->{credential_fetches}{ecs}, 1, 'fetched once');
 
 # The same with the token in a file; a wrong token is refused by the agent.
 open $fh, '>', "$dir/ecs-token" or die;
@@ -184,7 +163,7 @@ ok($node->wait_for_log(qr/no AWS credentials: GET .*ecs\/creds: HTTP 401/, $offs
 restart_with(AWS_EC2_METADATA_DISABLED => undef, AWS_EC2_METADATA_SERVICE_ENDPOINT => $url);
 is(alert('sent'), 'sent', 'instance metadata (IMDSv2)');
 like(last_key(), qr/^ASIA/, 'signed with the instance role\'s temporary key');
-my $fetches = control('GET', '/_stats')->{credential_fetches};
+my $fetches = control($url, 'GET', '/_stats')->{credential_fetches};
 ok($fetches->{imds_token} >= 1 && $fetches->{imds_credentials} >= 1, 'token first, then the role\'s credentials');
 
 # Temporary credentials are refreshed five minutes before they expire
@@ -192,13 +171,13 @@ ok($fetches->{imds_token} >= 1 && $fetches->{imds_credentials} >= 1, 'token firs
 my $before = $fetches->{imds_credentials};
 sleep 16;
 is(alert('sent'), 'sent', 'sent after the refresh time');
-cmp_ok(control('GET', '/_stats')->{credential_fetches}{imds_credentials}, '>', $before, 'credentials were fetched again');
+cmp_ok(control($url, 'GET', '/_stats')->{credential_fetches}{imds_credentials}, '>', $before, 'credentials were fetched again');
 
 # Credentials AWS says expired are dropped and fetched again at once.
-$before = control('GET', '/_stats')->{credential_fetches}{imds_credentials};
-control('POST', '/_control', { expire_credentials => JSON::PP::true });
+$before = control($url, 'GET', '/_stats')->{credential_fetches}{imds_credentials};
+control($url, 'POST', '/_control', { expire_credentials => JSON::PP::true });
 is(alert('sent'), 'sent', 'sent after ExpiredToken');
-cmp_ok(control('GET', '/_stats')->{credential_fetches}{imds_credentials}, '>', $before, 'after fetching new credentials');
+cmp_ok(control($url, 'GET', '/_stats')->{credential_fetches}{imds_credentials}, '>', $before, 'after fetching new credentials');
 
 $node->stop;
 done_testing();

@@ -1,0 +1,53 @@
+# The loopback AWS endpoint (test/aws/endpoint.py) for the TAP tests:
+# start it on a free port, talk to its control API.
+package VigilAws;
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use IPC::Run;
+use JSON::PP;
+use PostgreSQL::Test::Utils;
+use Time::HiRes qw(usleep);
+
+our @EXPORT = qw(start_endpoint control);
+
+my @pids;
+END { kill 'TERM', @pids if @pids; }
+
+# Start the endpoint with its state in $state and the given options; returns
+# its base URL ("http://127.0.0.1:PORT", https with --tls-cert).  It is
+# stopped when the test ends.
+sub start_endpoint
+{
+	my ($state, @options) = @_;
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		exec('/usr/bin/python3', 'test/aws/endpoint.py', '--port', '0',
+			'--state-dir', $state, @options)
+		  or die "could not run the endpoint: $!";
+	}
+	push @pids, $pid;
+	for (1 .. 200) { last if -s "$state/port"; usleep(50_000); }
+	my $port = slurp_file("$state/port");
+	chomp $port;
+	die "the endpoint did not start" unless $port =~ /^\d+$/;
+	my $scheme = (grep { $_ eq '--tls-cert' } @options) ? 'https' : 'http';
+	return "$scheme://127.0.0.1:$port";
+}
+
+# A request to the endpoint's control API (JSON in, JSON out).
+sub control
+{
+	my ($url, $method, $path, $body) = @_;
+	my @cmd = ('curl', '-s', '-k', '-X', $method, "$url$path");
+	push @cmd, ('-d', encode_json($body)) if $body;
+	my ($out, $err);
+	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err) or die "curl failed: $err";
+	return decode_json($out);
+}
+
+1;
