@@ -40,6 +40,7 @@
 #include "core/sigv4.h"
 #include "credentials.h"
 #include "guc.h"
+#include "http.h"
 
 /* Refresh temporary credentials this long before they expire. */
 #define REFRESH_MARGIN_S 300
@@ -219,19 +220,11 @@ metadata_request(const char *method, const char *url, const char *h1, const char
 		headers = curl_slist_append(headers, h1);
 	if (h2)
 		headers = curl_slist_append(headers, h2);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
+	/* always verified: vigil.tls_verify is for testing SNS endpoints only */
+	vigil_http_setup(curl, url, headers, err, METADATA_TIMEOUT_MS, true);
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_bounded);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) METADATA_TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (vigil_ca_file[0] != '\0')
-		curl_easy_setopt(curl, CURLOPT_CAINFO, vigil_ca_file);
 	if (strcmp(method, "PUT") == 0)
 	{
 		curl_easy_setopt(curl, CURLOPT_UPLOAD, 0L);

@@ -218,17 +218,6 @@ notifier_detach(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 	SpinLockRelease(&shared->mutex);
 }
 
-/* Start a transaction for one step of a round, with SPI and a snapshot. */
-static void
-step_begin(const char *activity)
-{
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, activity);
-}
-
 /* Commit the step's transaction, and go back to allocating in the round. */
 static void
 step_end(void)
@@ -239,6 +228,26 @@ step_end(void)
 	MemoryContextSwitchTo(roundcxt);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * Start a transaction for one step of a round, with SPI and a snapshot.
+ * Every step needs the extension: false, with the step already ended and
+ * recovery to be redone, when it is not installed.
+ */
+static bool
+step_begin(const char *activity, bool *recovered)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+	if (vigil_outbox_ready())
+		return true;
+	step_end();
+	*recovered = false;
+	return false;
 }
 
 /*
@@ -255,13 +264,8 @@ notifier_round(bool *recovered)
 	VigilCredentials creds;
 	char	   *why = NULL;
 
-	step_begin("vigil notifier: checking the queue");
-	if (!vigil_outbox_ready())
-	{
-		step_end();
-		*recovered = false;
+	if (!step_begin("vigil notifier: checking the queue", recovered))
 		return ABSENT_SLEEP_MS;
-	}
 	if (!*recovered)
 	{
 		uint64		back = vigil_outbox_recover();
@@ -288,13 +292,8 @@ notifier_round(bool *recovered)
 	}
 	last_credentials_error[0] = '\0';
 
-	step_begin("vigil notifier: claiming alerts");
-	if (!vigil_outbox_ready())
-	{
-		step_end();
-		*recovered = false;
+	if (!step_begin("vigil notifier: claiming alerts", recovered))
 		return ABSENT_SLEEP_MS;
-	}
 	n = vigil_outbox_claim(vigil_batch_size, any_topic, roundcxt, &d);
 	step_end();
 
@@ -303,21 +302,17 @@ notifier_round(bool *recovered)
 		pgstat_report_activity(STATE_RUNNING, psprintf("vigil notifier: sending %d alerts", n));
 		vigil_sns_deliver(d, n, &creds);
 
-		step_begin("vigil notifier: recording outcomes");
-		if (vigil_outbox_ready())
-			vigil_outbox_record(d, n, vigil_max_attempts);
+		/* with the extension gone, so are the alerts to record */
+		if (!step_begin("vigil notifier: recording outcomes", recovered))
+			return ABSENT_SLEEP_MS;
+		vigil_outbox_record(d, n, vigil_max_attempts);
 		step_end();
 		if (n == vigil_batch_size)
 			return 0;
 	}
 
-	step_begin("vigil notifier: waiting");
-	if (!vigil_outbox_ready())
-	{
-		step_end();
-		*recovered = false;
+	if (!step_begin("vigil notifier: waiting", recovered))
 		return ABSENT_SLEEP_MS;
-	}
 	due = vigil_outbox_next_due_ms(any_topic);
 	step_end();
 	if (due < 0 || due > IDLE_SLEEP_MS)

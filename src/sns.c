@@ -25,6 +25,7 @@
 #include "core/snsxml.h"
 #include "credentials.h"
 #include "guc.h"
+#include "http.h"
 #include "message.h"
 #include "sns.h"
 
@@ -236,20 +237,11 @@ request_prepare(Request *r, const VigilCredentials *creds)
 		set_all(r, VIGIL_OUTCOME_RETRY, "could not create a libcurl handle");
 		return false;
 	}
-	curl_easy_setopt(r->curl, CURLOPT_URL, url);
-	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, r->headers);
+	vigil_http_setup(r->curl, url, r->headers, r->error, vigil_request_timeout_ms, vigil_tls_verify);
 	curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, r->body.data);
 	curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body.len);
 	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &r->response);
-	curl_easy_setopt(r->curl, CURLOPT_ERRORBUFFER, r->error);
-	curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, (long) vigil_request_timeout_ms);
-	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYPEER, vigil_tls_verify ? 1L : 0L);
-	curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYHOST, vigil_tls_verify ? 2L : 0L);
-	if (vigil_ca_file[0] != '\0')
-		curl_easy_setopt(r->curl, CURLOPT_CAINFO, vigil_ca_file);
 	curl_easy_setopt(r->curl, CURLOPT_PRIVATE, r);
 	return true;
 }

@@ -1,0 +1,33 @@
+/*
+ * http.c
+ *		libcurl handles set up alike for every request vigil makes.
+ *
+ * SNS and the metadata services are reached the same way: http or https
+ * only (no redirects to other protocols), no signals (the worker owns its
+ * signal handlers), a whole-request timeout, and TLS peer and host
+ * verification against vigil.ca_file or the system's CAs.
+ */
+#include "postgres.h"
+
+#include "guc.h"
+#include "http.h"
+
+/*
+ * Point curl at url with the given header lines, errors into errbuf
+ * (CURL_ERROR_SIZE bytes); verify false turns TLS verification off.
+ */
+void
+vigil_http_setup(CURL *curl, const char *url, struct curl_slist *headers,
+				 char *errbuf, long timeout_ms, bool verify)
+{
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+	if (vigil_ca_file[0] != '\0')
+		curl_easy_setopt(curl, CURLOPT_CAINFO, vigil_ca_file);
+}
