@@ -11,7 +11,7 @@ use JSON::PP;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(start_endpoint control);
+our @EXPORT = qw(start_endpoint control notifier_conf watch_txn);
 
 my @pids;
 END { kill 'TERM', @pids if @pids; }
@@ -48,6 +48,35 @@ sub control
 	my ($out, $err);
 	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err) or die "curl failed: $err";
 	return decode_json($out);
+}
+
+# postgresql.conf lines for a notifier delivering to topic at url with the
+# given key, retrying fast, plus any extra lines.
+sub notifier_conf
+{
+	my ($url, $topic, $akid, $secret, @extra) = @_;
+	my $conf = qq{shared_preload_libraries = 'vigil'
+vigil.sns_topic_arn = '$topic'
+vigil.sns_endpoint = '$url/'
+vigil.retry_base_ms = 50
+vigil.retry_max_ms = 200
+};
+	$conf .= "vigil.aws_access_key_id = '$akid'\nvigil.aws_secret_access_key = '$secret'\n" if $akid;
+	return $conf . join('', map { "$_\n" } @extra);
+}
+
+# Watch table txn (created if need be) with one rule, amount_limit at
+# 1000: each row of a larger amount raises exactly one alert.
+sub watch_txn
+{
+	my ($node) = @_;
+	$node->safe_psql(
+		'postgres', q{
+		CREATE TABLE IF NOT EXISTS txn (id int PRIMARY KEY, card text, amount numeric(12, 2), ts timestamptz);
+		SELECT vigil.watch('txn', 'card', 'amount', 'ts');
+		UPDATE vigil.rules SET enabled = false WHERE name <> 'amount_limit';
+		UPDATE vigil.rules SET enabled = true, params = '{"limit": 1000}' WHERE name = 'amount_limit';
+	});
 }
 
 1;

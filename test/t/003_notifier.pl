@@ -42,17 +42,8 @@ sub messages
 
 my $node = PostgreSQL::Test::Cluster->new('notifier');
 $node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'vigil'
-vigil.sns_topic_arn = '$topic'
-vigil.sns_endpoint = '$url/'
-vigil.aws_access_key_id = '$akid'
-vigil.aws_secret_access_key = '$secret'
-vigil.retry_base_ms = 50
-vigil.retry_max_ms = 200
-vigil.request_timeout_ms = 3000
-});
+$node->append_conf('postgresql.conf',
+	notifier_conf($url, $topic, $akid, $secret, 'vigil.request_timeout_ms = 3000'));
 $node->start;
 
 # The errors and warnings the notifier logged (its lines carry only its pid).
@@ -80,14 +71,8 @@ sub wait_for
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = \'vigil notifier\''),
 	'the worker runs before the extension exists');
 
-$node->safe_psql(
-	'postgres', q{
-	CREATE EXTENSION vigil;
-	CREATE TABLE txn (id int PRIMARY KEY, card text, amount numeric(12, 2), ts timestamptz);
-	SELECT vigil.watch('txn', 'card', 'amount', 'ts');
-	UPDATE vigil.rules SET enabled = false WHERE name <> 'amount_limit';
-	UPDATE vigil.rules SET enabled = true, params = '{"limit": 1000}' WHERE name = 'amount_limit';
-});
+$node->safe_psql('postgres', 'CREATE EXTENSION vigil');
+watch_txn($node);
 is($node->safe_psql('postgres', 'SELECT vigil.notifier_running()'), 't', 'notifier_running()');
 
 # One alert: sent with Publish, woken by the commit (the idle poll is 10 s).
@@ -215,14 +200,9 @@ is(worker_complaints(), '', 'the worker logged no error or warning');
 $pid = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'vigil notifier'});
 $node->safe_psql('postgres', 'DROP EXTENSION vigil CASCADE');
 usleep(1_500_000);
-$node->safe_psql(
-	'postgres', q{
-	CREATE EXTENSION vigil;
-	SELECT vigil.watch('txn', 'card', 'amount', 'ts');
-	UPDATE vigil.rules SET enabled = false WHERE name <> 'amount_limit';
-	UPDATE vigil.rules SET enabled = true, params = '{"limit": 1000}' WHERE name = 'amount_limit';
-	INSERT INTO txn VALUES (46, 'card-46', 5000, '2026-11-21 10:00+00');
-});
+$node->safe_psql('postgres', 'CREATE EXTENSION vigil');
+watch_txn($node);
+$node->safe_psql('postgres', q{INSERT INTO txn VALUES (46, 'card-46', 5000, '2026-11-21 10:00+00')});
 wait_for('postgres', q{SELECT status FROM vigil.alerts}, 'sent', 'delivered after DROP and CREATE EXTENSION');
 is($node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'vigil notifier'}),
 	$pid, 'by the same worker process');

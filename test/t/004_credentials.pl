@@ -48,28 +48,15 @@ chmod 0644, "$dir/credentials";
 
 my $node = PostgreSQL::Test::Cluster->new('credentials');
 $node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'vigil'
-vigil.sns_topic_arn = '$topic'
-vigil.sns_endpoint = '$url/'
-vigil.retry_base_ms = 50
-vigil.retry_max_ms = 200
-});
+$node->append_conf('postgresql.conf', notifier_conf($url, $topic));
 
 # No source at all: the instance metadata service is looked up last; here
 # it is disabled, and the alert waits.
 $ENV{HOME} = $dir;    # no ~/.aws/credentials there until we say so
 $ENV{AWS_EC2_METADATA_DISABLED} = 'true';
 $node->start;
-$node->safe_psql(
-	'postgres', q{
-	CREATE EXTENSION vigil;
-	CREATE TABLE txn (id int PRIMARY KEY, card text, amount numeric(12, 2), ts timestamptz);
-	SELECT vigil.watch('txn', 'card', 'amount', 'ts');
-	UPDATE vigil.rules SET enabled = false WHERE name <> 'amount_limit';
-	UPDATE vigil.rules SET enabled = true, params = '{"limit": 1000}' WHERE name = 'amount_limit';
-});
+$node->safe_psql('postgres', 'CREATE EXTENSION vigil');
+watch_txn($node);
 
 my $next_id = 1;
 

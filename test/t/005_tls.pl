@@ -31,27 +31,12 @@ my $url = start_endpoint($state, '--topic', $topic, '--access-key', 'AKIDTLS',
 
 my $node = PostgreSQL::Test::Cluster->new('tls');
 $node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'vigil'
-vigil.sns_topic_arn = '$topic'
-vigil.sns_endpoint = '$url/'
-vigil.aws_access_key_id = 'AKIDTLS'
-vigil.aws_secret_access_key = 'tls-secret'
-vigil.retry_base_ms = 50
-vigil.retry_max_ms = 200
-vigil.max_attempts = 1000
-});
+$node->append_conf('postgresql.conf',
+	notifier_conf($url, $topic, 'AKIDTLS', 'tls-secret', 'vigil.max_attempts = 1000'));
 $node->start;
-$node->safe_psql(
-	'postgres', q{
-	CREATE EXTENSION vigil;
-	CREATE TABLE txn (id int PRIMARY KEY, card text, amount numeric(12, 2), ts timestamptz);
-	SELECT vigil.watch('txn', 'card', 'amount', 'ts');
-	UPDATE vigil.rules SET enabled = false WHERE name <> 'amount_limit';
-	UPDATE vigil.rules SET enabled = true, params = '{"limit": 1000}' WHERE name = 'amount_limit';
-	INSERT INTO txn VALUES (1, 'card-1', 5000, '2026-11-21 10:00+00');
-});
+$node->safe_psql('postgres', 'CREATE EXTENSION vigil');
+watch_txn($node);
+$node->safe_psql('postgres', q{INSERT INTO txn VALUES (1, 'card-1', 5000, '2026-11-21 10:00+00')});
 
 ok( $node->poll_query_until('postgres', q{SELECT last_error ~ 'certificate' FROM vigil.alerts WHERE key = 'card-1'}),
 	'an unknown CA is refused, with the reason');
