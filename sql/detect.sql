@@ -192,7 +192,27 @@ RESET ROLE;
 DROP SCHEMA sneaky CASCADE;
 REVOKE USAGE ON SCHEMA vigil FROM vigil_app;
 
-DROP TABLE txn, txn_copy, ptxn, etxn, live, replayed;
+-- Numeric amounts are read as the same doubles numeric::float8 gives, for
+-- every scale and magnitude (small decimals take a fast path, the rest the
+-- exact one).
+CREATE TABLE numtxn (id int PRIMARY KEY, card text, amount numeric, ts timestamptz);
+INSERT INTO numtxn
+SELECT i, 'c' || (i % 100),
+	   CASE i % 6
+	   WHEN 0 THEN round((i * 7919 % 100000)::numeric / 100, 2)
+	   WHEN 1 THEN round((i * 104729 % 1000000007)::numeric / 1000, i % 20)
+	   WHEN 2 THEN (i::numeric * 12345678901234567) * 1e12
+	   WHEN 3 THEN -(i::numeric * 7) / 10 ^ (20 + i % 10)::numeric
+	   WHEN 4 THEN (i % 1000)::numeric * 10 ^ (i % 40 - 20)::numeric
+	   ELSE (i::numeric * 99991 * 99991 * 9973) / 10 ^ (i % 5)::numeric END,
+	   timestamptz '2026-01-01' + i * interval '1 s'
+FROM generate_series(1, 6000) i;
+SELECT vigil.watch('numtxn', 'card', 'amount', 'ts') > 0 AS watched;
+SELECT count(*) AS replayed,
+	   count(*) FILTER (WHERE r.amount IS DISTINCT FROM t.amount::float8) AS mismatched
+FROM vigil.replay('numtxn') r JOIN numtxn t ON t.id = (r.row_ref ->> 'id')::int;
+
+DROP TABLE txn, txn_copy, ptxn, etxn, live, replayed, numtxn;
 DROP OWNED BY vigil_app;
 DROP ROLE vigil_app;
 DROP EXTENSION vigil;

@@ -8,15 +8,19 @@
  *	   key (rows that cannot be scored are set aside with the reason);
  *	2. order the keys (byte order) and, within a key, the rows by (time,
  *	   arrival);
- *	3. for each chunk of keys in that order, run one statement,
+ *	3. for each chunk of keys in that order, lock each key's profile row
+ *	   in that order (so every session takes key locks in the same order
+ *	   and concurrent inserters cannot deadlock), compute the new profile
+ *	   while the row is locked and write it: one write per key.  Keys that
+ *	   have a profile are updated directly (profile_write.c) up to the
+ *	   first key that has none; the chunk's remaining keys go through one
+ *	   statement,
  *
  *		INSERT INTO vigil.profiles ... ON CONFLICT DO UPDATE
  *			SET profile = vigil.fold_profile(key, profile)
  *
- *	   which inserts or locks each key in input order (so every session
- *	   takes key locks in the same order and concurrent inserters cannot
- *	   deadlock) and computes the new profile while the row is locked: one
- *	   write per key.  vigil.fold_profile calls back into this file, which
+ *	   which inserts or locks each key in input order.  Either way the
+ *	   fold is fold_key here; vigil.fold_profile calls back into it, which
  *	   scores each of the key's rows against the profile as it was before
  *	   the row, then folds the row in (prequential: a row never vouches for
  *	   itself).  A probe of the profiles' primary key beforehand tells which
@@ -59,6 +63,7 @@
 #include "notifier.h"
 #include "plan.h"
 #include "profile.h"
+#include "profile_write.h"
 #include "score.h"
 #include "watch_cache.h"
 
@@ -488,9 +493,44 @@ probe_profiles(int32 watch_id, char **keys, int32 n, bool *exists)
 	table_close(heap, AccessShareLock);
 }
 
-/* Lock, score and write the keys of ranks [first, first + n) in one statement. */
+/*
+ * Fold the keys of ranks [first, first + n) that already have a profile
+ * straight into their rows, in key order, stopping at the first key that
+ * has none (or where only the statement will do); returns how many were
+ * done.
+ */
+static int32
+fold_existing(Detection *d, int32 first, int32 n)
+{
+	ProfileWriter *pw = vigil_profile_writer_begin();
+	int32		done = 0;
+
+	if (pw == NULL)
+		return 0;
+	for (; done < n; done++)
+	{
+		int32		id = d->order[first + done];
+		VigilProfile prof;
+
+		if (!vigil_profile_writer_lock(pw, d->w.id, d->keys[id], &prof))
+			break;
+		fold_key(d, id, &prof);
+		vigil_profile_writer_update(pw, &prof);
+	}
+	vigil_profile_writer_end(pw);
+
+	/* what follows, the next batch's probes among it, must see the updates */
+	if (done > 0)
+		CommandCounterIncrement();
+	return done;
+}
+
+/*
+ * Lock, score and write the keys of ranks [first, first + n) in one
+ * statement, which inserts the keys that have no profile yet.
+ */
 static void
-process_chunk(Detection *d, int32 first, int32 n)
+fold_with_statement(Detection *d, int32 first, int32 n)
 {
 	char	  **keys = palloc(sizeof(char *) * n);
 	bool	   *exists = palloc(sizeof(bool) * n);
@@ -540,6 +580,21 @@ process_chunk(Detection *d, int32 first, int32 n)
 	pfree(keys);
 	pfree(exists);
 	pfree(flags);
+}
+
+/*
+ * Lock, score and write the keys of ranks [first, first + n): those that
+ * have a profile directly, in key order, up to the first that has none;
+ * the rest in one statement, which takes their locks in the same order (so
+ * concurrent sessions cannot deadlock) and inserts the new ones.
+ */
+static void
+process_chunk(Detection *d, int32 first, int32 n)
+{
+	int32		done = fold_existing(d, first, n);
+
+	if (done < n)
+		fold_with_statement(d, first + done, n - done);
 }
 
 /* Score every row of the current batch, then keep what the folds flagged. */

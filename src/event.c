@@ -24,10 +24,23 @@
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
 
+#include "core/decimal.h"
 #include "core/seenset.h"
 #include "event.h"
 #include "plan.h"
 #include "profile.h"
+
+/*
+ * Numeric's on-disk header bits (numeric.c keeps them private): the top two
+ * bits of the first uint16 tell the format.
+ */
+#define NUMERIC_FORMAT_MASK 0xC000
+#define NUMERIC_FORMAT_LONG_POS 0x0000
+#define NUMERIC_FORMAT_LONG_NEG 0x4000
+#define NUMERIC_FORMAT_SHORT 0x8000
+#define NUMERIC_SHORT_NEGATIVE 0x2000
+#define NUMERIC_SHORT_WEIGHT_NEGATIVE 0x0040
+#define NUMERIC_SHORT_WEIGHT_MASK 0x003F
 
 /* Set up c for attribute attnum of tupdesc (0: the watch does not use it). */
 static bool
@@ -131,6 +144,65 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 	return true;
 }
 
+/*
+ * A numeric datum as the nearest double, as numeric_float8 gives it.  The
+ * usual conversion prints the number and parses the text back; small
+ * decimals (most amounts) are instead read straight from the stored
+ * base-10000 digits by an exact fast path, everything else takes the usual
+ * way.  The layout read here is numeric's on-disk format, which pg_upgrade
+ * keeps stable: a uint16 header, then either the digits (short format: sign,
+ * display scale and a 7-bit weight packed in the header) or an int16 weight
+ * and the digits (long format), or nothing more for NaN and infinities.
+ */
+static double
+numeric_to_double(Datum d)
+{
+	struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+	const char *p = VARDATA_ANY(v);
+	Size		len = VARSIZE_ANY_EXHDR(v);
+	uint16		header;
+	int16		weight;
+	int16		digits[4];
+	bool		negative;
+	int			ndigits;
+	double		result;
+
+	if (len < sizeof(uint16))
+		goto slow;
+	memcpy(&header, p, sizeof(uint16));
+	p += sizeof(uint16);
+	len -= sizeof(uint16);
+	if ((header & NUMERIC_FORMAT_MASK) == NUMERIC_FORMAT_SHORT)
+	{
+		negative = (header & NUMERIC_SHORT_NEGATIVE) != 0;
+		weight = header & NUMERIC_SHORT_WEIGHT_MASK;
+		if (header & NUMERIC_SHORT_WEIGHT_NEGATIVE)
+			weight -= NUMERIC_SHORT_WEIGHT_MASK + 1;
+	}
+	else if ((header & NUMERIC_FORMAT_MASK) == NUMERIC_FORMAT_LONG_POS ||
+			 (header & NUMERIC_FORMAT_MASK) == NUMERIC_FORMAT_LONG_NEG)
+	{
+		if (len < sizeof(int16))
+			goto slow;
+		negative = (header & NUMERIC_FORMAT_MASK) == NUMERIC_FORMAT_LONG_NEG;
+		memcpy(&weight, p, sizeof(int16));
+		p += sizeof(int16);
+		len -= sizeof(int16);
+	}
+	else
+		goto slow;				/* NaN or an infinity */
+
+	ndigits = len / sizeof(int16);
+	if (len % sizeof(int16) != 0 || len > sizeof(digits))
+		goto slow;
+	memcpy(digits, p, len);
+	if (vigil_decimal_to_double(digits, ndigits, weight, negative, &result))
+		return result;
+
+slow:
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+}
+
 /* A number from an integer, float or numeric datum (NaN if not finite). */
 static double
 number_from_datum(Datum d, Oid typid)
@@ -148,7 +220,7 @@ number_from_datum(Datum d, Oid typid)
 		case FLOAT8OID:
 			return DatumGetFloat8(d);
 		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+			return numeric_to_double(d);
 		default:
 			return NAN;
 	}

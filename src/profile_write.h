@@ -1,0 +1,18 @@
+/*
+ * profile_write.h
+ *		Updating existing rows of vigil.profiles without a SQL statement.
+ */
+#ifndef VIGIL_PROFILE_WRITE_H
+#define VIGIL_PROFILE_WRITE_H
+
+#include "core/profile.h"
+
+typedef struct ProfileWriter ProfileWriter;
+
+extern ProfileWriter *vigil_profile_writer_begin(void);
+extern bool vigil_profile_writer_lock(ProfileWriter *w, int32 watch_id,
+									  const char *key, VigilProfile *prof);
+extern void vigil_profile_writer_update(ProfileWriter *w, const VigilProfile *prof);
+extern void vigil_profile_writer_end(ProfileWriter *w);
+
+#endif							/* VIGIL_PROFILE_WRITE_H */
