@@ -418,6 +418,41 @@ plan_requests(VigilDelivery *d, int n, Request **out)
 }
 
 /*
+ * The multi handle every round sends through.  It outlives the round so
+ * that its connection cache does: the next round reuses the open
+ * keep-alive connections to SNS instead of paying a TCP and TLS handshake
+ * per request.
+ */
+static CURLM *sns_multi = NULL;
+
+/* The long-lived multi handle, created on first use. */
+static CURLM *
+get_multi(void)
+{
+	if (sns_multi == NULL)
+	{
+		sns_multi = curl_multi_init();
+		if (sns_multi == NULL)
+			ereport(ERROR, (errmsg("could not create a libcurl multi handle")));
+	}
+	/* room for every connection a round keeps busy, and no more */
+	curl_multi_setopt(sns_multi, CURLMOPT_MAXCONNECTS, (long) vigil_max_in_flight);
+	return sns_multi;
+}
+
+/*
+ * Close the connections kept open for the next round, so that new settings
+ * (endpoint, TLS files) apply to every request from now on.
+ */
+void
+vigil_sns_reset(void)
+{
+	if (sns_multi != NULL)
+		curl_multi_cleanup(sns_multi);
+	sns_multi = NULL;
+}
+
+/*
  * Send n deliveries with the given credentials and set each one's outcome.
  * Returns when every request has finished or timed out.
  */
@@ -428,10 +463,7 @@ vigil_sns_deliver(VigilDelivery *d, int n, const VigilCredentials *creds)
 	int			nreqs = plan_requests(d, n, &reqs);
 	int			next = 0;
 	int			running = 0;
-	CURLM	   *multi = curl_multi_init();
-
-	if (multi == NULL)
-		ereport(ERROR, (errmsg("could not create a libcurl multi handle")));
+	CURLM	   *multi = get_multi();
 
 	for (int i = 0; i < n; i++)
 	{
@@ -485,7 +517,6 @@ vigil_sns_deliver(VigilDelivery *d, int n, const VigilCredentials *creds)
 				curl_multi_remove_handle(multi, reqs[i].curl);
 			request_free(&reqs[i]);
 		}
-		curl_multi_cleanup(multi);
 	}
 	PG_END_TRY();
 }

@@ -11,5 +11,6 @@
 #include "delivery.h"
 
 extern void vigil_sns_deliver(VigilDelivery *d, int n, const VigilCredentials *creds);
+extern void vigil_sns_reset(void);
 
 #endif							/* VIGIL_SNS_H */

@@ -107,7 +107,10 @@ CREATE TABLE vigil.alerts (
 	last_error text
 );
 
-CREATE INDEX alerts_due ON vigil.alerts (next_attempt_at) WHERE status IN ('pending', 'sending');
+-- The notifier's queue, in the order it claims from: with id in the key,
+-- a batch is the first rows of an index scan however many alerts are due
+-- at the same instant (all of one statement's are).
+CREATE INDEX alerts_due ON vigil.alerts (next_attempt_at, id) WHERE status = 'pending';
 
 COMMENT ON TABLE vigil.alerts IS 'flagged transactions, and their delivery state (an outbox)';
 

@@ -1573,6 +1573,10 @@ def main(argv=None):
     ap.add_argument("--imds-allow-v1", action="store_true")
     ap.add_argument("--account")
     ap.add_argument("--no-request-log", action="store_true")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="serve from this many processes sharing the port (benchmarks only: each process "
+                         "keeps its own control state, fault injection and counters; the .jsonl files, "
+                         "opened for append, are shared)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -1596,19 +1600,42 @@ def main(argv=None):
         f.write(f"{port}\n")
     os.replace(port_file + ".tmp", port_file)
 
+    # Python serves on one core at a time: extra processes accept on the
+    # same listening socket, so a benchmark can load the notifier harder
+    # than one process could.
+    children = []
+    for _ in range(max(args.processes, 1) - 1):
+        pid = os.fork()
+        if pid == 0:
+            children = None
+            break
+        children.append(pid)
+
     def stop(signum, frame):
         state.stopping.set()
         state.unhang.set()
+        for pid in children or []:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if children is None:
+        try:
+            server.serve_forever(poll_interval=0.2)
+        finally:
+            os._exit(0)
     scheme = "https" if tls_context else "http"
     print(f"fake AWS endpoint listening on {scheme}://{args.host}:{port} (state in {args.state_dir})",
           file=sys.stderr, flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
+        for pid in children:
+            os.waitpid(pid, 0)
         server.server_close()
         state.close()
         try:
