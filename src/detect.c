@@ -386,7 +386,7 @@ score_row(Detection *d, int32 id, const Row *row, const VigilProfile *before)
 	p->amount = row->e.amount;
 	p->t = row->e.t;
 	p->score = score;
-	vigil_explain(&d->scorer, &p->fired, &p->explanation);
+	vigil_explain(&d->scorer, before, &row->e, &p->fired, &p->explanation);
 	MemoryContextSwitchTo(old);
 }
 

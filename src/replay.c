@@ -131,7 +131,7 @@ replay_row(Pass *p, TupleTableSlot *slot, const char *key, const VigilEvent *e,
 	char	   *fired;
 	char	   *explanation;
 
-	vigil_explain(&p->scorer, &fired, &explanation);
+	vigil_explain(&p->scorer, before, e, &fired, &explanation);
 	values[0] = DirectFunctionCall1(jsonb_in, CStringGetDatum(vigil_row_ref(&p->w, slot)));
 	values[1] = CStringGetTextDatum(key);
 	values[2] = TimestampTzGetDatum(vigil_epoch_to_timestamptz(e->t));

@@ -54,17 +54,19 @@ json_number(double x)
 }
 
 /*
- * For the event scored last: the names of the fired rules as a JSON array,
- * and the explanation, one entry per fired rule with observed, expected and
- * why.
+ * For the event scored last (before and e as given to vigil_score): the
+ * names of the fired rules as a JSON array, and the explanation, one entry
+ * per fired rule with observed, expected and why.
  */
 void
-vigil_explain(const VigilScorer *s, char **fired, char **explanation)
+vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
+			  char **fired, char **explanation)
 {
 	StringInfoData f;
 	StringInfoData ex;
 	bool		first = true;
 
+	vigil_rules_explain(s->rules, s->nrules, before, e, s->findings);
 	initStringInfo(&f);
 	initStringInfo(&ex);
 	appendStringInfoChar(&f, '[');

@@ -22,7 +22,8 @@ typedef struct VigilScorer
 
 extern void vigil_scorer_init(VigilScorer *s, int32 watch_id, MemoryContext mcxt);
 extern double vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e);
-extern void vigil_explain(const VigilScorer *s, char **fired, char **explanation);
+extern void vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
+						  char **fired, char **explanation);
 extern ArrayType *vigil_fired_array(const VigilScorer *s);
 
 #endif							/* VIGIL_SCORE_H */

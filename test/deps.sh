@@ -12,6 +12,7 @@ packages=(
 	libipc-run-perl
 	python3
 	python3-botocore
+	python3-psycopg
 	curl
 	openssl
 	make

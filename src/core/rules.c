@@ -93,6 +93,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -403,6 +404,28 @@ threshold_severity(double observed, double threshold, double span)
 	return 0.5 + 0.5 * x;
 }
 
+/*
+ * Write the finding's sentence, when text is wanted.  Scoring runs for
+ * every row and most rows alert on nothing, so the sentences of rules that
+ * fired without reaching the alert threshold are never formatted: the
+ * rules run again with text only for rows that alert.
+ */
+static void
+say(VigilFinding *f, bool text, const char *fmt,...)
+__attribute__((format(printf, 3, 4)));
+
+static void
+say(VigilFinding *f, bool text, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (!text)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(f->why, sizeof(f->why), fmt, ap);
+	va_end(ap);
+}
+
 /* A window length for people: "15 min", "24 h", "90 s". */
 static void
 format_window(double s, char *buf, size_t len)
@@ -442,7 +465,7 @@ format_km(double km, char *buf, size_t len)
 /* amount_zscore: see the top of the file. */
 static double
 eval_zscore(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
-			VigilFinding *f)
+			VigilFinding *f, bool text)
 {
 	double		mean = vigil_decay_mean(&p->recent_amount);
 	double		var = vigil_decay_variance(&p->recent_amount);
@@ -466,7 +489,7 @@ eval_zscore(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 	{
 		f->observed = z;
 		f->expected = r->param[ZS_THRESHOLD];
-		snprintf(f->why, sizeof(f->why),
+		say(f, text,
 				 "amount %.2f is %.1f standard deviations above the card's recent mean %.2f",
 				 e->amount, z, mean);
 	}
@@ -476,7 +499,7 @@ eval_zscore(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 /* amount_ratio: see the top of the file. */
 static double
 eval_ratio(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
-		   VigilFinding *f)
+		   VigilFinding *f, bool text)
 {
 	double		mean = vigil_decay_mean(&p->recent_amount);
 	double		ratio,
@@ -492,7 +515,7 @@ eval_ratio(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 	{
 		f->observed = ratio;
 		f->expected = r->param[AR_RATIO];
-		snprintf(f->why, sizeof(f->why),
+		say(f, text,
 				 "amount %.2f is %.1f times the card's recent mean %.2f",
 				 e->amount, ratio, mean);
 	}
@@ -501,7 +524,7 @@ eval_ratio(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 
 /* amount_limit: see the top of the file. */
 static double
-eval_limit(const VigilRule *r, const VigilEvent *e, VigilFinding *f)
+eval_limit(const VigilRule *r, const VigilEvent *e, VigilFinding *f, bool text)
 {
 	double		limit = r->param[AL_LIMIT];
 	double		sev = threshold_severity(e->amount, limit, limit);
@@ -510,7 +533,7 @@ eval_limit(const VigilRule *r, const VigilEvent *e, VigilFinding *f)
 	{
 		f->observed = e->amount;
 		f->expected = limit;
-		snprintf(f->why, sizeof(f->why),
+		say(f, text,
 				 "amount %.2f exceeds the limit %.2f", e->amount, limit);
 	}
 	return sev;
@@ -519,7 +542,7 @@ eval_limit(const VigilRule *r, const VigilEvent *e, VigilFinding *f)
 /* velocity: see the top of the file. */
 static double
 eval_velocity(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
-			  VigilFinding *f)
+			  VigilFinding *f, bool text)
 {
 	double		max_count = r->param[VE_MAX_COUNT];
 	double		from = e->t - r->param[VE_WINDOW];
@@ -535,11 +558,14 @@ eval_velocity(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 	sev = threshold_severity(count, max_count, max_count);
 	if (sev > 0.0)
 	{
-		(void) vigil_ring_saturated(&p->recent, from, &saturated);
-		format_window(r->param[VE_WINDOW], window, sizeof(window));
+		if (text)
+		{
+			(void) vigil_ring_saturated(&p->recent, from, &saturated);
+			format_window(r->param[VE_WINDOW], window, sizeof(window));
+		}
 		f->observed = count;
 		f->expected = max_count;
-		snprintf(f->why, sizeof(f->why),
+		say(f, text,
 				 "%s%d transactions within %s, more than the %.0f expected",
 				 saturated ? "at least " : "", count, window, max_count);
 	}
@@ -549,7 +575,7 @@ eval_velocity(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 /* window_sum: see the top of the file. */
 static double
 eval_window_sum(const VigilRule *r, const VigilProfile *p,
-				const VigilEvent *e, VigilFinding *f)
+				const VigilEvent *e, VigilFinding *f, bool text)
 {
 	double		max_sum = r->param[WS_MAX_SUM];
 	double		from = e->t - r->param[WS_WINDOW];
@@ -564,11 +590,14 @@ eval_window_sum(const VigilRule *r, const VigilProfile *p,
 	sev = threshold_severity(sum, max_sum, max_sum);
 	if (sev > 0.0)
 	{
-		(void) vigil_ring_saturated(&p->recent, from, &saturated);
-		format_window(r->param[WS_WINDOW], window, sizeof(window));
+		if (text)
+		{
+			(void) vigil_ring_saturated(&p->recent, from, &saturated);
+			format_window(r->param[WS_WINDOW], window, sizeof(window));
+		}
 		f->observed = sum;
 		f->expected = max_sum;
-		snprintf(f->why, sizeof(f->why),
+		say(f, text,
 				 "%stotal %.2f within %s exceeds %.2f",
 				 saturated ? "at least " : "", sum, window, max_sum);
 	}
@@ -578,7 +607,7 @@ eval_window_sum(const VigilRule *r, const VigilProfile *p,
 /* card_testing: see the top of the file. */
 static double
 eval_card_testing(const VigilRule *r, const VigilProfile *p,
-				  const VigilEvent *e, VigilFinding *f)
+				  const VigilEvent *e, VigilFinding *f, bool text)
 {
 	double		small = r->param[CT_SMALL_AMOUNT];
 	double		min_count = r->param[CT_MIN_COUNT];
@@ -597,10 +626,11 @@ eval_card_testing(const VigilRule *r, const VigilProfile *p,
 	sev = min_count > 0.0 ?
 		0.5 + 0.5 * fmin(1.0, (count - min_count) / min_count) : 1.0;
 
-	format_window(r->param[CT_WINDOW], window, sizeof(window));
+	if (text)
+		format_window(r->param[CT_WINDOW], window, sizeof(window));
 	f->observed = count;
 	f->expected = min_count;
-	snprintf(f->why, sizeof(f->why),
+	say(f, text,
 			 "%d transactions of at most %.2f within %s, a card-testing pattern",
 			 count, small, window);
 	return sev;
@@ -609,7 +639,7 @@ eval_card_testing(const VigilRule *r, const VigilProfile *p,
 /* impossible_travel: see the top of the file. */
 static double
 eval_travel(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
-			VigilFinding *f)
+			VigilFinding *f, bool text)
 {
 	double		max_speed = r->param[IT_MAX_SPEED];
 	char		dist[32],
@@ -632,18 +662,20 @@ eval_travel(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 	sev = threshold_severity(speed, max_speed, max_speed);
 	if (sev > 0.0)
 	{
-		format_km(km, dist, sizeof(dist));
+		if (text)
+			format_km(km, dist, sizeof(dist));
 		f->observed = speed;
 		f->expected = max_speed;
 		if (elapsed > 0.0)
 		{
-			format_elapsed(elapsed, elapsed_text, sizeof(elapsed_text));
-			snprintf(f->why, sizeof(f->why),
+			if (text)
+				format_elapsed(elapsed, elapsed_text, sizeof(elapsed_text));
+			say(f, text,
 					 "%s km from the last transaction in %s: %.0f km/h",
 					 dist, elapsed_text, speed);
 		}
 		else
-			snprintf(f->why, sizeof(f->why),
+			say(f, text,
 					 "%s km from the last transaction at the same time",
 					 dist);
 	}
@@ -657,7 +689,7 @@ eval_travel(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 static double
 eval_new(const VigilRule *r, const VigilProfile *p, bool has,
 		 uint64_t hash, const VigilSeenSet *seen, const char *what,
-		 VigilFinding *f)
+		 VigilFinding *f, bool text)
 {
 	if (!has || (double) p->amount.n < r->param[NS_MIN_HISTORY] ||
 		vigil_seenset_contains(seen, hash))
@@ -665,7 +697,7 @@ eval_new(const VigilRule *r, const VigilProfile *p, bool has,
 
 	f->observed = 0.0;			/* times seen recently */
 	f->expected = vigil_seenset_count(seen);	/* how many are known */
-	snprintf(f->why, sizeof(f->why),
+	say(f, text,
 			 "new %s for this card (%d known recently, %llu prior transactions)",
 			 what, vigil_seenset_count(seen),
 			 (unsigned long long) p->amount.n);
@@ -675,7 +707,7 @@ eval_new(const VigilRule *r, const VigilProfile *p, bool has,
 /* unusual_hour: see the top of the file. */
 static double
 eval_hour(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
-		  VigilFinding *f)
+		  VigilFinding *f, bool text)
 {
 	double		max_share = r->param[UH_MAX_SHARE];
 	double		share;
@@ -690,7 +722,7 @@ eval_hour(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 
 	f->observed = share;
 	f->expected = max_share;
-	snprintf(f->why, sizeof(f->why),
+	say(f, text,
 			 "transaction at %02d:00-%02d:59 UTC, an hour with %.1f%% of the card's recent activity",
 			 hour, hour, 100.0 * share);
 	return 0.5 + 0.5 * (1.0 - share / max_share);
@@ -703,43 +735,43 @@ eval_hour(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
  */
 static double
 eval_checked(const VigilRule *r, const VigilProfile *before, const VigilEvent *e,
-			 VigilFinding *f)
+			 VigilFinding *f, bool text)
 {
 	double		sev = 0.0;
 
 	switch (r->kind)
 	{
 		case VIGIL_RULE_AMOUNT_ZSCORE:
-			sev = eval_zscore(r, before, e, f);
+			sev = eval_zscore(r, before, e, f, text);
 			break;
 		case VIGIL_RULE_AMOUNT_RATIO:
-			sev = eval_ratio(r, before, e, f);
+			sev = eval_ratio(r, before, e, f, text);
 			break;
 		case VIGIL_RULE_AMOUNT_LIMIT:
-			sev = eval_limit(r, e, f);
+			sev = eval_limit(r, e, f, text);
 			break;
 		case VIGIL_RULE_VELOCITY:
-			sev = eval_velocity(r, before, e, f);
+			sev = eval_velocity(r, before, e, f, text);
 			break;
 		case VIGIL_RULE_WINDOW_SUM:
-			sev = eval_window_sum(r, before, e, f);
+			sev = eval_window_sum(r, before, e, f, text);
 			break;
 		case VIGIL_RULE_CARD_TESTING:
-			sev = eval_card_testing(r, before, e, f);
+			sev = eval_card_testing(r, before, e, f, text);
 			break;
 		case VIGIL_RULE_IMPOSSIBLE_TRAVEL:
-			sev = eval_travel(r, before, e, f);
+			sev = eval_travel(r, before, e, f, text);
 			break;
 		case VIGIL_RULE_NEW_MERCHANT:
 			sev = eval_new(r, before, e->has_merchant, e->merchant_hash,
-						   &before->merchants, "merchant", f);
+						   &before->merchants, "merchant", f, text);
 			break;
 		case VIGIL_RULE_NEW_CATEGORY:
 			sev = eval_new(r, before, e->has_category, e->category_hash,
-						   &before->categories, "category", f);
+						   &before->categories, "category", f, text);
 			break;
 		case VIGIL_RULE_UNUSUAL_HOUR:
-			sev = eval_hour(r, before, e, f);
+			sev = eval_hour(r, before, e, f, text);
 			break;
 		case VIGIL_RULE_NKINDS:
 			break;
@@ -773,15 +805,15 @@ vigil_rule_eval(const VigilRule *r, const VigilProfile *before,
 	if (!kind_valid(r->kind) || !vigil_event_valid(e, NULL) ||
 		!vigil_profile_sound(before))
 		return 0.0;
-	return eval_checked(r, before, e, f);
+	return eval_checked(r, before, e, f, true);
 }
 
 /*
  * Score event e against n rules at once: the noisy-OR of the fired rules'
  * weighted severities.  findings[i].severity is rule i's severity (0 when it
- * did not fire); its other fields are set only when it fired.  The event and
- * the profile are checked once, not once per rule: this is detection's hot
- * path.
+ * did not fire); observed and expected are set only when it fired, and why
+ * is left empty (vigil_rules_explain fills it).  The event and the profile
+ * are checked once, not once per rule: this is detection's hot path.
  */
 double
 vigil_rules_score(const VigilRule *rules, int n, const VigilProfile *before,
@@ -793,12 +825,26 @@ vigil_rules_score(const VigilRule *rules, int n, const VigilProfile *before,
 	for (int i = 0; i < n; i++)
 	{
 		findings[i].severity = 0.0;
+		findings[i].why[0] = '\0';
 		if (!ok || !kind_valid(rules[i].kind))
 			continue;
-		if (eval_checked(&rules[i], before, e, &findings[i]) > 0.0)
+		if (eval_checked(&rules[i], before, e, &findings[i], false) > 0.0)
 			score = vigil_score_combine(score, rules[i].weight, findings[i].severity);
 	}
 	return score;
+}
+
+/*
+ * Fill in why for the rules that fired in the last vigil_rules_score of the
+ * same rules, event and profile, by evaluating them again with text.
+ */
+void
+vigil_rules_explain(const VigilRule *rules, int n, const VigilProfile *before,
+					const VigilEvent *e, VigilFinding *findings)
+{
+	for (int i = 0; i < n; i++)
+		if (findings[i].severity > 0.0)
+			(void) eval_checked(&rules[i], before, e, &findings[i], true);
 }
 
 /* Clamp x into [0, 1]; NaN counts as 0. */

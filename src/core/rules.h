@@ -79,6 +79,9 @@ extern double vigil_rule_eval(const VigilRule *r, const VigilProfile *before,
 extern double vigil_rules_score(const VigilRule *rules, int n,
 								const VigilProfile *before, const VigilEvent *e,
 								VigilFinding *findings);
+extern void vigil_rules_explain(const VigilRule *rules, int n,
+								const VigilProfile *before, const VigilEvent *e,
+								VigilFinding *findings);
 extern double vigil_score_combine(double score, double weight, double severity);
 
 #endif							/* VIGIL_RULES_H */

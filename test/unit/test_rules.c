@@ -871,7 +871,8 @@ garbage_never_crashes(void)
 /*
  * vigil_rules_score, detection's one-call path, agrees exactly with
  * evaluating each rule alone and combining: same score, same findings for
- * the rules that fired, severity 0 for the rest.
+ * the rules that fired, severity 0 for the rest.  Its sentences are empty
+ * until vigil_rules_explain writes them, the same as each rule's own.
  */
 static void
 score_all_matches_one_by_one(void)
@@ -898,6 +899,9 @@ score_all_matches_one_by_one(void)
 		e.merchant_hash = unit_bits64(&rng) % 40;
 		score = vigil_rules_score(rules, VIGIL_RULE_NKINDS, &p, &e, all);
 		for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
+			CHECK(all[k].why[0] == '\0');
+		vigil_rules_explain(rules, VIGIL_RULE_NKINDS, &p, &e, all);
+		for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
 		{
 			VigilFinding f;
 			double		sev = vigil_rule_eval(&rules[k], &p, &e, &f);
@@ -909,7 +913,7 @@ score_all_matches_one_by_one(void)
 				fired++;
 				CHECK(all[k].observed == f.observed || (isnan(all[k].observed) && isnan(f.observed)));
 				CHECK(all[k].expected == f.expected);
-				CHECK(strcmp(all[k].why, f.why) == 0);
+				CHECK(all[k].why[0] != '\0' && strcmp(all[k].why, f.why) == 0);
 			}
 		}
 		CHECK(score == one_by_one);
