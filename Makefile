@@ -18,11 +18,12 @@ CORE_SRCS = $(sort $(wildcard src/core/*.c))
 OBJS = src/vigil.o src/stats.o src/stats_agg.o src/stats_moving.o \
 	src/plan.o src/profile.o src/event.o src/rule_table.o src/score.o src/watch_cache.o src/detect.o src/profile_write.o src/replay.o \
 	src/guc.o src/notifier.o src/outbox.o src/message.o src/http.o src/sns.o src/credentials.o \
+	src/metrics.o \
 	$(CORE_SRCS:.c=.o)
 
 # The extension script is assembled from one piece per feature.
 SQL_PIECES = src/sql/header.sql src/sql/stats.sql src/sql/engine.sql src/sql/watch.sql \
-	src/sql/notify.sql src/sql/ops.sql
+	src/sql/notify.sql src/sql/ops.sql src/sql/metrics.sql
 DATA_built = vigil--$(EXTVERSION).sql
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))

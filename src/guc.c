@@ -17,12 +17,15 @@
 #include "utils/elog.h"
 #include "utils/guc.h"
 
+#include "core/cwquery.h"
 #include "guc.h"
 
 char	   *vigil_database = NULL;
 char	   *vigil_sns_topic_arn = NULL;
 char	   *vigil_aws_region = NULL;
 char	   *vigil_sns_endpoint = NULL;
+char	   *vigil_cloudwatch_namespace = NULL;
+char	   *vigil_cloudwatch_endpoint = NULL;
 int			vigil_batch_size = 100;
 int			vigil_max_attempts = 10;
 int			vigil_retry_base_ms = 500;
@@ -70,6 +73,18 @@ redact_secrets(ErrorData *edata)
 		prev_emit_log_hook(edata);
 }
 
+/* Accept only a namespace CloudWatch takes, or empty (no metrics). */
+static bool
+check_cloudwatch_namespace(char **newval, void **extra pg_attribute_unused(),
+						   GucSource source pg_attribute_unused())
+{
+	if (**newval == '\0' || vigil_cw_namespace_valid(*newval))
+		return true;
+	GUC_check_errdetail("A CloudWatch namespace is 1 to 255 ASCII characters without control characters, "
+						"and starts neither with \":\" nor with \"AWS/\".");
+	return false;
+}
+
 /*
  * Define the vigil.* parameters; called from _PG_init.  vigil.database is
  * read once, when the postmaster starts the worker, so it exists only when
@@ -95,6 +110,14 @@ vigil_guc_init(bool preloading)
 	DefineCustomStringVariable("vigil.sns_endpoint",
 							   "SNS endpoint URL; empty: https://sns.REGION.amazonaws.com/.",
 							   NULL, &vigil_sns_endpoint, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("vigil.cloudwatch_namespace",
+							   "CloudWatch namespace of the AnomalyCount metric; empty: no metrics.",
+							   NULL, &vigil_cloudwatch_namespace, "",
+							   PGC_SIGHUP, 0, check_cloudwatch_namespace, NULL, NULL);
+	DefineCustomStringVariable("vigil.cloudwatch_endpoint",
+							   "CloudWatch endpoint URL; empty: https://monitoring.REGION.amazonaws.com/.",
+							   NULL, &vigil_cloudwatch_endpoint, "",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("vigil.batch_size",
 							"Alerts the notifier claims per round (sent 10 per PublishBatch).",

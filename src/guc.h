@@ -11,6 +11,8 @@ extern char *vigil_database;
 extern char *vigil_sns_topic_arn;
 extern char *vigil_aws_region;
 extern char *vigil_sns_endpoint;
+extern char *vigil_cloudwatch_namespace;
+extern char *vigil_cloudwatch_endpoint;
 extern int	vigil_batch_size;
 extern int	vigil_max_attempts;
 extern int	vigil_retry_base_ms;

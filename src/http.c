@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "core/sigv4.h"
 #include "guc.h"
 #include "http.h"
 
@@ -30,4 +31,34 @@ vigil_http_setup(CURL *curl, const char *url, struct curl_slist *headers,
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
 	if (vigil_ca_file[0] != '\0')
 		curl_easy_setopt(curl, CURLOPT_CAINFO, vigil_ca_file);
+}
+
+/*
+ * Text from a server made safe to store and log whatever the database
+ * encoding: printable ASCII, anything else as '?'.
+ */
+char *
+vigil_http_printable(const char *text)
+{
+	char	   *s = pstrdup(text);
+
+	for (char *p = s; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	return s;
+}
+
+/*
+ * libcurl write callback: append the response body to the VigilBuf given
+ * as CURLOPT_WRITEDATA.
+ */
+size_t
+vigil_http_collect(char *data, size_t size, size_t nmemb, void *arg)
+{
+	VigilBuf   *buf = (VigilBuf *) arg;
+
+	/* a short count makes libcurl fail the transfer; never longjmp here */
+	if (!vigil_buf_append(buf, data, size * nmemb))
+		return 0;
+	return size * nmemb;
 }

@@ -11,5 +11,7 @@
 
 extern void vigil_http_setup(CURL *curl, const char *url, struct curl_slist *headers,
 							 char *errbuf, long timeout_ms, bool verify);
+extern char *vigil_http_printable(const char *text);
+extern size_t vigil_http_collect(char *data, size_t size, size_t nmemb, void *arg);
 
 #endif							/* VIGIL_HTTP_H */

@@ -17,6 +17,10 @@
  * the round is retried after a pause, inside the same process: the worker
  * never exits on an error, so it cannot crash-loop.  While the extension
  * is not installed it checks again every few seconds, quietly.
+ *
+ * Between rounds it also publishes the AnomalyCount metric to CloudWatch
+ * when vigil.cloudwatch_namespace is set (metrics.c), and sleeps no longer
+ * than that needs.
  */
 #include "postgres.h"
 
@@ -43,6 +47,7 @@
 
 #include "credentials.h"
 #include "guc.h"
+#include "metrics.h"
 #include "notifier.h"
 #include "outbox.h"
 #include "sns.h"
@@ -222,12 +227,7 @@ notifier_detach(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 static void
 step_end(void)
 {
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(roundcxt);
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
+	vigil_outbox_end(roundcxt);
 }
 
 /*
@@ -238,12 +238,7 @@ step_end(void)
 static bool
 step_begin(const char *activity, bool *recovered)
 {
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, activity);
-	if (vigil_outbox_ready())
+	if (vigil_outbox_begin(activity))
 		return true;
 	step_end();
 	*recovered = false;
@@ -356,6 +351,7 @@ vigil_notifier_main(Datum arg pg_attribute_unused())
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 			vigil_credentials_reset();
+			vigil_sns_reset();
 		}
 
 		MemoryContextSwitchTo(roundcxt);
@@ -377,6 +373,9 @@ vigil_notifier_main(Datum arg pg_attribute_unused())
 		PG_END_TRY();
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(roundcxt);
+
+		/* on their own: metrics never hold up alerts, nor fail their round */
+		sleep_ms = Min(sleep_ms, vigil_metrics_round());
 
 		if (sleep_ms > 0)
 		{

@@ -16,16 +16,19 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "pgstat.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "common/pg_prng.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "core/backoff.h"
 #include "guc.h"
@@ -48,8 +51,8 @@
  * EXTENSION takes them in: a concurrent DROP EXTENSION then waits for the
  * step, or the step for it, instead of the two deadlocking.
  */
-bool
-vigil_outbox_ready(void)
+static bool
+outbox_ready(void)
 {
 	Oid			nsp = get_namespace_oid("vigil", true);
 	Oid			watches;
@@ -60,6 +63,34 @@ vigil_outbox_ready(void)
 	LockRelationOid(watches, AccessShareLock);
 	/* a DROP EXTENSION we waited for has committed by now */
 	return OidIsValid(get_extension_oid("vigil", true));
+}
+
+/*
+ * Start one short transaction of the worker, with SPI and a snapshot, for
+ * activity (shown in pg_stat_activity).  False when vigil is not installed
+ * in this database: the caller then ends the transaction at once.
+ */
+bool
+vigil_outbox_begin(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+	return outbox_ready();
+}
+
+/* Commit the transaction vigil_outbox_begin started; allocate in mcxt after. */
+void
+vigil_outbox_end(MemoryContext mcxt)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(mcxt);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
 /* Put alerts left 'sending' by an earlier run back in the queue. */

@@ -9,7 +9,8 @@
 
 #include "delivery.h"
 
-extern bool vigil_outbox_ready(void);
+extern bool vigil_outbox_begin(const char *activity);
+extern void vigil_outbox_end(MemoryContext mcxt);
 extern uint64 vigil_outbox_recover(void);
 extern int	vigil_outbox_claim(int limit, bool any_topic, MemoryContext mcxt,
 							   VigilDelivery **out);

@@ -47,21 +47,6 @@ typedef struct Request
 	char		error[CURL_ERROR_SIZE];
 } Request;
 
-/*
- * Text from a server made safe to store whatever the database encoding:
- * printable ASCII, anything else as '?'.
- */
-static char *
-printable(const char *error)
-{
-	char	   *s = pstrdup(error);
-
-	for (char *p = s; *p; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			*p = '?';
-	return s;
-}
-
 /* Record the same outcome for every entry of a request. */
 static void
 set_all(Request *r, VigilOutcome outcome, const char *error)
@@ -69,7 +54,7 @@ set_all(Request *r, VigilOutcome outcome, const char *error)
 	for (int i = 0; i < r->n; i++)
 	{
 		r->entries[i]->outcome = outcome;
-		r->entries[i]->error = printable(error);
+		r->entries[i]->error = vigil_http_printable(error);
 	}
 }
 
@@ -134,18 +119,6 @@ form_body(Request *r)
 			return false;
 	}
 	return true;
-}
-
-/* libcurl write callback: collect the response body. */
-static size_t
-collect(char *data, size_t size, size_t nmemb, void *arg)
-{
-	VigilBuf   *buf = (VigilBuf *) arg;
-
-	/* a short count makes libcurl fail the transfer; never longjmp here */
-	if (!vigil_buf_append(buf, data, size * nmemb))
-		return 0;
-	return size * nmemb;
 }
 
 /* Add a header line, as libcurl wants it. */
@@ -240,7 +213,7 @@ request_prepare(Request *r, const VigilCredentials *creds)
 	vigil_http_setup(r->curl, url, r->headers, r->error, vigil_request_timeout_ms, vigil_tls_verify);
 	curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, r->body.data);
 	curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body.len);
-	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, vigil_http_collect);
 	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &r->response);
 	curl_easy_setopt(r->curl, CURLOPT_PRIVATE, r);
 	return true;
@@ -300,7 +273,7 @@ request_finish(Request *r, CURLcode result)
 		if (vigil_snsxml_publish(r->response.data, r->response.len, &pr))
 		{
 			r->entries[0]->outcome = VIGIL_OUTCOME_SENT;
-			r->entries[0]->message_id = printable(pr.message_id);
+			r->entries[0]->message_id = vigil_http_printable(pr.message_id);
 		}
 		else
 			set_all(r, VIGIL_OUTCOME_RETRY, "unreadable Publish response");
@@ -324,7 +297,7 @@ request_finish(Request *r, CURLcode result)
 			if (d == NULL)
 				continue;
 			d->outcome = VIGIL_OUTCOME_SENT;
-			d->message_id = printable(br.successful[i].message_id);
+			d->message_id = vigil_http_printable(br.successful[i].message_id);
 			d->error = NULL;
 		}
 		for (int i = 0; i < br.nfailed; i++)
@@ -334,7 +307,7 @@ request_finish(Request *r, CURLcode result)
 			if (d == NULL)
 				continue;
 			d->outcome = br.failed[i].sender_fault ? VIGIL_OUTCOME_DEAD : VIGIL_OUTCOME_RETRY;
-			d->error = printable(psprintf("%s: %s", br.failed[i].code, br.failed[i].message));
+			d->error = vigil_http_printable(psprintf("%s: %s", br.failed[i].code, br.failed[i].message));
 		}
 		return;
 	}
