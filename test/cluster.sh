@@ -4,6 +4,8 @@
 #
 #   test/cluster.sh start DIR PORT     initdb (if needed) and start
 #   test/cluster.sh stop DIR           stop (immediate), keep the files
+#   test/cluster.sh restart DIR PORT   stop (fast) and start, to apply settings
+#                                      read at server start (ALTER SYSTEM)
 #   test/cluster.sh destroy DIR        stop and remove
 #
 # PostgreSQL refuses to run as root, so as root the server runs as the
@@ -83,9 +85,20 @@ stop() {
 	fi
 }
 
+# Stop cleanly (fast: no crash recovery at the next start) and start again.
+restart() {
+	local dir
+	dir=$(realpath -m "$1")
+	if as_owner "$BINDIR/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+		as_owner "$BINDIR/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+	fi
+	start "$1" "$2"
+}
+
 case "${1:-}" in
 start) start "$2" "$3" ;;
 stop) stop "$2" ;;
+restart) restart "$2" "$3" ;;
 destroy) stop "$2"; rm -rf "$2" ;;
-*) echo "usage: $0 start DIR PORT | stop DIR | destroy DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start DIR PORT | stop DIR | restart DIR PORT | destroy DIR" >&2; exit 2 ;;
 esac
