@@ -41,7 +41,6 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/nbtree.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -50,7 +49,6 @@
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -477,11 +475,7 @@ probe_profiles(int32 watch_id, char **keys, int32 n, bool *exists)
 	{
 		text	   *key = cstring_to_text(keys[i]);
 
-		/* compare as the index does, in its own collation */
-		ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
-							   index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(watch_id));
-		ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-							   index->rd_indcollation[1], F_TEXTEQ, PointerGetDatum(key));
+		vigil_profile_scankeys(skey, index, watch_id, key);
 		index_rescan(scan, skey, 2, NULL, 0);
 		exists[i] = index_getnext_slot(scan, ForwardScanDirection, slot);
 		pfree(key);

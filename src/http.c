@@ -2,12 +2,16 @@
  * http.c
  *		libcurl handles set up alike for every request vigil makes.
  *
- * SNS and the metadata services are reached the same way: http or https
- * only (no redirects to other protocols), no signals (the worker owns its
- * signal handlers), a whole-request timeout, and TLS peer and host
- * verification against vigil.ca_file or the system's CAs.
+ * SNS, CloudWatch and the metadata services are reached the same way: http
+ * or https only (no redirects to other protocols), no signals (the worker
+ * owns its signal handlers), a whole-request timeout, and TLS peer and host
+ * verification against vigil.ca_file or the system's CAs.  SNS and
+ * CloudWatch requests are also built alike: a form body POSTed to the Query
+ * API, signed with SigV4.
  */
 #include "postgres.h"
+
+#include <time.h>
 
 #include "core/sigv4.h"
 #include "guc.h"
@@ -61,4 +65,74 @@ vigil_http_collect(char *data, size_t size, size_t nmemb, void *arg)
 	if (!vigil_buf_append(buf, data, size * nmemb))
 		return 0;
 	return size * nmemb;
+}
+
+/* Append a header line to *headers, as libcurl wants it; false when out of memory. */
+static bool
+add_header(struct curl_slist **headers, const char *name, const char *value)
+{
+	char	   *line = psprintf("%s: %s", name, value);
+	struct curl_slist *l = curl_slist_append(*headers, line);
+
+	pfree(line);
+	if (l == NULL)
+		return false;
+	*headers = l;
+	return true;
+}
+
+/*
+ * Set up an AWS Query API request: body POSTed to url (parsed into u),
+ * signed with SigV4 for service in region, its response collected into
+ * response and libcurl's errors into errbuf.  The header lines go to
+ * *headers (the caller frees them, after the handle), the handle to *curl.
+ * Returns NULL, or why the request cannot be made.
+ */
+const char *
+vigil_http_aws_post(const char *url, const VigilUrl *u, const char *service,
+					const char *region, const VigilCredentials *creds,
+					const VigilBuf *body, VigilBuf *response, char *errbuf,
+					struct curl_slist **headers, CURL **curl)
+{
+	const char *content_type = "application/x-www-form-urlencoded; charset=utf-8";
+	VigilSigV4Request sr;
+	VigilSigV4Result sig;
+	bool		ok;
+
+	memset(&sr, 0, sizeof(sr));
+	sr.method = "POST";
+	sr.host = u->host;
+	sr.path = u->path;
+	sr.content_type = content_type;
+	sr.body = body->data;
+	sr.body_len = body->len;
+	sr.region = region;
+	sr.service = service;
+	sr.access_key_id = creds->access_key_id;
+	sr.secret_access_key = creds->secret_access_key;
+	sr.session_token = creds->session_token;
+	sr.now = time(NULL);
+	if (!vigil_sigv4_sign(&sr, &sig))
+		return "could not sign the request (invalid credentials or region?)";
+	/* the signed Host, exactly: libcurl's own may differ in case or port */
+	ok = add_header(headers, "Host", u->host) &&
+		add_header(headers, "Content-Type", content_type) &&
+		add_header(headers, "X-Amz-Date", sig.x_amz_date) &&
+		add_header(headers, "Authorization", sig.authorization.data) &&
+		(creds->session_token[0] == '\0' ||
+		 add_header(headers, "X-Amz-Security-Token", creds->session_token)) &&
+		add_header(headers, "Expect", "");
+	vigil_sigv4_result_free(&sig);
+	if (!ok)
+		return "out of memory building the request";
+
+	*curl = curl_easy_init();
+	if (*curl == NULL)
+		return "could not create a libcurl handle";
+	vigil_http_setup(*curl, url, *headers, errbuf, vigil_request_timeout_ms, vigil_tls_verify);
+	curl_easy_setopt(*curl, CURLOPT_POSTFIELDS, body->data);
+	curl_easy_setopt(*curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body->len);
+	curl_easy_setopt(*curl, CURLOPT_WRITEFUNCTION, vigil_http_collect);
+	curl_easy_setopt(*curl, CURLOPT_WRITEDATA, response);
+	return NULL;
 }

@@ -34,7 +34,6 @@
 
 #include <curl/curl.h>
 #include <limits.h>
-#include <time.h>
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -330,20 +329,6 @@ retry_later(void)
 	return ms_until(next_step);
 }
 
-/* Add a header line to the request, as libcurl wants it. */
-static bool
-add_header(const char *name, const char *value)
-{
-	char	   *line = psprintf("%s: %s", name, value);
-	struct curl_slist *l = curl_slist_append(req.headers, line);
-
-	pfree(line);
-	if (l == NULL)
-		return false;
-	req.headers = l;
-	return true;
-}
-
 /* Release what the request holds outside palloc. */
 static void
 request_free(void)
@@ -371,47 +356,14 @@ static const char *
 request_start(const VigilCredentials *creds, const char *region, const char *url,
 			  const VigilUrl *u)
 {
-	const char *content_type = "application/x-www-form-urlencoded; charset=utf-8";
-	VigilSigV4Request sr;
-	VigilSigV4Result sig;
-	bool		ok;
+	const char *why = vigil_http_aws_post(url, u, "monitoring", region, creds, &req.body,
+										  &req.response, req.error, &req.headers, &req.curl);
 
-	memset(&sr, 0, sizeof(sr));
-	sr.method = "POST";
-	sr.host = u->host;
-	sr.path = u->path;
-	sr.content_type = content_type;
-	sr.body = req.body.data;
-	sr.body_len = req.body.len;
-	sr.region = region;
-	sr.service = "monitoring";
-	sr.access_key_id = creds->access_key_id;
-	sr.secret_access_key = creds->secret_access_key;
-	sr.session_token = creds->session_token;
-	sr.now = time(NULL);
-	if (!vigil_sigv4_sign(&sr, &sig))
-		return "could not sign the request (invalid credentials or region?)";
-	/* the signed Host, exactly: libcurl's own may differ in case or port */
-	ok = add_header("Host", u->host) &&
-		add_header("Content-Type", content_type) &&
-		add_header("X-Amz-Date", sig.x_amz_date) &&
-		add_header("Authorization", sig.authorization.data) &&
-		(creds->session_token[0] == '\0' ||
-		 add_header("X-Amz-Security-Token", creds->session_token)) &&
-		add_header("Expect", "");
-	vigil_sigv4_result_free(&sig);
-	if (!ok)
-		return "out of memory building the request";
-
+	if (why != NULL)
+		return why;
 	req.multi = curl_multi_init();
-	req.curl = curl_easy_init();
-	if (req.multi == NULL || req.curl == NULL)
+	if (req.multi == NULL)
 		return "could not create a libcurl handle";
-	vigil_http_setup(req.curl, url, req.headers, req.error, vigil_request_timeout_ms, vigil_tls_verify);
-	curl_easy_setopt(req.curl, CURLOPT_POSTFIELDS, req.body.data);
-	curl_easy_setopt(req.curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req.body.len);
-	curl_easy_setopt(req.curl, CURLOPT_WRITEFUNCTION, vigil_http_collect);
-	curl_easy_setopt(req.curl, CURLOPT_WRITEDATA, &req.response);
 	if (curl_multi_add_handle(req.multi, req.curl) != CURLM_OK)
 		return "could not start the request";
 	in_flight = true;

@@ -54,6 +54,20 @@ struct ProfileWriter
 };
 
 /*
+ * The two scan keys that find watch_id's profile of key through index, the
+ * primary key of vigil.profiles, comparing as the index does (in its own
+ * collations).
+ */
+void
+vigil_profile_scankeys(ScanKey skey, Relation index, int32 watch_id, text *key)
+{
+	ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(watch_id));
+	ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[1], F_TEXTEQ, PointerGetDatum(key));
+}
+
+/*
  * Start writing profiles directly, or return NULL where only the SQL
  * statement gives the right result (see the top of the file).
  */
@@ -127,11 +141,7 @@ vigil_profile_writer_lock(ProfileWriter *w, int32 watch_id, const char *key,
 	bool		isnull;
 	Datum		d;
 
-	/* compare as the index does, in its own collation */
-	ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
-						   w->index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(watch_id));
-	ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-						   w->index->rd_indcollation[1], F_TEXTEQ, PointerGetDatum(key_text));
+	vigil_profile_scankeys(skey, w->index, watch_id, key_text);
 	index_rescan(w->scan, skey, 2, NULL, 0);
 	found = index_getnext_slot(w->scan, ForwardScanDirection, w->locked);
 	if (found)

@@ -5,9 +5,14 @@
 #ifndef VIGIL_PROFILE_WRITE_H
 #define VIGIL_PROFILE_WRITE_H
 
+#include "access/skey.h"
+#include "utils/relcache.h"
+
 #include "core/profile.h"
 
 typedef struct ProfileWriter ProfileWriter;
+
+extern void vigil_profile_scankeys(ScanKey skey, Relation index, int32 watch_id, text *key);
 
 extern ProfileWriter *vigil_profile_writer_begin(void);
 extern bool vigil_profile_writer_lock(ProfileWriter *w, int32 watch_id,

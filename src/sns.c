@@ -17,7 +17,6 @@
 #include "postgres.h"
 
 #include <curl/curl.h>
-#include <time.h>
 
 #include "miscadmin.h"
 
@@ -121,20 +120,6 @@ form_body(Request *r)
 	return true;
 }
 
-/* Add a header line, as libcurl wants it. */
-static bool
-add_header(Request *r, const char *name, const char *value)
-{
-	char	   *line = psprintf("%s: %s", name, value);
-	struct curl_slist *l = curl_slist_append(r->headers, line);
-
-	pfree(line);
-	if (l == NULL)
-		return false;
-	r->headers = l;
-	return true;
-}
-
 /*
  * Build, sign and set up request r for the endpoint; false (with every
  * entry's outcome set) when that cannot be done.
@@ -143,12 +128,10 @@ static bool
 request_prepare(Request *r, const VigilCredentials *creds)
 {
 	const char *topic = r->entries[0]->topic;
-	const char *content_type = "application/x-www-form-urlencoded; charset=utf-8";
 	char		region[64];
 	char	   *url;
 	VigilUrl	u;
-	VigilSigV4Request sr;
-	VigilSigV4Result sig;
+	const char *why;
 
 	if (vigil_aws_region[0] != '\0')
 		strlcpy(region, vigil_aws_region, sizeof(region));
@@ -171,50 +154,13 @@ request_prepare(Request *r, const VigilCredentials *creds)
 		return false;
 	}
 
-	memset(&sr, 0, sizeof(sr));
-	sr.method = "POST";
-	sr.host = u.host;
-	sr.path = u.path;
-	sr.content_type = content_type;
-	sr.body = r->body.data;
-	sr.body_len = r->body.len;
-	sr.region = region;
-	sr.service = "sns";
-	sr.access_key_id = creds->access_key_id;
-	sr.secret_access_key = creds->secret_access_key;
-	sr.session_token = creds->session_token;
-	sr.now = time(NULL);
-	if (!vigil_sigv4_sign(&sr, &sig))
+	why = vigil_http_aws_post(url, &u, "sns", region, creds, &r->body, &r->response,
+							  r->error, &r->headers, &r->curl);
+	if (why != NULL)
 	{
-		set_all(r, VIGIL_OUTCOME_RETRY, "could not sign the request (invalid credentials or region?)");
+		set_all(r, VIGIL_OUTCOME_RETRY, why);
 		return false;
 	}
-	/* the signed Host, exactly: libcurl's own may differ in case or port */
-	if (!add_header(r, "Host", u.host) ||
-		!add_header(r, "Content-Type", content_type) ||
-		!add_header(r, "X-Amz-Date", sig.x_amz_date) ||
-		!add_header(r, "Authorization", sig.authorization.data) ||
-		(creds->session_token[0] != '\0' &&
-		 !add_header(r, "X-Amz-Security-Token", creds->session_token)) ||
-		!add_header(r, "Expect", ""))
-	{
-		vigil_sigv4_result_free(&sig);
-		set_all(r, VIGIL_OUTCOME_RETRY, "out of memory building the request");
-		return false;
-	}
-	vigil_sigv4_result_free(&sig);
-
-	r->curl = curl_easy_init();
-	if (r->curl == NULL)
-	{
-		set_all(r, VIGIL_OUTCOME_RETRY, "could not create a libcurl handle");
-		return false;
-	}
-	vigil_http_setup(r->curl, url, r->headers, r->error, vigil_request_timeout_ms, vigil_tls_verify);
-	curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, r->body.data);
-	curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body.len);
-	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, vigil_http_collect);
-	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &r->response);
 	curl_easy_setopt(r->curl, CURLOPT_PRIVATE, r);
 	return true;
 }
