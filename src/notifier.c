@@ -2,8 +2,8 @@
  * notifier.c
  *		The background worker that delivers alerts to Amazon SNS.
  *
- * One worker per cluster, started by the postmaster when vigil is in
- * shared_preload_libraries, connected to vigil.database.  Each round:
+ * One worker per cluster, connected to vigil.database, started by the
+ * launcher (launcher.c) whenever that database exists.  Each round:
  *
  *	1. claim due alerts in a short transaction (outbox.c) and commit;
  *	2. send them with no transaction open (sns.c), several requests in
@@ -21,6 +21,11 @@
  * Between rounds it also publishes the AnomalyCount metric to CloudWatch
  * when vigil.cloudwatch_namespace is set (metrics.c), and sleeps no longer
  * than that needs.
+ *
+ * A statement that needs the database to itself (DROP DATABASE, a rename, a
+ * copy of it as a template) asks the worker to leave; it exits between two
+ * steps, never inside a transaction, and the launcher starts it again once
+ * the statement is over, if the database is still there.
  */
 #include "postgres.h"
 
@@ -60,15 +65,7 @@ PGDLLEXPORT void vigil_notifier_main(Datum arg pg_attribute_unused());
 #define ERROR_SLEEP_MS 1000
 #define ABSENT_SLEEP_MS 5000
 
-/* What sessions need to know about the worker, in shared memory. */
-typedef struct NotifierShared
-{
-	slock_t		mutex;
-	pid_t		pid;			/* 0 when not running */
-	Latch	   *latch;			/* its latch, to wake it */
-} NotifierShared;
-
-static NotifierShared *shared = NULL;
+NotifierShared *vigil_notifier_shared = NULL;
 
 /* Where a round allocates; reset after every round. */
 static MemoryContext roundcxt = NULL;
@@ -100,36 +97,23 @@ notifier_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared = ShmemInitStruct("vigil notifier", sizeof(NotifierShared), &found);
+	vigil_notifier_shared = ShmemInitStruct("vigil notifier", sizeof(NotifierShared), &found);
 	if (!found)
 	{
-		SpinLockInit(&shared->mutex);
-		shared->pid = 0;
-		shared->latch = NULL;
+		memset(vigil_notifier_shared, 0, sizeof(NotifierShared));
+		SpinLockInit(&vigil_notifier_shared->mutex);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Register the worker and its shared memory; from _PG_init when preloaded. */
+/* Ask for the workers' shared memory; from _PG_init when preloaded. */
 void
-vigil_notifier_register(void)
+vigil_notifier_shmem_register(void)
 {
-	BackgroundWorker worker;
-
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = notifier_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = notifier_shmem_startup;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 10;
-	strlcpy(worker.bgw_library_name, "vigil", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "vigil_notifier_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "vigil notifier", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "vigil notifier", BGW_MAXLEN);
-	RegisterBackgroundWorker(&worker);
 }
 
 /* Set the worker's latch, if it is running. */
@@ -138,12 +122,12 @@ notifier_wake(void)
 {
 	Latch	   *latch = NULL;
 
-	if (shared == NULL)
+	if (vigil_notifier_shared == NULL)
 		return;
-	SpinLockAcquire(&shared->mutex);
-	if (shared->pid != 0)
-		latch = shared->latch;
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&vigil_notifier_shared->mutex);
+	if (vigil_notifier_shared->pid != 0)
+		latch = vigil_notifier_shared->latch;
+	SpinLockRelease(&vigil_notifier_shared->mutex);
 	if (latch != NULL)
 		SetLatch(latch);
 }
@@ -163,7 +147,7 @@ notifier_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
-			/* a prepared transaction's alerts wait for the idle poll */
+			/* COMMIT PREPARED wakes the worker instead (launcher.c) */
 			wake_at_commit = false;
 			break;
 		default:
@@ -194,11 +178,11 @@ vigil_notifier_running(PG_FUNCTION_ARGS)
 {
 	pid_t		pid = 0;
 
-	if (shared != NULL)
+	if (vigil_notifier_shared != NULL)
 	{
-		SpinLockAcquire(&shared->mutex);
-		pid = shared->pid;
-		SpinLockRelease(&shared->mutex);
+		SpinLockAcquire(&vigil_notifier_shared->mutex);
+		pid = vigil_notifier_shared->pid;
+		SpinLockRelease(&vigil_notifier_shared->mutex);
 	}
 	PG_RETURN_BOOL(pid != 0);
 }
@@ -217,10 +201,34 @@ vigil_notifier_wake(PG_FUNCTION_ARGS)
 static void
 notifier_detach(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 {
-	SpinLockAcquire(&shared->mutex);
-	shared->pid = 0;
-	shared->latch = NULL;
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&vigil_notifier_shared->mutex);
+	vigil_notifier_shared->pid = 0;
+	vigil_notifier_shared->latch = NULL;
+	SpinLockRelease(&vigil_notifier_shared->mutex);
+}
+
+/*
+ * Exit when a statement needs vigil.database to itself (see launcher.c).
+ * Called only where no transaction is open: alerts being sent stay
+ * 'sending' and are queued again by the next run, like after a SIGTERM.
+ */
+void
+vigil_notifier_leave_if_held(void)
+{
+	NotifierShared *sh = vigil_notifier_shared;
+	bool		held;
+
+	SpinLockAcquire(&sh->mutex);
+	held = sh->holds > 0;
+	if (held)
+		sh->left = true;
+	SpinLockRelease(&sh->mutex);
+	if (!held)
+		return;
+	ereport(LOG,
+			(errmsg("vigil notifier leaves database \"%s\" for a statement that needs it alone",
+					vigil_database)));
+	proc_exit(0);
 }
 
 /* Commit the step's transaction, and go back to allocating in the round. */
@@ -331,10 +339,10 @@ vigil_notifier_main(Datum arg pg_attribute_unused())
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		ereport(FATAL, (errmsg("vigil notifier: could not initialize libcurl")));
 
-	SpinLockAcquire(&shared->mutex);
-	shared->pid = MyProcPid;
-	shared->latch = MyLatch;
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&vigil_notifier_shared->mutex);
+	vigil_notifier_shared->pid = MyProcPid;
+	vigil_notifier_shared->latch = MyLatch;
+	SpinLockRelease(&vigil_notifier_shared->mutex);
 	before_shmem_exit(notifier_detach, (Datum) 0);
 
 	roundcxt = AllocSetContextCreate(TopMemoryContext, "vigil notifier round",
@@ -346,6 +354,7 @@ vigil_notifier_main(Datum arg pg_attribute_unused())
 		long		sleep_ms;
 
 		CHECK_FOR_INTERRUPTS();
+		vigil_notifier_leave_if_held();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;

@@ -1,13 +1,39 @@
 /*
  * notifier.h
- *		The background worker that delivers alerts to Amazon SNS.
+ *		The background workers that deliver alerts to Amazon SNS: the
+ *		launcher (launcher.c) and the notifier it starts (notifier.c).
  */
 #ifndef VIGIL_NOTIFIER_H
 #define VIGIL_NOTIFIER_H
 
 #include "postgres.h"
 
-extern void vigil_notifier_register(void);
+#include "storage/latch.h"
+#include "storage/spin.h"
+
+/* What sessions and the two workers share, in shared memory. */
+typedef struct NotifierShared
+{
+	slock_t		mutex;
+	pid_t		pid;			/* the notifier's; 0 when not running */
+	Latch	   *latch;			/* the notifier's latch, to wake it */
+	Latch	   *launcher_latch; /* the launcher's, NULL when not running */
+
+	/*
+	 * Statements in progress that need vigil.database to themselves (DROP,
+	 * RENAME, a copy of it as a template): while there are any, the notifier
+	 * leaves the database and the launcher does not start another.
+	 */
+	int			holds;
+	bool		left;			/* the notifier left because of a hold */
+} NotifierShared;
+
+extern NotifierShared *vigil_notifier_shared;
+
+extern void vigil_notifier_shmem_register(void);
+extern void vigil_notifier_leave_if_held(void);
 extern void vigil_notifier_wake_at_commit(void);
+
+extern void vigil_launcher_register(void);
 
 #endif							/* VIGIL_NOTIFIER_H */

@@ -26,6 +26,7 @@
 #include "guc.h"
 #include "http.h"
 #include "message.h"
+#include "notifier.h"
 #include "sns.h"
 
 /* SNS's most entries per PublishBatch. */
@@ -426,6 +427,7 @@ vigil_sns_deliver(VigilDelivery *d, int n, const VigilCredentials *creds)
 			if (running > 0)
 				curl_multi_poll(multi, NULL, 0, POLL_MS, NULL);
 			CHECK_FOR_INTERRUPTS();
+			vigil_notifier_leave_if_held();
 		}
 	}
 	PG_FINALLY();

@@ -3,7 +3,7 @@
  *		The pg_vigil loadable module.
  *
  * The library works whether or not it is listed in shared_preload_libraries;
- * only the notifier background worker needs preloading.
+ * only the notifier background workers need preloading.
  */
 #include "postgres.h"
 
@@ -17,11 +17,14 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-/* Define the settings and, when preloaded, register the notifier. */
+/* Define the settings and, when preloaded, register the notifier's launcher. */
 void
 _PG_init(void)
 {
 	vigil_guc_init(process_shared_preload_libraries_in_progress);
 	if (process_shared_preload_libraries_in_progress)
-		vigil_notifier_register();
+	{
+		vigil_notifier_shmem_register();
+		vigil_launcher_register();
+	}
 }

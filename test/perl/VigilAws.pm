@@ -65,13 +65,14 @@ vigil.retry_max_ms = 200
 	return $conf . join('', map { "$_\n" } @extra);
 }
 
-# Watch table txn (created if need be) with one rule, amount_limit at
-# 1000: each row of a larger amount raises exactly one alert.
+# Watch table txn (created if need be, in database db or postgres) with one
+# rule, amount_limit at 1000: each row of a larger amount raises exactly one
+# alert.
 sub watch_txn
 {
-	my ($node) = @_;
+	my ($node, $db) = @_;
 	$node->safe_psql(
-		'postgres', q{
+		$db // 'postgres', q{
 		CREATE TABLE IF NOT EXISTS txn (id int PRIMARY KEY, card text, amount numeric(12, 2), ts timestamptz);
 		SELECT vigil.watch('txn', 'card', 'amount', 'ts');
 		UPDATE vigil.rules SET enabled = false WHERE name <> 'amount_limit';
