@@ -6,6 +6,8 @@
 #   make demo         start a throwaway cluster and run the demo on it
 #   make demo-stop    stop the demo cluster
 #   make bench        benchmarks (test/bench), printed as ratios to a baseline
+#   make soak         8 clients inserting for 10 minutes against a failing SNS
+#                     endpoint (test/soak/run; SOAK_SECONDS=600 by default)
 #
 # make test and make demo install missing Debian packages themselves (as
 # root) before building, so they work on a fresh Debian 12 machine.
@@ -16,14 +18,15 @@ MODULE_big = vigil
 
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 OBJS = src/vigil.o src/stats.o src/stats_agg.o src/stats_moving.o \
-	src/plan.o src/profile.o src/event.o src/rule_table.o src/score.o src/watch_cache.o src/detect.o src/profile_write.o src/replay.o \
+	src/plan.o src/profile.o src/event.o src/rule_table.o src/score.o src/watch_cache.o src/detect.o src/profile_write.o src/replay.o src/verify.o \
 	src/guc.o src/launcher.o src/notifier.o src/outbox.o src/message.o src/http.o src/sns.o src/credentials.o \
 	src/metrics.o \
 	$(CORE_SRCS:.c=.o)
 
 # The extension script is assembled from one piece per feature.
 SQL_PIECES = src/sql/header.sql src/sql/stats.sql src/sql/engine.sql src/sql/watch.sql \
-	src/sql/notify.sql src/sql/ops.sql src/sql/metrics.sql
+	src/sql/notify.sql src/sql/ops.sql src/sql/metrics.sql src/sql/admin.sql \
+	src/sql/verify.sql
 DATA_built = vigil--$(EXTVERSION).sql
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -92,4 +95,9 @@ bench: deps
 	$(MAKE) install
 	test/bench/run
 
-.PHONY: unit deps test demo demo-stop bench
+soak: deps
+	$(MAKE) all
+	$(MAKE) install
+	test/soak/run
+
+.PHONY: unit deps test demo demo-stop bench soak

@@ -34,8 +34,8 @@
  *	   again for those rows' primary keys and insert alerts and skips.
  *
  * Everything is ordinary transactional writes, so a rolled-back statement,
- * savepoint or transaction leaves no trace.  The function is SECURITY
- * DEFINER: inserters need no privileges on the vigil schema.
+ * savepoint or transaction leaves no trace.  The function runs as its owner
+ * (see vigil_detect): inserters need no privileges on the vigil schema.
  */
 #include "postgres.h"
 
@@ -43,16 +43,19 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -105,10 +108,17 @@ typedef struct KeyResult
 	int			max;
 } KeyResult;
 
+/* A key's bytes, as read from a row: not NUL-terminated. */
+typedef struct KeyRef
+{
+	const char *s;
+	int			len;
+} KeyRef;
+
 /* Distinct keys of a batch, by hash. */
 typedef struct KeyEntry
 {
-	char	   *key;
+	KeyRef		key;			/* its s is the batch's NUL-terminated copy */
 	uint32		hash;
 	char		status;
 	int32		id;
@@ -116,10 +126,10 @@ typedef struct KeyEntry
 
 #define SH_PREFIX keytab
 #define SH_ELEMENT_TYPE KeyEntry
-#define SH_KEY_TYPE char *
+#define SH_KEY_TYPE KeyRef
 #define SH_KEY key
-#define SH_HASH_KEY(tb, k) ((uint32) vigil_hash64((k), strlen(k)))
-#define SH_EQUAL(tb, a, b) (strcmp((a), (b)) == 0)
+#define SH_HASH_KEY(tb, k) ((uint32) vigil_hash64((k).s, (k).len))
+#define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).s, (b).s, (a).len) == 0)
 #define SH_STORE_HASH
 #define SH_GET_HASH(tb, a) (a)->hash
 #define SH_SCOPE static inline
@@ -250,18 +260,19 @@ static void
 batch_start(Detection *d, int64 expected)
 {
 	MemoryContextReset(d->batchcxt);
-	d->maxrows = Max(Min(expected, BATCH_ROWS), 1024);
+	/* sized for the statement: a single-row INSERT is the common case */
+	d->maxrows = Max(Min(expected, BATCH_ROWS), 16);
 	d->rows = MemoryContextAllocHuge(d->batchcxt, sizeof(Row) * d->maxrows);
 	d->nrows = 0;
-	d->maxkeys = 1024;
+	d->maxkeys = Min(d->maxrows, 1024);
 	d->keys = MemoryContextAllocHuge(d->batchcxt, sizeof(char *) * d->maxkeys);
 	d->nkeys = 0;
-	d->keytab = keytab_create(d->batchcxt, 1024, NULL);
+	d->keytab = keytab_create(d->batchcxt, d->maxkeys, NULL);
 }
 
-/* Add a scorable row to the batch. */
+/* Add a scorable row to the batch; the key is copied if it is new. */
 static void
-batch_add(Detection *d, int64 arrival, const VigilEvent *e, char *key)
+batch_add(Detection *d, int64 arrival, const VigilEvent *e, KeyRef key)
 {
 	bool		found;
 	KeyEntry   *k = keytab_insert(d->keytab, key, &found);
@@ -269,14 +280,18 @@ batch_add(Detection *d, int64 arrival, const VigilEvent *e, char *key)
 
 	if (!found)
 	{
+		char	   *copy = MemoryContextAlloc(d->batchcxt, key.len + 1);
+
 		if (d->nkeys == d->maxkeys)
 		{
 			d->maxkeys *= 2;
 			d->keys = repalloc_huge(d->keys, sizeof(char *) * d->maxkeys);
 		}
-		k->key = MemoryContextStrdup(d->batchcxt, key);
+		memcpy(copy, key.s, key.len);
+		copy[key.len] = '\0';
+		k->key.s = copy;
 		k->id = d->nkeys;
-		d->keys[d->nkeys++] = k->key;
+		d->keys[d->nkeys++] = copy;
 	}
 	if (d->nrows == d->maxrows)
 	{
@@ -399,15 +414,19 @@ fold_key(Detection *d, int32 id, VigilProfile *prof)
 	for (int64 j = d->start[r]; j < d->start[r + 1]; j++)
 	{
 		Row		   *row = &d->rows[d->perm[j]];
+		int			flagged = d->results[id].n;
 
 		score_row(d, id, row, prof);
 		if (!vigil_profile_fold(prof, &row->e))
 		{
-			Pending    *p = key_result(d, id);
+			Pending    *p;
 
+			/* a row the profile refuses is skipped, so it cannot alert */
+			d->results[id].n = flagged;
+			p = key_result(d, id);
 			p->arrival = row->arrival;
 			p->explanation = MemoryContextStrdup(d->stmtcxt,
-												 "the row does not fit the profile (time out of range)");
+												 "the key's profile cannot take more rows");
 		}
 	}
 }
@@ -423,7 +442,8 @@ Datum
 vigil_fold_profile(PG_FUNCTION_ARGS)
 {
 	Detection  *d = current;
-	char	   *key;
+	text	   *key;
+	KeyRef		ref;
 	KeyEntry   *k;
 	VigilProfile prof;
 
@@ -433,10 +453,13 @@ vigil_fold_profile(PG_FUNCTION_ARGS)
 				 errmsg("vigil.fold_profile can only be used by vigil's detection trigger")));
 	if (PG_ARGISNULL(0))
 		elog(ERROR, "vigil.fold_profile called without a key");
-	key = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	k = keytab_lookup(d->keytab, key);
+	key = PG_GETARG_TEXT_PP(0);
+	ref.s = VARDATA_ANY(key);
+	ref.len = VARSIZE_ANY_EXHDR(key);
+	k = keytab_lookup(d->keytab, ref);
 	if (k == NULL)
-		elog(ERROR, "vigil.fold_profile called for key \"%s\" outside the statement", key);
+		elog(ERROR, "vigil.fold_profile called for key \"%s\" outside the statement",
+			 text_to_cstring(key));
 	if (PG_ARGISNULL(1))
 		vigil_profile_init(&prof);
 	else
@@ -463,8 +486,7 @@ text_array(char **strs, int n)
 static void
 probe_profiles(int32 watch_id, char **keys, int32 n, bool *exists)
 {
-	Oid			relid = get_relname_relid("profiles", get_namespace_oid("vigil", false));
-	Relation	heap = table_open(relid, AccessShareLock);
+	Relation	heap = table_open(vigil_watch_cache_profiles(), AccessShareLock);
 	Relation	index = index_open(RelationGetPrimaryKeyIndex(heap), AccessShareLock);
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
@@ -707,7 +729,37 @@ write_pending(Detection *d, Tuplestorestate *ts, TupleTableSlot *slot)
 	}
 }
 
-/* The trigger function: vigil.detect(watch_id). */
+/* The owner of the trigger function, whose rights detection runs with. */
+static Oid
+detect_owner(FunctionCallInfo fcinfo)
+{
+	Oid		   *owner = fcinfo->flinfo->fn_extra;
+
+	if (owner == NULL)
+	{
+		HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+		owner = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid));
+		*owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+		ReleaseSysCache(tup);
+		fcinfo->flinfo->fn_extra = owner;
+	}
+	return *owner;
+}
+
+/*
+ * The trigger function: vigil.detect(watch_id).
+ *
+ * It runs as its owner, with nothing but pg_catalog on the search path, as
+ * PostgreSQL's foreign-key triggers do: inserters need no privileges on
+ * vigil's tables, and nothing they put on their search_path can stand in
+ * for a table, operator or function of the statements it runs.  That is
+ * what SECURITY DEFINER with SET search_path would do, at a cost (saving,
+ * parsing and restoring the setting) as large for a single-row INSERT as
+ * scoring the row.  An error restores both at (sub)transaction abort.
+ */
 Datum
 vigil_detect(PG_FUNCTION_ARGS)
 {
@@ -717,6 +769,9 @@ vigil_detect(PG_FUNCTION_ARGS)
 	TupleTableSlot *slot;
 	int64		arrival = 0;
 	int64		total;
+	Oid			save_userid;
+	int			save_sec_context;
+	OverrideSearchPath *path;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
@@ -727,6 +782,13 @@ vigil_detect(PG_FUNCTION_ARGS)
 				 errmsg("vigil.detect must be an AFTER INSERT ... REFERENCING NEW TABLE FOR EACH STATEMENT trigger with the watch id as its argument"),
 				 errhint("Use vigil.watch() to set up detection.")));
 	ts = td->tg_newtable;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(detect_owner(fcinfo),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	path = palloc0(sizeof(OverrideSearchPath));
+	path->addCatalog = true;
+	PushOverrideSearchPath(path);
 
 	memset(&d, 0, sizeof(d));
 	SPI_connect();
@@ -740,6 +802,8 @@ vigil_detect(PG_FUNCTION_ARGS)
 				 errhint("Call vigil.unwatch('%s') or vigil.watch() again.",
 						 RelationGetRelationName(td->tg_relation))));
 		SPI_finish();
+		PopOverrideSearchPath();
+		SetUserIdAndSecContext(save_userid, save_sec_context);
 		return PointerGetDatum(NULL);
 	}
 	prepare_plans();
@@ -757,11 +821,11 @@ vigil_detect(PG_FUNCTION_ARGS)
 	while (tuplestore_gettupleslot(ts, true, false, slot))
 	{
 		VigilEvent	e;
-		char	   *key = NULL;
+		KeyRef		key = {NULL, 0};
 		const char *why;
 		MemoryContext old = MemoryContextSwitchTo(d.scratch);
 
-		why = vigil_event_from_slot(&d.w, slot, &e, &key);
+		why = vigil_event_read(&d.w, slot, &e, &key.s, &key.len);
 		MemoryContextSwitchTo(old);
 		if (why != NULL)
 			skip_row(&d, arrival, why);
@@ -784,5 +848,7 @@ vigil_detect(PG_FUNCTION_ARGS)
 		write_pending(&d, ts, slot);
 	ExecDropSingleTupleTableSlot(slot);
 	SPI_finish();
+	PopOverrideSearchPath();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return PointerGetDatum(NULL);
 }

@@ -42,6 +42,15 @@
 #define NUMERIC_SHORT_WEIGHT_NEGATIVE 0x0040
 #define NUMERIC_SHORT_WEIGHT_MASK 0x003F
 
+/*
+ * The longest key, in bytes, detection keeps a profile for.  Profiles are
+ * found through a btree on (watch_id, key), whose entries must stay within
+ * a third of a page (2704 bytes); a longer key would make the inserting
+ * statement fail with an index error, or not, depending on how well the key
+ * compresses.  Such rows are skipped instead, the same way whatever the key.
+ */
+#define MAX_KEY_BYTES 2000
+
 /* Set up c for attribute attnum of tupdesc (0: the watch does not use it). */
 static bool
 column_init(VigilColumn *c, AttrNumber attnum, TupleDesc tupdesc, MemoryContext mcxt)
@@ -68,7 +77,7 @@ column_init(VigilColumn *c, AttrNumber attnum, TupleDesc tupdesc, MemoryContext 
  * Load a watch and its columns for rel (a watched table, whose row type is
  * that of the rows detection reads), allocating in mcxt.  Runs inside the
  * caller's SPI connection.  False when the watch or one of its columns is
- * gone.
+ * gone, or the watch is on another table.
  */
 bool
 vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt)
@@ -88,8 +97,8 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 		Oid			argtypes[1] = {INT4OID};
 
 		plan = vigil_prepare_plan("SELECT key_attnum, amount_attnum, time_attnum, lat_attnum, "
-								  "lon_attnum, merchant_attnum, category_attnum, alert_threshold "
-								  "FROM vigil.watches WHERE id OPERATOR(pg_catalog.=) $1",
+								  "lon_attnum, merchant_attnum, category_attnum, alert_threshold, "
+								  "relation FROM vigil.watches WHERE id OPERATOR(pg_catalog.=) $1",
 								  1, argtypes);
 	}
 	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
@@ -99,6 +108,14 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 
 	t = SPI_tuptable->vals[0];
 	d = SPI_tuptable->tupdesc;
+
+	/*
+	 * The watch is for this table only: its attribute numbers mean nothing
+	 * elsewhere, and a vigil.detect(id) trigger someone attached to another
+	 * table must not write this watch's profiles.
+	 */
+	if (DatumGetObjectId(heap_getattr(t, 9, d, &isnull)) != RelationGetRelid(rel))
+		return false;
 	for (int i = 0; i < 7; i++)
 	{
 		Datum		v = heap_getattr(t, i + 1, d, &isnull);
@@ -241,13 +258,27 @@ time_from_datum(Datum d, Oid typid)
 	return number_from_datum(d, typid);
 }
 
-/* The text of a datum, through its type's output function. */
-static char *
-text_of(const VigilColumn *c, Datum d)
+/*
+ * The text of a datum, not NUL-terminated, and its length: text and varchar
+ * straight from the datum (detection reads every row's key and merchant,
+ * and copying them first cost more than scoring), other types through
+ * their output function.
+ */
+static const char *
+text_of(const VigilColumn *c, Datum d, int *len)
 {
+	char	   *s;
+
 	if (c->typid == TEXTOID || c->typid == VARCHAROID)
-		return TextDatumGetCString(d);
-	return OutputFunctionCall((FmgrInfo *) &c->out, d);
+	{
+		text	   *t = DatumGetTextPP(d);
+
+		*len = VARSIZE_ANY_EXHDR(t);
+		return VARDATA_ANY(t);
+	}
+	s = OutputFunctionCall((FmgrInfo *) &c->out, d);
+	*len = strlen(s);
+	return s;
 }
 
 /* A column's value from the slot, or false when NULL or not used. */
@@ -264,22 +295,28 @@ value_of(const VigilColumn *c, TupleTableSlot *slot, Datum *d)
 
 /*
  * The event and key of the row in slot.  Returns NULL, or why the row
- * cannot be scored (NULL key, amount or time; NaN or infinite amount or
- * time).  An incomplete or out-of-range location is treated as no location.
+ * cannot be scored (NULL or too long key; NULL amount or time; NaN or
+ * infinite amount or time).  An incomplete or out-of-range location is
+ * treated as no location.  *key (not NUL-terminated, *keylen bytes) lives
+ * as long as the slot's tuple, or in the current memory context.
  */
 const char *
-vigil_event_from_slot(const VigilWatch *w, TupleTableSlot *slot, VigilEvent *e,
-					  char **key)
+vigil_event_read(const VigilWatch *w, TupleTableSlot *slot, VigilEvent *e,
+				 const char **key, int *keylen)
 {
 	Datum		d;
 	Datum		lat,
 				lon;
 	const char *why;
+	const char *s;
+	int			len;
 
 	memset(e, 0, sizeof(*e));
 	if (!value_of(&w->key, slot, &d))
 		return "key is NULL";
-	*key = text_of(&w->key, d);
+	*key = text_of(&w->key, d, keylen);
+	if (*keylen > MAX_KEY_BYTES)
+		return "key is longer than 2000 bytes";
 	if (!value_of(&w->amount, slot, &d))
 		return "amount is NULL";
 	e->amount = number_from_datum(d, w->amount.typid);
@@ -301,21 +338,32 @@ vigil_event_from_slot(const VigilWatch *w, TupleTableSlot *slot, VigilEvent *e,
 	}
 	if (value_of(&w->merchant, slot, &d))
 	{
-		char	   *s = text_of(&w->merchant, d);
-
-		e->merchant_hash = vigil_hash64(s, strlen(s));
+		s = text_of(&w->merchant, d, &len);
+		e->merchant_hash = vigil_hash64(s, len);
 		e->has_merchant = true;
 	}
 	if (value_of(&w->category, slot, &d))
 	{
-		char	   *s = text_of(&w->category, d);
-
-		e->category_hash = vigil_hash64(s, strlen(s));
+		s = text_of(&w->category, d, &len);
+		e->category_hash = vigil_hash64(s, len);
 		e->has_category = true;
 	}
 	if (!vigil_event_valid(e, &why))
 		return why;
 	return NULL;
+}
+
+/* vigil_event_read, with the key as a palloc'd C string. */
+const char *
+vigil_event_from_slot(const VigilWatch *w, TupleTableSlot *slot, VigilEvent *e,
+					  char **key)
+{
+	const char *k = NULL;
+	int			len = 0;
+	const char *why = vigil_event_read(w, slot, e, &k, &len);
+
+	*key = k != NULL ? pnstrdup(k, len) : NULL;
+	return why;
 }
 
 /* The row's primary key as a JSON object, {"id": 42}, for alerts. */

@@ -44,6 +44,8 @@ typedef struct VigilWatch
 
 extern bool vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel,
 							 MemoryContext mcxt);
+extern const char *vigil_event_read(const VigilWatch *w, TupleTableSlot *slot,
+									VigilEvent *e, const char **key, int *keylen);
 extern const char *vigil_event_from_slot(const VigilWatch *w, TupleTableSlot *slot,
 										 VigilEvent *e, char **key);
 extern char *vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot);

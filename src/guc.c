@@ -5,15 +5,22 @@
  * Everything the notifier reads is PGC_SIGHUP: it is set in
  * postgresql.conf or with ALTER SYSTEM and takes effect on reload, because
  * the worker, not the sessions, is what uses it.  The AWS secrets are
- * superuser-only, so SHOW and pg_settings hide them from everyone else, and
- * a log hook keeps their values out of the server log (PostgreSQL itself
- * logs "parameter ... changed to ..." with the new value on reload).
+ * superuser-only and left out of SHOW ALL and pg_settings (whose reset_val
+ * would show them to pg_read_all_settings), show hooks mask them from
+ * everyone but superusers, a log hook keeps their values out of the server
+ * log (PostgreSQL itself logs "parameter ... changed to ..." with the new
+ * value on reload), and a utility hook keeps statements that set them out
+ * of pg_stat_activity.
  */
 #include "postgres.h"
 
 #include <limits.h>
 
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/backend_status.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
 
@@ -39,6 +46,7 @@ char	   *vigil_aws_secret_access_key = NULL;
 char	   *vigil_aws_session_token = NULL;
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
+static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 
 /* The parameters whose values must never reach the log. */
 static const char *const secret_names[] = {
@@ -71,6 +79,73 @@ redact_secrets(ErrorData *edata)
 	}
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
+}
+
+/*
+ * What SHOW and current_setting() display of a secret.  Superuser-only
+ * settings stay readable by roles with pg_read_all_settings (pg_monitor
+ * among them); secrets must not be, so everyone but superusers sees a mask
+ * (empty when unset, so monitoring can still tell which source is in use).
+ */
+static const char *
+show_secret(const char *value)
+{
+	if (value == NULL || value[0] == '\0' || superuser())
+		return value;
+	return "********";
+}
+
+/* Show hooks of the three secrets: see show_secret. */
+static const char *
+show_aws_access_key_id(void)
+{
+	return show_secret(vigil_aws_access_key_id);
+}
+
+static const char *
+show_aws_secret_access_key(void)
+{
+	return show_secret(vigil_aws_secret_access_key);
+}
+
+static const char *
+show_aws_session_token(void)
+{
+	return show_secret(vigil_aws_session_token);
+}
+
+/* Whether a parameter name (NULL for ALL) is one of the secrets. */
+static bool
+is_secret(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < lengthof(secret_names); i++)
+		if (pg_strcasecmp(name, secret_names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Keep a statement that sets a secret (ALTER SYSTEM, or a SET that fails)
+ * out of pg_stat_activity, where roles with pg_read_all_stats (pg_monitor
+ * among them) read other sessions' statements, and where an idle session
+ * keeps showing its last one: report a placeholder as the statement.
+ */
+static void
+hide_secret_statements(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					   ProcessUtilityContext context, ParamListInfo params,
+					   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+
+	if ((IsA(stmt, AlterSystemStmt) && is_secret(((AlterSystemStmt *) stmt)->setstmt->name)) ||
+		(IsA(stmt, VariableSetStmt) && is_secret(((VariableSetStmt *) stmt)->name)))
+		pgstat_report_activity(STATE_RUNNING, "(hidden: a statement setting a vigil secret)");
+	if (prev_process_utility_hook)
+		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context, params,
+								  queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
 }
 
 /* Accept only a namespace CloudWatch takes, or empty (no metrics). */
@@ -154,17 +229,22 @@ vigil_guc_init(bool preloading)
 	DefineCustomStringVariable("vigil.aws_access_key_id",
 							   "AWS access key id; empty: environment, shared file, container or instance credentials.",
 							   NULL, &vigil_aws_access_key_id, "",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, show_aws_access_key_id);
 	DefineCustomStringVariable("vigil.aws_secret_access_key",
 							   "AWS secret access key.",
 							   NULL, &vigil_aws_secret_access_key, "",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, show_aws_secret_access_key);
 	DefineCustomStringVariable("vigil.aws_session_token",
 							   "AWS session token, for temporary credentials.",
 							   NULL, &vigil_aws_session_token, "",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, show_aws_session_token);
 	MarkGUCPrefixReserved("vigil");
 
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = redact_secrets;
+	prev_process_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = hide_secret_statements;
 }

@@ -112,6 +112,12 @@ vigil_profile_in(PG_FUNCTION_ARGS)
 				 errmsg("invalid vigil.profile value"),
 				 errdetail("A vigil.profile payload is %zu bytes, got %zu hexadecimal digits.",
 						   sizeof(VigilProfile), hexlen)));
+	/* hex_decode skips white space, which would leave bytes unset */
+	if (strspn(hex, "0123456789abcdefABCDEF") != hexlen)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid vigil.profile value"),
+				 errdetail("The payload after \"data:\\x\" must be hexadecimal digits only.")));
 	bytes = palloc(hexlen / 2);
 	hex_decode(hex, hexlen, bytes);
 	PG_RETURN_DATUM(profile_from_bytes(bytes, hexlen / 2, false));

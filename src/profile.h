@@ -25,6 +25,7 @@ typedef struct VigilProfileData
 #define PG_GETARG_VIGIL_PROFILE_P(n) DatumGetVigilProfileP(PG_GETARG_DATUM(n))
 
 extern Datum vigil_profile_datum(const VigilProfile *p);
+extern Datum vigil_profile_json(PG_FUNCTION_ARGS);
 extern double vigil_timestamptz_to_epoch(TimestampTz ts);
 extern TimestampTz vigil_epoch_to_timestamptz(double t);
 

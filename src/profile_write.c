@@ -38,6 +38,7 @@
 
 #include "profile.h"
 #include "profile_write.h"
+#include "watch_cache.h"
 
 struct ProfileWriter
 {
@@ -68,12 +69,34 @@ vigil_profile_scankeys(ScanKey skey, Relation index, int32 watch_id, text *key)
 }
 
 /*
+ * The attribute number of column name of rel: the one remembered in
+ * *cached if it still names that column, else looked up (and remembered).
+ */
+static AttrNumber
+column_number(Relation rel, AttrNumber *cached, const char *name)
+{
+	if (*cached > 0 && *cached <= RelationGetNumberOfAttributes(rel))
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), *cached - 1);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return *cached;
+	}
+	*cached = get_attnum(RelationGetRelid(rel), name);
+	if (*cached == InvalidAttrNumber)
+		elog(ERROR, "vigil.profiles lacks its %s column", name);
+	return *cached;
+}
+
+/*
  * Start writing profiles directly, or return NULL where only the SQL
  * statement gives the right result (see the top of the file).
  */
 ProfileWriter *
 vigil_profile_writer_begin(void)
 {
+	static AttrNumber profile_att = InvalidAttrNumber;
+	static AttrNumber updated_at_att = InvalidAttrNumber;
 	Oid			relid;
 	Relation	heap;
 	ProfileWriter *w;
@@ -81,7 +104,7 @@ vigil_profile_writer_begin(void)
 
 	if (IsolationUsesXactSnapshot())
 		return NULL;
-	relid = get_relname_relid("profiles", get_namespace_oid("vigil", false));
+	relid = vigil_watch_cache_profiles();
 	heap = table_open(relid, RowExclusiveLock);
 	if (heap->trigdesc != NULL || heap->rd_rel->relrowsecurity ||
 		heap->rd_rel->relkind != RELKIND_RELATION)
@@ -93,10 +116,8 @@ vigil_profile_writer_begin(void)
 	w = palloc0(sizeof(ProfileWriter));
 	w->heap = heap;
 	w->index = index_open(RelationGetPrimaryKeyIndex(heap), RowExclusiveLock);
-	w->profile_att = get_attnum(relid, "profile");
-	w->updated_at_att = get_attnum(relid, "updated_at");
-	if (w->profile_att == InvalidAttrNumber || w->updated_at_att == InvalidAttrNumber)
-		elog(ERROR, "vigil.profiles lacks its profile or updated_at column");
+	w->profile_att = column_number(heap, &profile_att, "profile");
+	w->updated_at_att = column_number(heap, &updated_at_att, "updated_at");
 
 	w->estate = CreateExecutorState();
 	rte = makeNode(RangeTblEntry);

@@ -8,7 +8,10 @@
  * their memory does not grow with the table.  Keys are independent, so this
  * order gives every key the same (time, arrival) sequence as reading the
  * whole table in time order; for rows inserted in time order, ctid order is
- * arrival order and replay scores exactly as live insertion did.
+ * arrival order and replay scores exactly as live insertion did.  The
+ * pass hands each key's folded profile to a callback (VigilPass.key_done),
+ * which is how rebuild writes profiles and vigil.verify (verify.c) compares
+ * them.
  *
  * The table is read as the caller, so its privileges (and row security)
  * apply.  vigil's own tables are read as their owner, the way PostgreSQL's
@@ -21,6 +24,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -29,6 +33,7 @@
 #include "nodes/makefuncs.h"
 #include "parser/parse_type.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -36,9 +41,8 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "event.h"
 #include "profile.h"
-#include "score.h"
+#include "replay.h"
 
 PG_FUNCTION_INFO_V1(vigil_replay);
 PG_FUNCTION_INFO_V1(vigil_rebuild);
@@ -49,23 +53,15 @@ PG_FUNCTION_INFO_V1(vigil_rebuild);
 /* Profiles written per statement by rebuild. */
 #define WRITE_PROFILES 1000
 
-/* One pass over a watched table's history. */
-typedef struct Pass
+/* rebuild: profiles waiting to be written (VigilPass.state). */
+typedef struct Rebuild
 {
-	VigilWatch	w;
-	VigilScorer scorer;
-	Relation	rel;
-	double		since;			/* event times in [since, until) */
-	double		until;
-	/* replay: the result set */
-	ReturnSetInfo *rsinfo;
-	/* rebuild: profiles waiting to be written */
 	Oid			profile_typid;
 	char	  **keys;
 	Datum	   *profiles;
 	int			npending;
 	int64		nprofiles;
-} Pass;
+} Rebuild;
 
 /* The owner of vigil's tables (whoever created the extension). */
 static Oid
@@ -84,7 +80,7 @@ vigil_owner(void)
 
 /* Run f as the owner of vigil's tables. */
 static void
-as_owner(void (*f) (Pass *), Pass *p)
+as_owner(void (*f) (VigilPass *), VigilPass *p)
 {
 	Oid			save_userid;
 	int			save_sec;
@@ -97,7 +93,7 @@ as_owner(void (*f) (Pass *), Pass *p)
 
 /* Load the watch on p->rel and its rules (run as the owner of vigil's tables). */
 static void
-load_watch(Pass *p)
+load_watch(VigilPass *p)
 {
 	Datum		arg = ObjectIdGetDatum(RelationGetRelid(p->rel));
 	Oid			argtypes[1] = {REGCLASSOID};
@@ -122,7 +118,7 @@ load_watch(Pass *p)
 
 /* replay: score one row against its key's profile and emit it. */
 static void
-replay_row(Pass *p, TupleTableSlot *slot, const char *key, const VigilEvent *e,
+replay_row(VigilPass *p, TupleTableSlot *slot, const char *key, const VigilEvent *e,
 		   const VigilProfile *before)
 {
 	Datum		values[7];
@@ -144,53 +140,62 @@ replay_row(Pass *p, TupleTableSlot *slot, const char *key, const VigilEvent *e,
 
 /* rebuild: write the profiles collected so far. */
 static void
-rebuild_flush(Pass *p)
+rebuild_flush(VigilPass *p)
 {
 	static const char *sql =
 		"INSERT INTO vigil.profiles (watch_id, key, profile) "
 		"SELECT $1, k, prof "
 		"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(k, prof)";
-	Oid			argtypes[3] = {INT4OID, TEXTARRAYOID, get_array_type(p->profile_typid)};
+	Rebuild    *r = p->state;
+	Oid			argtypes[3] = {INT4OID, TEXTARRAYOID, get_array_type(r->profile_typid)};
 	Datum		args[3];
-	Datum	   *keys = palloc(sizeof(Datum) * Max(p->npending, 1));
+	Datum	   *keys = palloc(sizeof(Datum) * Max(r->npending, 1));
 
-	if (p->npending == 0)
+	if (r->npending == 0)
 		return;
-	for (int i = 0; i < p->npending; i++)
-		keys[i] = CStringGetTextDatum(p->keys[i]);
+	for (int i = 0; i < r->npending; i++)
+		keys[i] = CStringGetTextDatum(r->keys[i]);
 	args[0] = Int32GetDatum(p->w.id);
-	args[1] = PointerGetDatum(construct_array(keys, p->npending, TEXTOID, -1, false, TYPALIGN_INT));
-	args[2] = PointerGetDatum(construct_array(p->profiles, p->npending, p->profile_typid,
+	args[1] = PointerGetDatum(construct_array(keys, r->npending, TEXTOID, -1, false, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(r->profiles, r->npending, r->profile_typid,
 											  -1, false, TYPALIGN_DOUBLE));
 	if (SPI_execute_with_args(sql, 3, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write the profiles of watch %d", p->w.id);
-	for (int i = 0; i < p->npending; i++)
+	for (int i = 0; i < r->npending; i++)
 	{
-		pfree(p->keys[i]);
-		pfree(DatumGetPointer(p->profiles[i]));
+		pfree(r->keys[i]);
+		pfree(DatumGetPointer(r->profiles[i]));
 	}
 	pfree(keys);
-	p->nprofiles += p->npending;
-	p->npending = 0;
+	r->nprofiles += r->npending;
+	r->npending = 0;
 }
 
 /* rebuild: keep a finished key's profile, writing when enough have come. */
 static void
-rebuild_add(Pass *p, const char *key, const VigilProfile *prof)
+rebuild_add(VigilPass *p, const char *key, const VigilProfile *prof)
 {
-	p->keys[p->npending] = pstrdup(key);
-	p->profiles[p->npending] = vigil_profile_datum(prof);
-	if (++p->npending == WRITE_PROFILES)
+	Rebuild    *r = p->state;
+
+	r->keys[r->npending] = pstrdup(key);
+	r->profiles[r->npending] = vigil_profile_datum(prof);
+	if (++r->npending == WRITE_PROFILES)
 		as_owner(rebuild_flush, p);
 }
 
 /*
  * Run the pass: stream the table in (key, time, ctid) order; for each row
- * whose event time is in [since, until), score it (replay) and fold it into
- * its key's profile, which rebuild keeps.
+ * whose event time is in [since, until), score it (replay, when there is no
+ * key_done) and fold it into its key's profile, handed to key_done once the
+ * key's rows are done.
+ *
+ * Keys are sorted by the text detection keeps profiles under, which is the
+ * key column's output function (format's %s applies it; a cast to text
+ * need not, e.g. for bool or inet), in byte order: key_done sees keys in
+ * strcmp order, the order of vigil.profiles' primary key.
  */
-static void
-run_pass(Pass *p, bool scoring)
+void
+vigil_pass_run(VigilPass *p)
 {
 	TupleDesc	reldesc = RelationGetDescr(p->rel);
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(reldesc, &TTSOpsHeapTuple);
@@ -198,7 +203,7 @@ run_pass(Pass *p, bool scoring)
 	const char *timecol = quote_identifier(NameStr(TupleDescAttr(reldesc, p->w.time.attnum - 1)->attname));
 	const char *relname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(p->rel)),
 													 RelationGetRelationName(p->rel));
-	char	   *sql = psprintf("SELECT t, t.%s::text COLLATE \"C\" AS k FROM %s t "
+	char	   *sql = psprintf("SELECT t, pg_catalog.format('%%s', t.%s) COLLATE pg_catalog.\"C\" AS k FROM %s t "
 							   "ORDER BY 2, t.%s, t.ctid",
 							   keycol, relname, timecol);
 	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
@@ -206,6 +211,7 @@ run_pass(Pass *p, bool scoring)
 	StringInfoData curkey;
 	bool		have_key = false;
 	VigilProfile prof;
+	VigilProfile before;
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil replay row",
 												 ALLOCSET_DEFAULT_SIZES);
 
@@ -215,10 +221,21 @@ run_pass(Pass *p, bool scoring)
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 	for (;;)
 	{
+		SPITupleTable *rows;
+		uint64		nrows;
+
 		SPI_cursor_fetch(portal, true, FETCH_ROWS);
 		if (SPI_processed == 0)
 			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
+
+		/*
+		 * Keep this batch: key_done runs statements of its own (rebuild's
+		 * writes, verify's reads), which replace SPI_tuptable and
+		 * SPI_processed.
+		 */
+		rows = SPI_tuptable;
+		nrows = SPI_processed;
+		for (uint64 i = 0; i < nrows; i++)
 		{
 			bool		isnull;
 			HeapTupleHeader th;
@@ -227,8 +244,7 @@ run_pass(Pass *p, bool scoring)
 			char	   *key;
 			MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
-			th = DatumGetHeapTupleHeader(SPI_getbinval(SPI_tuptable->vals[i],
-													   SPI_tuptable->tupdesc, 1, &isnull));
+			th = DatumGetHeapTupleHeader(SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &isnull));
 			tuple.t_len = HeapTupleHeaderGetDatumLength(th);
 			ItemPointerSetInvalid(&tuple.t_self);
 			tuple.t_tableOid = RelationGetRelid(p->rel);
@@ -241,39 +257,71 @@ run_pass(Pass *p, bool scoring)
 				if (!have_key || strcmp(curkey.data, key) != 0)
 				{
 					MemoryContextSwitchTo(old);
-					if (have_key && !scoring)
-						rebuild_add(p, curkey.data, &prof);
+					if (have_key && p->key_done != NULL)
+						p->key_done(p, curkey.data, &prof);
 					resetStringInfo(&curkey);
 					appendStringInfoString(&curkey, key);
 					have_key = true;
 					vigil_profile_init(&prof);
 					MemoryContextSwitchTo(rowcxt);
 				}
-				if (scoring)
-					replay_row(p, slot, curkey.data, &e, &prof);
-				vigil_profile_fold(&prof, &e);
+				/* as detection does, a row the profile refuses is skipped */
+				memcpy(&before, &prof, sizeof(VigilProfile));
+				if (vigil_profile_fold(&prof, &e) && p->key_done == NULL)
+					replay_row(p, slot, curkey.data, &e, &before);
 			}
 			MemoryContextSwitchTo(old);
 			ExecClearTuple(slot);
 			MemoryContextReset(rowcxt);
 		}
-		SPI_freetuptable(SPI_tuptable);
+		SPI_freetuptable(rows);
 	}
-	if (have_key && !scoring)
-		rebuild_add(p, curkey.data, &prof);
+	if (have_key && p->key_done != NULL)
+		p->key_done(p, curkey.data, &prof);
 	SPI_cursor_close(portal);
 	SPI_freeplan(plan);
 	ExecDropSingleTupleTableSlot(slot);
 	MemoryContextDelete(rowcxt);
 }
 
+/*
+ * Open the table a caller named, with lockmode, after checking that it
+ * exists and that the caller may read every column of it (the pass reads
+ * whole rows), so that an OID of no relation is a clear error and a caller
+ * who could not read the table cannot lock it either.
+ */
+Relation
+vigil_open_table_arg(Oid relid, LOCKMODE lockmode)
+{
+	Relation	rel;
+
+	/* raises undefined_table for an OID that is no relation */
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ALL) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(get_rel_relkind(relid)),
+					   get_rel_name(relid));
+	rel = try_table_open(relid, lockmode);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return rel;
+}
+
 /* Epoch seconds of a timestamptz argument, or def when it is NULL. */
-static double
-time_arg(FunctionCallInfo fcinfo, int n, double def)
+double
+vigil_time_arg(FunctionCallInfo fcinfo, int n, double def)
 {
 	if (PG_ARGISNULL(n))
 		return def;
 	return vigil_timestamptz_to_epoch(PG_GETARG_TIMESTAMPTZ(n));
+}
+
+/* Load the watch on p->rel and its rules, reading vigil's tables as their owner. */
+void
+vigil_pass_load_watch(VigilPass *p)
+{
+	as_owner(load_watch, p);
 }
 
 /*
@@ -283,7 +331,7 @@ time_arg(FunctionCallInfo fcinfo, int n, double def)
 Datum
 vigil_replay(PG_FUNCTION_ARGS)
 {
-	Pass		p;
+	VigilPass	p;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -292,12 +340,12 @@ vigil_replay(PG_FUNCTION_ARGS)
 	memset(&p, 0, sizeof(p));
 	InitMaterializedSRF(fcinfo, 0);
 	p.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	p.since = time_arg(fcinfo, 1, -INFINITY);
-	p.until = time_arg(fcinfo, 2, INFINITY);
-	p.rel = table_open(PG_GETARG_OID(0), AccessShareLock);
+	p.since = vigil_time_arg(fcinfo, 1, -INFINITY);
+	p.until = vigil_time_arg(fcinfo, 2, INFINITY);
+	p.rel = vigil_open_table_arg(PG_GETARG_OID(0), AccessShareLock);
 	SPI_connect();
-	as_owner(load_watch, &p);
-	run_pass(&p, true);
+	vigil_pass_load_watch(&p);
+	vigil_pass_run(&p);
 	SPI_finish();
 	table_close(p.rel, AccessShareLock);
 	return (Datum) 0;
@@ -305,7 +353,7 @@ vigil_replay(PG_FUNCTION_ARGS)
 
 /* rebuild: forget the watch's live profiles. */
 static void
-rebuild_clear(Pass *p)
+rebuild_clear(VigilPass *p)
 {
 	Oid			argtypes[1] = {INT4OID};
 	Datum		arg = Int32GetDatum(p->w.id);
@@ -323,7 +371,8 @@ rebuild_clear(Pass *p)
 Datum
 vigil_rebuild(PG_FUNCTION_ARGS)
 {
-	Pass		p;
+	VigilPass	p;
+	Rebuild		r;
 	TypeName   *tn = makeTypeNameFromNameList(list_make2(makeString("vigil"),
 														 makeString("profile")));
 
@@ -332,18 +381,21 @@ vigil_rebuild(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("relation must not be NULL")));
 	memset(&p, 0, sizeof(p));
-	p.since = time_arg(fcinfo, 1, -INFINITY);
+	memset(&r, 0, sizeof(r));
+	p.since = vigil_time_arg(fcinfo, 1, -INFINITY);
 	p.until = INFINITY;
-	p.profile_typid = typenameTypeId(NULL, tn);
-	p.keys = palloc(sizeof(char *) * WRITE_PROFILES);
-	p.profiles = palloc(sizeof(Datum) * WRITE_PROFILES);
-	p.rel = table_open(PG_GETARG_OID(0), ShareLock);
+	p.key_done = rebuild_add;
+	p.state = &r;
+	r.profile_typid = typenameTypeId(NULL, tn);
+	r.keys = palloc(sizeof(char *) * WRITE_PROFILES);
+	r.profiles = palloc(sizeof(Datum) * WRITE_PROFILES);
+	p.rel = vigil_open_table_arg(PG_GETARG_OID(0), ShareLock);
 	SPI_connect();
-	as_owner(load_watch, &p);
+	vigil_pass_load_watch(&p);
 	as_owner(rebuild_clear, &p);
-	run_pass(&p, false);
+	vigil_pass_run(&p);
 	as_owner(rebuild_flush, &p);
 	SPI_finish();
 	table_close(p.rel, NoLock);
-	PG_RETURN_INT64(p.nprofiles);
+	PG_RETURN_INT64(r.nprofiles);
 }

@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "funcapi.h"
 #include "executor/spi.h"
@@ -18,6 +19,7 @@
 #include "utils/float.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/numeric.h"
 
 #include "plan.h"
@@ -88,7 +90,11 @@ parse_rule(const char *name, const char *kind, Jsonb *params, double weight,
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("parameter \"%s\" of rule \"%s\" must be a number", param, name)));
-		value = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+		/*
+		 * Out-of-range numbers become infinities or zero, which the rule
+		 * refuses with its own message naming the rule and the parameter.
+		 */
+		value = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
 												   NumericGetDatum(v.val.numeric)));
 		if (!vigil_rule_set_param(r, param, value, &why))
 			ereport(ERROR,
@@ -136,11 +142,14 @@ vigil_rules_validate(PG_FUNCTION_ARGS)
 	bool		nulls[1] = {false};
 	VigilRule	r;
 
+	/* the columns are read by type below: only vigil.rules has them right */
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		RelationGetRelid(td->tg_relation) !=
+		get_relname_relid("rules", get_namespace_oid("vigil", false)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("vigil_rules_validate must be a BEFORE ROW trigger")));
+				 errmsg("vigil_rules_validate must be a BEFORE ROW trigger on vigil.rules")));
 	tupdesc = td->tg_relation->rd_att;
 	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 

@@ -74,6 +74,24 @@ vigil_stats_trans(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(w);
 }
 
+/*
+ * Merge other into w, or raise an error when the result would not fit a
+ * vigil.stats: a count beyond int64 (rollups of huge counts) or a spread
+ * beyond double.
+ */
+static void
+merge_or_error(VigilWelford *w, const VigilWelford *other)
+{
+	if (other->n > (uint64) PG_INT64_MAX - w->n)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value out of range: overflow in vigil.stats"),
+				 errdetail("The summaries together count more than " INT64_FORMAT " values.",
+						   PG_INT64_MAX)));
+	if (!vigil_welford_merge(w, other))
+		vigil_stats_overflow_error();
+}
+
 /* Transition of rollup(vigil.stats): merge one more summary in. */
 Datum
 vigil_stats_rollup_trans(PG_FUNCTION_ARGS)
@@ -85,8 +103,7 @@ vigil_stats_rollup_trans(PG_FUNCTION_ARGS)
 		VigilWelford other;
 
 		vigil_welford_from_stats(&other, PG_GETARG_VIGIL_STATS_P(1));
-		if (!vigil_welford_merge(w, &other))
-			vigil_stats_overflow_error();
+		merge_or_error(w, &other);
 	}
 	PG_RETURN_POINTER(w);
 }
@@ -111,8 +128,7 @@ vigil_stats_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(w);
 	}
 	w = (VigilWelford *) PG_GETARG_POINTER(0);
-	if (!vigil_welford_merge(w, (VigilWelford *) PG_GETARG_POINTER(1)))
-		vigil_stats_overflow_error();
+	merge_or_error(w, (VigilWelford *) PG_GETARG_POINTER(1));
 	PG_RETURN_POINTER(w);
 }
 

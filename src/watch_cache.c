@@ -41,6 +41,7 @@ static bool stale = true;
 static bool registered = false;
 static Oid	watches_relid = InvalidOid;
 static Oid	rules_relid = InvalidOid;
+static Oid	profiles_relid = InvalidOid;
 
 /* Relcache invalidation callback: forget everything if it concerns us. */
 static void
@@ -71,6 +72,7 @@ reset(void)
 	nentries = maxentries = 0;
 	watches_relid = get_relname_relid("watches", nsp);
 	rules_relid = get_relname_relid("rules", nsp);
+	profiles_relid = get_relname_relid("profiles", nsp);
 	stale = false;
 }
 
@@ -121,6 +123,18 @@ vigil_watch_cache_get(int32 watch_id, Relation rel, VigilWatch *w, VigilScorer *
 }
 
 /*
+ * vigil.profiles, as of the last vigil_watch_cache_get: the extension that
+ * owns it cannot be dropped and created again in between without
+ * invalidating the cache (its tables go with it).
+ */
+Oid
+vigil_watch_cache_profiles(void)
+{
+	Assert(!stale || OidIsValid(profiles_relid));
+	return profiles_relid;
+}
+
+/*
  * Statement trigger on vigil.watches and vigil.rules: make every backend
  * forget its cached watches before its next statement.
  */
@@ -129,10 +143,12 @@ vigil_invalidate_watches(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
+	/* as a BEFORE ROW trigger its NULL result would silently drop rows */
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("vigil_invalidate_watches must be called as a trigger")));
+				 errmsg("vigil_invalidate_watches must be an AFTER ... FOR EACH STATEMENT trigger")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
 	return PointerGetDatum(NULL);
 }

@@ -14,5 +14,6 @@
 
 extern bool vigil_watch_cache_get(int32 watch_id, Relation rel, VigilWatch *w,
 								  VigilScorer *scorer);
+extern Oid	vigil_watch_cache_profiles(void);
 
 #endif							/* VIGIL_WATCH_CACHE_H */

@@ -101,8 +101,8 @@ vigil_profile_init(VigilProfile *p)
 /*
  * Whether e can be folded into a profile; on false *why says what is wrong
  * with it.  The limits are those of the summaries, so that a valid event is
- * refused by vigil_profile_fold only when it lies more than 68 years from
- * the profile's first event (the ring's time range).
+ * refused by vigil_profile_fold only when the profile's count would
+ * overflow.
  */
 bool
 vigil_event_valid(const VigilEvent *e, const char **why)
@@ -145,7 +145,7 @@ vigil_profile_sound(const VigilProfile *p)
 /*
  * Fold event e into profile p.  All or nothing: false, with p unchanged,
  * for an invalid event, an unsound profile, or an event a summary refuses
- * (time out of the ring's range, count overflow).
+ * (count overflow).
  */
 bool
 vigil_profile_fold(VigilProfile *p, const VigilEvent *e)
@@ -300,9 +300,11 @@ ring_invalid(const VigilProfile *p)
 		return r->lost == 0 ? NULL : "an empty profile cannot have lost events";
 	if (r->count == 0)
 		return "recent-event ring must hold the last event";
-	/* events are lost only by a full ring, and only those not retained */
-	if (r->lost > 0 && r->count != VIGIL_RING_CAP)
-		return "recent-event ring lost events without being full";
+	/*
+	 * Events are lost by a full ring, or when they lie more than 68 years
+	 * from the newest (ring.h), so a ring that is not full may have lost
+	 * some; never more than the profile's events it does not hold.
+	 */
 	if ((uint64_t) r->lost > n - r->count)
 		return "recent-event ring lost more events than the profile has";
 	if (!((double) r->base > -MAX_ABS_T && (double) r->base < MAX_ABS_T))

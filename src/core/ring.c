@@ -42,6 +42,37 @@ window_start(const VigilRing *r, double t_from)
 	return i;
 }
 
+/* Count n more events as lost, saturating. */
+static inline void
+count_lost(VigilRing *r, uint32_t n)
+{
+	r->lost = n > UINT32_MAX - r->lost ? UINT32_MAX : r->lost + n;
+}
+
+/*
+ * Make room for an event at whole second sec, which lies more than
+ * INT32_MAX s after the base and so after every retained event: evict the
+ * retained events more than INT32_MAX s older than it (they are decades
+ * outside any window), counting them lost as a full ring counts its
+ * evictions, and move the base to the oldest event kept, so that every
+ * offset, sec's among them, lies in [0, INT32_MAX].  Without this, one row
+ * with a mistyped year would leave every later row of its key unfoldable.
+ */
+static void
+rebase(VigilRing *r, double sec)
+{
+	int			evict = window_start(r, sec - INT32_MAX);
+	double		new_base;
+
+	r->head = (uint16_t) slot(r, evict);
+	r->count = (uint16_t) (r->count - evict);
+	count_lost(r, (uint32_t) evict);
+	new_base = r->count > 0 ? (double) r->base + (double) r->off[r->head] : sec;
+	for (int i = 0; i < r->count; i++)
+		r->off[slot(r, i)] = (int32_t) ((double) r->base + (double) r->off[slot(r, i)] - new_base);
+	r->base = (int64_t) new_base;
+}
+
 /* Make r an empty ring. */
 void
 vigil_ring_init(VigilRing *r)
@@ -51,7 +82,8 @@ vigil_ring_init(VigilRing *r)
 
 /*
  * Record an event at time t with the given amount.  True also when the
- * event is dropped for being older than a full ring's retained events.
+ * event is dropped for being older than a full ring's retained events, or
+ * more than 2^31 s older than the base (see ring.h).
  */
 bool
 vigil_ring_push(VigilRing *r, double t, double amount)
@@ -69,22 +101,31 @@ vigil_ring_push(VigilRing *r, double t, double amount)
 	sec = floor(t);
 	if (r->count == 0)
 	{
-		/* nothing retained (so nothing lost either): start from here */
+		/* nothing retained yet: start from here */
 		r->base = (int64_t) sec;
 		off = 0;
 	}
 	else
 	{
 		d = sec - (double) r->base;
-		if (d < INT32_MIN || d > INT32_MAX)
-			return false;
-		off = (int32_t) d;
+		if (d < INT32_MIN)
+		{
+			/*
+			 * The base is never after the newest retained event, so this one
+			 * is older than every retained event and more than 2^31 s older
+			 * than the newest: drop it, as a full ring would.
+			 */
+			count_lost(r, 1);
+			return true;
+		}
+		if (d > INT32_MAX)
+			rebase(r, sec);
+		off = (int32_t) (sec - (double) r->base);
 	}
 
 	if (r->count == VIGIL_RING_CAP)
 	{
-		if (r->lost < UINT32_MAX)
-			r->lost++;
+		count_lost(r, 1);
 		if (off < r->off[r->head])
 			return true;
 		/* evict the oldest to make room */

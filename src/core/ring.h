@@ -9,11 +9,15 @@
  * small amounts.
  *
  * Precision: times are stored as whole seconds, floor(t), in an int32
- * offset from an int64 base set by the first event, so events must lie
- * within +-2^31 s (about 68 years) of the first one and have |t| < 2^53;
- * others are rejected.  Amounts are stored as float: relative error at most
- * 2^-24 (6e-8), i.e. less than half a cent for |amount| < 131072.  Sums are
- * accumulated in double.
+ * offset from an int64 base, and must have |t| < 2^53; others are
+ * rejected.  The base starts at the first event's time and is never after
+ * the newest retained event.  An event more than 2^31 s before it is
+ * dropped, and counted as lost like one a full ring drops; an event more
+ * than 2^31 - 1 s (about 68 years) after it first evicts the retained
+ * events more than that older than itself (also lost), then moves the base
+ * to the oldest event kept.  Amounts are stored as float: relative error at
+ * most 2^-24 (6e-8), i.e. less than half a cent for |amount| < 131072.
+ * Sums are accumulated in double.
  *
  * Windows: an event at time t is inside the window starting at t_from when
  * floor(t) >= floor(t_from).  The window is inclusive of its start and both
@@ -24,12 +28,12 @@
  * Out-of-order events are inserted at their place in time order.  When the
  * ring is full the oldest event is evicted, and an arriving event older
  * than every retained one is dropped (it would be evicted first anyway).
- * Every event not retained is therefore no newer than the oldest retained
- * one, which makes saturation exact: a window's count and sum are complete
- * unless the ring has lost an event and the window reaches back to the
- * oldest retained event (vigil_ring_saturated), in which case they are lower
- * bounds on the window's true count (and on the sum of non-negative
- * amounts).
+ * Every event not retained, by a full ring or by the 68-year span above,
+ * is therefore no newer than the oldest retained one, which makes
+ * saturation exact: a window's count and sum are complete unless the ring
+ * has lost an event and the window reaches back to the oldest retained
+ * event (vigil_ring_saturated), in which case they are lower bounds on the
+ * window's true count (and on the sum of non-negative amounts).
  *
  * Small amounts: vigil_ring_count_small_since counts events with
  * amount <= max_amount, with max_amount rounded to float like the stored

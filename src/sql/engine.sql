@@ -75,9 +75,13 @@ COMMENT ON TABLE vigil.rules IS
 
 -- No foreign key to vigil.watches: the check would cost every new key a
 -- lookup on the hot path, and unwatch() removes a watch's profiles itself.
+-- Keys compare bytewise (COLLATE "C"): every statement finds its keys'
+-- rows through the primary key, and a locale's collation would cost each
+-- comparison of that search a strcoll() for an order nobody reads; it is
+-- also the order detection locks keys in.
 CREATE TABLE vigil.profiles (
 	watch_id int NOT NULL,
-	key text NOT NULL,
+	key text COLLATE "C" NOT NULL,
 	profile vigil.profile,
 	updated_at timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (watch_id, key)

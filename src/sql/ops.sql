@@ -56,7 +56,11 @@ BEGIN
 			ERRCODE = 'invalid_parameter_value',
 			MESSAGE = format('history must be a positive interval, not %s', history);
 	END IF;
-	FOR w IN SELECT ws.relation FROM vigil.watches ws ORDER BY ws.id LOOP
+	-- A watch whose table is gone without a DROP the event trigger saw has
+	-- nothing to rebuild from: skip it rather than fail the whole job.
+	FOR w IN SELECT ws.relation FROM vigil.watches ws
+			 WHERE EXISTS (SELECT FROM pg_class c WHERE c.oid = ws.relation)
+			 ORDER BY ws.id LOOP
 		relation := w.relation;
 		profiles := vigil.rebuild(w.relation, now() - history);
 		RETURN NEXT;

@@ -12,6 +12,8 @@ CREATE FUNCTION vigil.rules_validate() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'vigil_rules_validate'
 	LANGUAGE C;
 
+REVOKE ALL ON FUNCTION vigil.rules_validate() FROM PUBLIC;
+
 CREATE TRIGGER rules_validate BEFORE INSERT OR UPDATE ON vigil.rules
 	FOR EACH ROW EXECUTE FUNCTION vigil.rules_validate();
 
@@ -20,18 +22,23 @@ CREATE FUNCTION vigil.invalidate_watches() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'vigil_invalidate_watches'
 	LANGUAGE C;
 
+REVOKE ALL ON FUNCTION vigil.invalidate_watches() FROM PUBLIC;
+
 CREATE TRIGGER invalidate_watches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vigil.watches
 	FOR EACH STATEMENT EXECUTE FUNCTION vigil.invalidate_watches();
 CREATE TRIGGER invalidate_watches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vigil.rules
 	FOR EACH STATEMENT EXECUTE FUNCTION vigil.invalidate_watches();
 
--- The detection trigger function.  SECURITY DEFINER so that inserters need
--- no privileges on vigil's tables; nobody but its owner may attach it to a
--- table, or anyone could write any watch's profiles and alerts.
+-- The detection trigger function.  It runs as its owner with only
+-- pg_catalog on the search path, switching itself as PostgreSQL's
+-- foreign-key triggers do (SECURITY DEFINER with SET search_path would do
+-- the same at several times the cost per statement), so that inserters need
+-- no privileges on vigil's tables.  Only its owner and vigil_admin (for
+-- vigil.watch) may attach it to a table, and it scores only for its watch's
+-- own table, so nobody can write another watch's profiles and alerts.
 CREATE FUNCTION vigil.detect() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'vigil_detect'
-	LANGUAGE C SECURITY DEFINER
-	SET search_path = pg_catalog, pg_temp;
+	LANGUAGE C;
 
 REVOKE ALL ON FUNCTION vigil.detect() FROM PUBLIC;
 
@@ -104,6 +111,11 @@ BEGIN
 			MESSAGE = 'relation, key_column, amount_column and time_column must not be NULL';
 	END IF;
 	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = relation;
+	IF kind IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'undefined_table',
+			MESSAGE = format('relation with OID %s does not exist', relation::oid);
+	END IF;
 	IF kind NOT IN ('r', 'p') THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'wrong_object_type',
@@ -114,6 +126,14 @@ BEGIN
 		RAISE EXCEPTION USING
 			ERRCODE = 'wrong_object_type',
 			MESSAGE = format('%s belongs to vigil and cannot be watched', relation);
+	END IF;
+	-- A temporary table goes with its session without a DROP, so no event
+	-- trigger would forget its watch.
+	IF (SELECT c.relpersistence FROM pg_class c WHERE c.oid = relation) = 't' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'feature_not_supported',
+			MESSAGE = format('temporary table %s cannot be watched', relation),
+			HINT = 'A watch outlives the session; watch a permanent table.';
 	END IF;
 	IF NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = relation AND contype = 'p') THEN
 		RAISE EXCEPTION USING
@@ -127,7 +147,12 @@ BEGIN
 			MESSAGE = format('table %s is already watched', relation),
 			HINT = 'Call vigil.unwatch() first to watch it with other columns.';
 	END IF;
-	IF alert_threshold IS NULL OR NOT (alert_threshold > 0 AND alert_threshold <= 1) THEN
+	IF alert_threshold IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'alert_threshold must not be NULL';
+	END IF;
+	IF NOT (alert_threshold > 0 AND alert_threshold <= 1) THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'invalid_parameter_value',
 			MESSAGE = format('alert_threshold must be in (0, 1], not %s', alert_threshold);
@@ -180,7 +205,11 @@ DECLARE
 BEGIN
 	DELETE FROM vigil.watches w WHERE w.id = forget_watch.id RETURNING w.relation INTO rel;
 	DELETE FROM vigil.profiles p WHERE p.watch_id = forget_watch.id;
-	IF drop_trigger THEN
+	-- rel is NULL when a concurrent unwatch() forgot the watch first, and
+	-- names no table when the table went without a DROP the event trigger
+	-- saw (the trigger went with it).  A regclass prints as a quoted,
+	-- schema-qualified name.
+	IF drop_trigger AND EXISTS (SELECT FROM pg_class c WHERE c.oid = rel) THEN
 		EXECUTE format('DROP TRIGGER IF EXISTS vigil_detect ON %s', rel);
 	END IF;
 END
@@ -194,6 +223,11 @@ CREATE FUNCTION vigil.unwatch(relation regclass)
 DECLARE
 	id int;
 BEGIN
+	IF relation IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'relation must not be NULL';
+	END IF;
 	SELECT w.id INTO id FROM vigil.watches w WHERE w.relation = unwatch.relation;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION USING
@@ -209,9 +243,12 @@ COMMENT ON FUNCTION vigil.unwatch(regclass) IS
 
 -- When a watched table is dropped, forget its watch; when a watched column
 -- is dropped, forget the watch if detection needs the column (key, amount,
--- time), or stop using it if it is optional.
+-- time), or stop using it if it is optional.  It runs for every DROP in the
+-- database, by whoever drops: SECURITY DEFINER, so that roles with no
+-- privilege on vigil's tables can still drop their tables and columns.  It
+-- only acts on the objects the DROP removed.
 CREATE FUNCTION vigil.on_drop() RETURNS event_trigger
-	LANGUAGE plpgsql
+	LANGUAGE plpgsql SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
@@ -241,6 +278,8 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+REVOKE ALL ON FUNCTION vigil.on_drop() FROM PUBLIC;
 
 CREATE EVENT TRIGGER vigil_on_drop ON sql_drop EXECUTE FUNCTION vigil.on_drop();
 

@@ -192,17 +192,6 @@ fold_all_or_nothing(void)
 	CHECK(!vigil_profile_fold(&p, &e));
 	CHECK(memcmp(&p, &before, sizeof(p)) == 0);
 
-	/*
-	 * A valid event that only the ring refuses (more than 2^31 s after the
-	 * first event): the summaries folded before the ring must not keep it.
-	 */
-	e = located(T0 + 3e9, 1.0, 10.0, 10.0);
-	e.has_merchant = true;
-	e.merchant_hash = 0xffffULL << 48;
-	CHECK(vigil_event_valid(&e, NULL));
-	CHECK(!vigil_profile_fold(&p, &e));
-	CHECK(memcmp(&p, &before, sizeof(p)) == 0);
-
 	/* an unsound profile is refused, not written through */
 	p.merchants.count = 1000;
 	e = event(T0 + DAY, 1.0);
@@ -214,6 +203,54 @@ fold_all_or_nothing(void)
 	CHECK(vigil_profile_fold(&p, &e));
 	CHECK(p.amount.n == 21);
 	CHECK(valid(&p));
+}
+
+/*
+ * Events decades apart (a mistyped year) fold and keep the profile valid,
+ * whether the odd one comes first or later: it cannot stop its key's other
+ * events from folding.
+ */
+static void
+far_apart_events(void)
+{
+	static const double odd[] = {T0 - 4e9, T0 + 4e9, T0 + 2147483648.0};
+	VigilProfile p;
+	VigilEvent	e;
+	int			i,
+				k;
+
+	for (k = 0; k < 3; k++)
+	{
+		vigil_profile_init(&p);
+		e = event(odd[k], 5.0);
+		CHECK(vigil_profile_fold(&p, &e));
+		for (i = 0; i < 20; i++)
+		{
+			e = located(T0 + i * HOUR, 10.0 + i, 48.0, 2.0);
+			CHECK(vigil_profile_fold(&p, &e));
+			CHECK(valid(&p));
+		}
+		CHECK(p.amount.n == 21);
+		CHECK(p.amount.min == 5.0 && p.amount.max == 29.0);
+	}
+
+	/* and an odd one after ordinary events, in either direction */
+	for (k = 0; k < 3; k++)
+	{
+		vigil_profile_init(&p);
+		for (i = 0; i < 20; i++)
+		{
+			e = event(T0 + i * HOUR, 10.0 + i);
+			CHECK(vigil_profile_fold(&p, &e));
+		}
+		e = event(odd[k], 5.0);
+		CHECK(vigil_profile_fold(&p, &e));
+		CHECK(valid(&p));
+		e = event(T0 + 20 * HOUR, 30.0);
+		CHECK(vigil_profile_fold(&p, &e));
+		CHECK(valid(&p));
+		CHECK(p.amount.n == 22);
+	}
 }
 
 /* An out-of-order located event does not move the last location back. */
@@ -567,6 +604,7 @@ main(void)
 	RUN(known_sequence);
 	RUN(event_validation);
 	RUN(fold_all_or_nothing);
+	RUN(far_apart_events);
 	RUN(out_of_order_location);
 	RUN(random_folds_stay_valid);
 	RUN(random_folds_mean);

@@ -265,11 +265,9 @@ rejects_invalid(void)
 		CHECK(!vigil_ring_count_small_since(&r, T0, bad[i], &n));
 		CHECK(!vigil_ring_saturated(&r, bad[i], &sat));
 	}
-	/* amounts beyond float range, times 2^31 s or more from the first */
+	/* amounts beyond float range */
 	CHECK(!vigil_ring_push(&r, T0, 1e39));
 	CHECK(!vigil_ring_push(&r, T0, -1e39));
-	CHECK(!vigil_ring_push(&r, T0 + 2147483648.0, 1.0));
-	CHECK(!vigil_ring_push(&r, T0 - 2147483649.0, 1.0));
 	CHECK(memcmp(&r, &before, sizeof(r)) == 0);
 	CHECK(n == 123 && s == 4.5 && sat);
 
@@ -294,6 +292,60 @@ rejects_invalid(void)
 	CHECK(count_since(&r, -1e15 + 1.0) == 0);
 }
 
+/*
+ * Events more than 2^31 s apart: the newer one wins, the older ones are
+ * lost, and saturation says so; what is retained stays in order.
+ */
+static void
+far_apart(void)
+{
+	VigilRing	r;
+	int			i;
+
+	/* a much newer event evicts the retained events 2^31 s older than it */
+	vigil_ring_init(&r);
+	CHECK(vigil_ring_push(&r, T0, 1.0));
+	CHECK(vigil_ring_push(&r, T0 + 100.0, 2.0));
+	CHECK(vigil_ring_push(&r, T0 + 2147483700.0, 4.0));
+	CHECK(r.count == 2 && r.lost == 1);
+	CHECK(count_since(&r, -1e300) == 2);
+	CHECK(sum_since(&r, -1e300) == 6.0);
+	CHECK(count_since(&r, T0 + 101.0) == 1);
+	CHECK(saturated(&r, T0 + 100.0) == 1);
+	CHECK(saturated(&r, T0 + 101.0) == 0);
+
+	/* an event more than 2^31 s before the base is dropped, and counted */
+	CHECK(vigil_ring_push(&r, T0 + 100.0 - 2147483649.0, 8.0));
+	CHECK(r.count == 2 && r.lost == 2);
+	CHECK(sum_since(&r, -1e300) == 6.0);
+
+	/* one just within reach goes in first */
+	CHECK(vigil_ring_push(&r, T0 + 100.0 - 2147483648.0, 16.0));
+	CHECK(r.count == 3 && r.lost == 2);
+	CHECK(count_since(&r, T0 + 100.0 - 2147483648.0) == 3);
+	CHECK(count_since(&r, T0 + 100.0 - 2147483647.0) == 2);
+	CHECK(sum_since(&r, -1e300) == 22.0);
+	for (i = 1; i < r.count; i++)
+		CHECK(r.off[(r.head + i) % VIGIL_RING_CAP] >= r.off[(r.head + i - 1) % VIGIL_RING_CAP]);
+
+	/* every event evicted: the ring starts again from the newest */
+	CHECK(vigil_ring_push(&r, T0 + 9e9, 32.0));
+	CHECK(r.count == 1 && r.lost == 5);
+	CHECK(sum_since(&r, -1e300) == 32.0);
+	CHECK(count_since(&r, T0 + 9e9) == 1);
+	CHECK(saturated(&r, T0 + 9e9) == 1);
+
+	/* a mistyped first event does not keep the ordinary ones out */
+	vigil_ring_init(&r);
+	CHECK(vigil_ring_push(&r, T0 - 4e9, 1.0));
+	for (i = 0; i < VIGIL_RING_CAP; i++)
+		CHECK(vigil_ring_push(&r, T0 + i, 1.0));
+	CHECK(r.count == VIGIL_RING_CAP && r.lost == 1);
+	CHECK(count_since(&r, T0) == VIGIL_RING_CAP);
+	CHECK(saturated(&r, T0) == 1);
+	CHECK(saturated(&r, T0 + 1.0) == 0);
+}
+
 int
 main(void)
 {
@@ -305,5 +357,6 @@ main(void)
 	RUN(small_amounts);
 	RUN(amount_precision);
 	RUN(rejects_invalid);
+	RUN(far_apart);
 	return UNIT_DONE();
 }
