@@ -64,6 +64,8 @@ PGDLLEXPORT void vigil_notifier_main(Datum arg pg_attribute_unused());
 /* Pause after a failed round, and between checks for the extension. */
 #define ERROR_SLEEP_MS 1000
 #define ABSENT_SLEEP_MS 5000
+/* Pause when every due alert is locked by another transaction (SKIP LOCKED). */
+#define LOCKED_SLEEP_MS 100
 
 NotifierShared *vigil_notifier_shared = NULL;
 
@@ -255,7 +257,10 @@ step_begin(const char *activity, bool *recovered)
 
 /*
  * One round: claim, send, record.  Returns how long to sleep before the
- * next one in ms (0: go again at once, there is more to do).
+ * next one in ms (0: go again at once, there is more to do).  Credentials
+ * are resolved only when an alert is due: an idle worker on a machine with
+ * none configured would otherwise ask the instance metadata service every
+ * few seconds, for nothing.
  */
 static long
 notifier_round(bool *recovered)
@@ -279,7 +284,12 @@ notifier_round(bool *recovered)
 							(unsigned long long) back)));
 		*recovered = true;
 	}
+	due = vigil_outbox_next_due_ms(any_topic);
 	step_end();
+	if (due < 0 || due > IDLE_SLEEP_MS)
+		return IDLE_SLEEP_MS;
+	if (due > 0)
+		return (long) due;
 
 	/* outside any transaction: this may ask a metadata service */
 	if (!vigil_credentials_get(&creds, &why))
@@ -299,28 +309,19 @@ notifier_round(bool *recovered)
 		return ABSENT_SLEEP_MS;
 	n = vigil_outbox_claim(vigil_batch_size, any_topic, roundcxt, &d);
 	step_end();
+	if (n == 0)
+		return LOCKED_SLEEP_MS;
 
-	if (n > 0)
-	{
-		pgstat_report_activity(STATE_RUNNING, psprintf("vigil notifier: sending %d alerts", n));
-		vigil_sns_deliver(d, n, &creds);
+	pgstat_report_activity(STATE_RUNNING, psprintf("vigil notifier: sending %d alerts", n));
+	vigil_sns_deliver(d, n, &creds);
 
-		/* with the extension gone, so are the alerts to record */
-		if (!step_begin("vigil notifier: recording outcomes", recovered))
-			return ABSENT_SLEEP_MS;
-		vigil_outbox_record(d, n, vigil_max_attempts);
-		step_end();
-		if (n == vigil_batch_size)
-			return 0;
-	}
-
-	if (!step_begin("vigil notifier: waiting", recovered))
+	/* with the extension gone, so are the alerts to record */
+	if (!step_begin("vigil notifier: recording outcomes", recovered))
 		return ABSENT_SLEEP_MS;
-	due = vigil_outbox_next_due_ms(any_topic);
+	vigil_outbox_record(d, n, vigil_max_attempts);
 	step_end();
-	if (due < 0 || due > IDLE_SLEEP_MS)
-		return IDLE_SLEEP_MS;
-	return (long) due;
+	/* the next round sees what is due next, retries of these among it */
+	return 0;
 }
 
 /* The worker's entry point. */

@@ -300,15 +300,18 @@ vigil_outbox_next_due_ms(bool any_topic)
 	{
 		Oid			argtypes[2] = {INT4OID, BOOLOID};
 
+		/* NULL for an empty queue (GREATEST would turn it into 0) */
 		plan = vigil_prepare_plan(
-								  "SELECT pg_catalog.ceil(GREATEST(0, 1000 OPERATOR(pg_catalog.*) "
+								  "SELECT pg_catalog.ceil(1000 OPERATOR(pg_catalog.*) "
 								  " pg_catalog.date_part('epoch', pg_catalog.min(next_attempt_at)"
-								  "  OPERATOR(pg_catalog.-) pg_catalog.clock_timestamp())))::pg_catalog.int8 "
+								  "  OPERATOR(pg_catalog.-) pg_catalog.clock_timestamp()))::pg_catalog.int8 "
 								  "FROM vigil.alerts WHERE status OPERATOR(pg_catalog.=) 'pending' AND " HAS_TOPIC,
 								  2, argtypes);
 	}
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the next due alert");
 	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? -1 : DatumGetInt64(v);
+	if (isnull)
+		return -1;
+	return Max(DatumGetInt64(v), 0);
 }

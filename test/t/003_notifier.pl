@@ -196,6 +196,20 @@ is(body($big)->{row_ref}{id}, 0, 'and the rest intact');
 
 is(worker_complaints(), '', 'the worker logged no error or warning');
 
+# An idle worker sleeps on its latch until the idle poll (10 s): over 3 s
+# with nothing queued it wakes at most once or twice.  A worker that polled
+# (or spun) would wake tens of times: each sleep is a voluntary context
+# switch.
+sub wakeups
+{
+	my ($p) = @_;
+	return (slurp_file("/proc/$p/status") =~ /^voluntary_ctxt_switches:\s+(\d+)/m)[0];
+}
+$pid = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'vigil notifier'});
+my $woken = wakeups($pid);
+usleep(3_000_000);
+cmp_ok(wakeups($pid) - $woken, '<=', 5, 'an idle worker sleeps until there is work');
+
 # DROP and CREATE EXTENSION: the same worker carries on, no crash loop.
 $pid = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'vigil notifier'});
 $node->safe_psql('postgres', 'DROP EXTENSION vigil CASCADE');

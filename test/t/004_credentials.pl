@@ -87,6 +87,13 @@ sub restart_with
 	$node->restart;
 }
 
+# An idle worker looks for no credentials: nothing is due, so nothing is
+# asked of any source (on a machine without credentials that would be a
+# metadata request every round), and nothing is logged.
+$node->safe_psql('postgres', 'SELECT vigil.wake_notifier()');
+usleep(2_000_000);
+unlike(slurp_file($node->logfile), qr/no AWS credentials/, 'an idle worker does not look for credentials');
+
 is(alert('pending'), 'pending', 'no credentials: the alert waits');
 ok($node->wait_for_log(qr/WARNING:  vigil notifier: no AWS credentials: none configured/),
 	'and the worker says why');
