@@ -6,6 +6,7 @@
 #   make demo         start a throwaway cluster and run the demo on it
 #   make demo-stop    stop the demo cluster
 #   make bench        benchmarks (test/bench), printed as ratios to a baseline
+#   make fuzz         fuzz the parsers of untrusted bytes (test/fuzz/fuzz.mk)
 #
 # make test and make demo install missing Debian packages themselves (as
 # root) before building, so they work on a fresh Debian 12 machine.
@@ -75,7 +76,7 @@ deps:
 	test/deps.sh
 
 test: deps
-	$(MAKE) all unit
+	$(MAKE) all unit fuzz-build
 	$(MAKE) install
 	test/run
 
@@ -93,3 +94,5 @@ bench: deps
 	test/bench/run
 
 .PHONY: unit deps test demo demo-stop bench
+
+include test/fuzz/fuzz.mk
