@@ -8,6 +8,7 @@
 #   make bench        benchmarks (test/bench), printed as ratios to a baseline
 #   make soak         8 clients inserting for 10 minutes against a failing SNS
 #                     endpoint (test/soak/run; SOAK_SECONDS=600 by default)
+#   make fuzz         fuzz the parsers of untrusted bytes (test/fuzz/fuzz.mk)
 #
 # make test and make demo install missing Debian packages themselves (as
 # root) before building, so they work on a fresh Debian 12 machine.
@@ -78,7 +79,7 @@ deps:
 	test/deps.sh
 
 test: deps
-	$(MAKE) all unit
+	$(MAKE) all unit fuzz-build
 	$(MAKE) install
 	test/run
 
@@ -101,3 +102,5 @@ soak: deps
 	test/soak/run
 
 .PHONY: unit deps test demo demo-stop bench soak
+
+include test/fuzz/fuzz.mk

@@ -7,7 +7,9 @@
  * payload in hex, (n:12,mean:45.1,stddev:3.2,last_time:...,data:\x...), so
  * pg_dump can restore profiles exactly; input reads only the payload and
  * validates it like binary input does, so a corrupted profile can never be
- * stored and later poison detection.
+ * stored and later poison detection.  The parsing and validation are in
+ * core/profile_io.c, without PostgreSQL, so they can be fuzzed; the input
+ * functions here only turn its verdicts into errors.
  */
 #include "postgres.h"
 
@@ -16,6 +18,7 @@
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/float.h"
@@ -23,6 +26,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "core/profile_io.h"
 #include "profile.h"
 
 PG_FUNCTION_INFO_V1(vigil_profile_in);
@@ -59,68 +63,80 @@ vigil_profile_datum(const VigilProfile *p)
 	return PointerGetDatum(d);
 }
 
-/* Turn size bytes from outside into a validated profile datum. */
-static Datum
-profile_from_bytes(const char *bytes, size_t size, bool binary)
+/*
+ * Report why input that is not a vigil.profile was rejected, with the
+ * messages and SQLSTATEs these functions have always used.  str is the text
+ * input, NULL for binary input.
+ */
+static void
+profile_input_error(VigilProfileInStatus status, const VigilProfileInError *err,
+					const char *str) pg_attribute_noreturn();
+
+static void
+profile_input_error(VigilProfileInStatus status, const VigilProfileInError *err,
+					const char *str)
 {
-	VigilProfile p;
-	const char *why;
+	bool		binary = str == NULL;
 	int			code = binary ? ERRCODE_INVALID_BINARY_REPRESENTATION
 		: ERRCODE_INVALID_TEXT_REPRESENTATION;
 
-	if (size != sizeof(VigilProfile))
-		ereport(ERROR,
-				(errcode(code),
-				 errmsg("invalid %svigil.profile value", binary ? "external " : ""),
-				 errdetail("A vigil.profile payload is %zu bytes, got %zu.",
-						   sizeof(VigilProfile), size)));
-	memcpy(&p, bytes, sizeof(VigilProfile));
-	if (!vigil_profile_valid(&p, &why))
-		ereport(ERROR,
-				(errcode(code),
-				 errmsg("invalid %svigil.profile value", binary ? "external " : ""),
-				 errdetail("In vigil.profile, %s.", why)));
-	return vigil_profile_datum(&p);
+	switch (status)
+	{
+		case VIGIL_PROFILE_IN_OK:
+			break;
+		case VIGIL_PROFILE_IN_NO_PAYLOAD:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type vigil.profile: \"%s\"", str),
+					 errdetail("The exact profile follows \"data:\\x\" in hexadecimal.")));
+			break;
+		case VIGIL_PROFILE_IN_NO_END:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type vigil.profile: \"%s\"", str),
+					 errdetail("The value must end with the payload and \")\".")));
+			break;
+		case VIGIL_PROFILE_IN_BAD_LENGTH:
+			if (binary)
+				ereport(ERROR,
+						(errcode(code),
+						 errmsg("invalid external vigil.profile value"),
+						 errdetail("A vigil.profile payload is %zu bytes, got %zu.",
+								   sizeof(VigilProfile), err->length)));
+			ereport(ERROR,
+					(errcode(code),
+					 errmsg("invalid vigil.profile value"),
+					 errdetail("A vigil.profile payload is %zu bytes, got %zu hexadecimal digits.",
+							   sizeof(VigilProfile), err->length)));
+			break;
+		case VIGIL_PROFILE_IN_BAD_DIGIT:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid vigil.profile value"),
+					 errdetail("The payload after \"data:\\x\" must be hexadecimal digits only.")));
+			break;
+		case VIGIL_PROFILE_IN_INVALID:
+			ereport(ERROR,
+					(errcode(code),
+					 errmsg("invalid %svigil.profile value", binary ? "external " : ""),
+					 errdetail("In vigil.profile, %s.", err->why)));
+			break;
+	}
+	elog(ERROR, "unexpected vigil.profile input status %d", (int) status);
 }
 
-/* Text input: only the data:\x... payload counts. */
+/* Text input: only the data:\x... payload counts (core/profile_io.h). */
 Datum
 vigil_profile_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
-	char	   *hex = strstr(str, "data:\\x");
-	char	   *end;
-	size_t		hexlen;
-	char	   *bytes;
+	VigilProfile p;
+	VigilProfileInError err;
+	VigilProfileInStatus status = vigil_profile_from_text(str, &p, &err);
 
-	if (hex == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type vigil.profile: \"%s\"", str),
-				 errdetail("The exact profile follows \"data:\\x\" in hexadecimal.")));
-	hex += strlen("data:\\x");
-	end = strchr(hex, ')');
-	if (end == NULL || end[1] != '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type vigil.profile: \"%s\"", str),
-				 errdetail("The value must end with the payload and \")\".")));
-	hexlen = end - hex;
-	if (hexlen != 2 * sizeof(VigilProfile))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid vigil.profile value"),
-				 errdetail("A vigil.profile payload is %zu bytes, got %zu hexadecimal digits.",
-						   sizeof(VigilProfile), hexlen)));
-	/* hex_decode skips white space, which would leave bytes unset */
-	if (strspn(hex, "0123456789abcdefABCDEF") != hexlen)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid vigil.profile value"),
-				 errdetail("The payload after \"data:\\x\" must be hexadecimal digits only.")));
-	bytes = palloc(hexlen / 2);
-	hex_decode(hex, hexlen, bytes);
-	PG_RETURN_DATUM(profile_from_bytes(bytes, hexlen / 2, false));
+	if (status != VIGIL_PROFILE_IN_OK)
+		profile_input_error(status, &err, str);
+	PG_RETURN_DATUM(vigil_profile_datum(&p));
 }
 
 /* Append a double for people: shortest form, or null when not a number. */
@@ -168,8 +184,13 @@ vigil_profile_recv(PG_FUNCTION_ARGS)
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int			size = buf->len - buf->cursor;
 	const char *bytes = pq_getmsgbytes(buf, size);
+	VigilProfile p;
+	VigilProfileInError err;
+	VigilProfileInStatus status = vigil_profile_from_binary(bytes, size, &p, &err);
 
-	PG_RETURN_DATUM(profile_from_bytes(bytes, size, true));
+	if (status != VIGIL_PROFILE_IN_OK)
+		profile_input_error(status, &err, NULL);
+	PG_RETURN_DATUM(vigil_profile_datum(&p));
 }
 
 /* Binary output: the payload as it is. */

@@ -7,11 +7,12 @@
  * (n:3,mean:2,m2:2,min:1,max:3), prints every double in its shortest exact
  * form so a dump and restore reproduces it bit for bit.  Input from text or
  * binary is checked for consistency, so no stored value is a summary that
- * no data set could have produced.
+ * no data set could have produced.  Reading both forms is done without
+ * PostgreSQL in core/stats_io.c, so it can be fuzzed; the input functions
+ * here only turn its verdicts into errors.
  */
 #include "postgres.h"
 
-#include <ctype.h>
 #include <math.h>
 
 #include "common/shortest_dec.h"
@@ -20,6 +21,7 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 
+#include "core/stats_io.h"
 #include "stats.h"
 
 PG_FUNCTION_INFO_V1(vigil_stats_in);
@@ -34,7 +36,7 @@ PG_FUNCTION_INFO_V1(vigil_stats_min);
 PG_FUNCTION_INFO_V1(vigil_stats_max);
 PG_FUNCTION_INFO_V1(vigil_stats_zscore);
 
-/* The field names of the text form, in the order they must appear. */
+/* The field names of the text form, in the order they are printed. */
 static const char *const field_names[] = {"n", "mean", "m2", "min", "max"};
 
 /* Build a palloc'd vigil.stats from a non-empty Welford summary. */
@@ -80,96 +82,95 @@ vigil_stats_overflow_error(void)
 			 errdetail("The spread of the values is too large to represent.")));
 }
 
-/* Complain about text that is not a vigil.stats. */
+/*
+ * Report why input that is not a vigil.stats was rejected, with the messages
+ * and SQLSTATEs these functions have always used (the float errors are
+ * float8in's).  str is the text input, NULL for binary input, whose size is
+ * binary_size.
+ */
 static void
-syntax_error(const char *str, const char *detail)
+stats_input_error(VigilStatsInStatus status, const VigilStatsInError *err,
+				  const char *str, int binary_size) pg_attribute_noreturn();
+
+static void
+stats_input_error(VigilStatsInStatus status, const VigilStatsInError *err,
+				  const char *str, int binary_size)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type vigil.stats: \"%s\"", str),
-			 errdetail("%s", detail),
-			 errhint("The expected form is (n:3,mean:2,m2:2,min:1,max:3).")));
+	bool		binary = str == NULL;
+
+	switch (status)
+	{
+		case VIGIL_STATS_IN_OK:
+			break;
+		case VIGIL_STATS_IN_SYNTAX:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type vigil.stats: \"%s\"", str),
+					 errdetail("%s", err->detail),
+					 errhint("The expected form is (n:3,mean:2,m2:2,min:1,max:3).")));
+			break;
+		case VIGIL_STATS_IN_N_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value for field \"n\" is out of range for type vigil.stats")));
+			break;
+		case VIGIL_STATS_IN_NUMBER:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type %s: \"%s\"",
+							"vigil.stats", str)));
+			break;
+		case VIGIL_STATS_IN_NUMBER_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("\"%s\" is out of range for type double precision",
+							pnstrdup(str + err->offset, err->length))));
+			break;
+		case VIGIL_STATS_IN_BAD_LENGTH:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid external vigil.stats value"),
+					 errdetail("A vigil.stats value is %d bytes, got %d.",
+							   VIGIL_STATS_BINARY_SIZE, binary_size)));
+			break;
+		case VIGIL_STATS_IN_INVALID:
+			ereport(ERROR,
+					(errcode(binary ? ERRCODE_INVALID_BINARY_REPRESENTATION
+							 : ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid %svigil.stats value",
+							binary ? "external " : ""),
+					 errdetail("In vigil.stats, %s.", err->why)));
+			break;
+	}
+	elog(ERROR, "unexpected vigil.stats input status %d", (int) status);
 }
 
-/* Consume "name:" at *p, allowing white space around it. */
-static void
-expect_field(char **p, const char *name, const char *str)
+/* A palloc'd vigil.stats holding v. */
+static VigilStats *
+stats_from_value(const VigilStatsValue *v)
 {
-	size_t		len = strlen(name);
+	VigilStats *s = palloc(sizeof(VigilStats));
 
-	while (isspace((unsigned char) **p))
-		(*p)++;
-	if (strncmp(*p, name, len) != 0)
-		syntax_error(str, psprintf("Expected field \"%s\".", name));
-	*p += len;
-	while (isspace((unsigned char) **p))
-		(*p)++;
-	if (**p != ':')
-		syntax_error(str, psprintf("Expected \":\" after \"%s\".", name));
-	(*p)++;
+	s->n = v->n;
+	s->mean = v->mean;
+	s->m2 = v->m2;
+	s->min = v->min;
+	s->max = v->max;
+	return s;
 }
 
-/* Consume the separator after a field: "," or, after the last, ")". */
-static void
-expect_separator(char **p, char sep, const char *str)
-{
-	while (isspace((unsigned char) **p))
-		(*p)++;
-	if (**p != sep)
-		syntax_error(str, psprintf("Expected \"%c\".", sep));
-	(*p)++;
-}
-
-/* Reject a summary that no data set could have produced. */
-static void
-check_summary(const VigilStats *s, bool binary)
-{
-	const char *why;
-
-	if (!vigil_summary_valid(s->n, s->mean, s->m2, s->min, s->max, &why))
-		ereport(ERROR,
-				(errcode(binary ? ERRCODE_INVALID_BINARY_REPRESENTATION
-						 : ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid %svigil.stats value",
-						binary ? "external " : ""),
-				 errdetail("In vigil.stats, %s.", why)));
-}
-
-/* Text input: (n:3,mean:2,m2:2,min:1,max:3). */
+/* Text input: (n:3,mean:2,m2:2,min:1,max:3), see core/stats_io.h. */
 Datum
 vigil_stats_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
-	char	   *p = str;
-	char	   *end;
-	VigilStats *s = palloc(sizeof(VigilStats));
-	float8	   *fields[] = {&s->mean, &s->m2, &s->min, &s->max};
+	VigilStatsValue v;
+	VigilStatsInError err;
+	VigilStatsInStatus status = vigil_stats_from_text(str, &v, &err);
 
-	expect_separator(&p, '(', str);
-	expect_field(&p, field_names[0], str);
-	errno = 0;
-	s->n = strtoi64(p, &end, 10);
-	if (end == p)
-		syntax_error(str, "Field \"n\" must be an integer.");
-	if (errno == ERANGE)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("value for field \"n\" is out of range for type vigil.stats")));
-	p = end;
-	for (size_t i = 0; i < lengthof(fields); i++)
-	{
-		expect_separator(&p, ',', str);
-		expect_field(&p, field_names[i + 1], str);
-		*fields[i] = float8in_internal(p, &p, "vigil.stats", str);
-	}
-	expect_separator(&p, ')', str);
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p != '\0')
-		syntax_error(str, "Junk after the closing parenthesis.");
-
-	check_summary(s, false);
-	PG_RETURN_VIGIL_STATS_P(s);
+	if (status != VIGIL_STATS_IN_OK)
+		stats_input_error(status, &err, str, 0);
+	PG_RETURN_VIGIL_STATS_P(stats_from_value(&v));
 }
 
 /* Append a double in its shortest exact decimal form. */
@@ -206,21 +207,15 @@ Datum
 vigil_stats_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	VigilStats *s = palloc(sizeof(VigilStats));
+	int			size = buf->len - buf->cursor;
+	const char *bytes = pq_getmsgbytes(buf, size);
+	VigilStatsValue v;
+	VigilStatsInError err;
+	VigilStatsInStatus status = vigil_stats_from_binary(bytes, size, &v, &err);
 
-	if (buf->len - buf->cursor != 8 + 4 * 8)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid external vigil.stats value"),
-				 errdetail("A vigil.stats value is 40 bytes, got %d.",
-						   buf->len - buf->cursor)));
-	s->n = pq_getmsgint64(buf);
-	s->mean = pq_getmsgfloat8(buf);
-	s->m2 = pq_getmsgfloat8(buf);
-	s->min = pq_getmsgfloat8(buf);
-	s->max = pq_getmsgfloat8(buf);
-	check_summary(s, true);
-	PG_RETURN_VIGIL_STATS_P(s);
+	if (status != VIGIL_STATS_IN_OK)
+		stats_input_error(status, &err, NULL, size);
+	PG_RETURN_VIGIL_STATS_P(stats_from_value(&v));
 }
 
 /* Binary output. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages pg_vigil needs to build, test and demo,
-# when they are missing.  Needs root to install; says what is missing if not.
+# when they are missing (clang-14 and its runtime for the sanitizer and
+# fuzzing builds of test/fuzz/fuzz.mk).  Needs root to install; says what is missing if not.
 set -euo pipefail
 
 packages=(
@@ -17,6 +18,8 @@ packages=(
 	openssl
 	make
 	gcc
+	clang-14
+	libclang-rt-14-dev
 )
 
 missing=()

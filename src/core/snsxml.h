@@ -4,12 +4,19 @@
  *
  * Not a general XML parser: SNS's responses are small documents of
  * elements and text, and the notifier needs a handful of values from them.
- * An element is found by name (with or without attributes such as xmlns),
- * its text runs to the matching closing tag, and the five predefined
- * entities and numeric character references are decoded.  Inputs are
- * (buf, len) and need not be NUL-terminated; nothing is read past len.
- * Ids and codes that do not fit their fields make the parse fail; an
- * error message (for people) is cut to fit and ends with "...".
+ * An element is found by name (with or without attributes such as xmlns,
+ * whose quoted values may hold '>'), its text runs to the matching closing
+ * tag (white space allowed before its '>'), and the five predefined
+ * entities and numeric character references are decoded.  Comments,
+ * processing instructions (<?xml ...?>) and CDATA sections are not markup:
+ * elements inside them are not found, and in a value comments and
+ * processing instructions are dropped while a CDATA section's bytes are
+ * text.  A DOCTYPE (or any other <!...> declaration) fails the parse, as
+ * its entity definitions could not be honoured, and so does a NUL byte or
+ * other markup in a value.  Inputs are (buf, len) and need not be
+ * NUL-terminated; nothing is read past len.  Ids and codes that do not fit
+ * their fields make the parse fail; an error message (for people) is cut
+ * to fit and ends with "...".
  */
 #ifndef VIGIL_SNSXML_H
 #define VIGIL_SNSXML_H

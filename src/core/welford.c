@@ -17,6 +17,9 @@
 /* Unit roundoff of double arithmetic. */
 #define U (DBL_EPSILON / 2)
 
+/* The smallest subnormal double, C11's DBL_TRUE_MIN: the ulp below DBL_MIN. */
+#define SUBNORMAL_ULP 4.9406564584124654e-324
+
 /*
  * How much accumulated rounding error a moving summary may carry before it
  * must be rebuilt from scratch: far below the 1e-9 relative accuracy the
@@ -205,7 +208,8 @@ bool
 vigil_summary_valid(int64_t n, double mean, double m2, double min, double max,
 					const char **why)
 {
-	double		range;
+	double		range,
+				slack;
 
 	*why = NULL;
 	if (n < 1)
@@ -224,10 +228,20 @@ vigil_summary_valid(int64_t n, double mean, double m2, double min, double max,
 	{
 		/*
 		 * Popoviciu: the population variance is at most (max - min)^2 / 4,
-		 * so M2 <= n (max - min)^2 / 4, with slack for rounding.
+		 * so M2 <= n (max - min)^2 / 4, reached when half the values are at
+		 * each extreme.  Summaries of such data come within rounding of the
+		 * bound, so the slack must cover what n updates can round: a
+		 * relative part that grows with n (2e8 values alternating 0.1 and
+		 * 0.3 already overshoot by 5e-10), and an absolute part for data
+		 * whose squares are subnormal, where an ulp is SUBNORMAL_ULP
+		 * whatever the magnitude and a relative slack means nothing.
+		 * Without it a summary that stats_agg built could fail to load
+		 * from a dump.
 		 */
 		range = max - min;
-		if (m2 > (double) n * range * range / 4.0 * (1.0 + 1e-9))
+		slack = 1e-9 + 4.0 * (double) n * DBL_EPSILON;
+		if (m2 > (double) n * range * range / 4.0 * (1.0 + slack) +
+			4.0 * (double) n * SUBNORMAL_ULP)
 			*why = "m2 is larger than the range of the values allows";
 	}
 	return *why == NULL;

@@ -124,6 +124,106 @@ test_malformed(void)
 		CHECK(!vigil_snsxml_error(bad[i], strlen(bad[i]), &e));
 }
 
+/* Elements inside comments are not elements: the known bug. */
+static void
+test_comments(void)
+{
+	static const char doc[] =
+		"<PublishResponse><PublishResult>"
+		"<!-- <MessageId>x</MessageId> -->"
+		"<MessageId>real-id</MessageId>"
+		"</PublishResult></PublishResponse>";
+	static const char only_comment[] =
+		"<PublishResponse><PublishResult>"
+		"<!-- <MessageId>x</MessageId> -->"
+		"</PublishResult></PublishResponse>";
+	static const char close_in_comment[] =
+		"<ErrorResponse><Error><Code>A<!-- </Code> -->B</Code>"
+		"<Message>m<!---->n</Message></Error></ErrorResponse>";
+	static const char cut_comment[] =
+		"<PublishResponse><PublishResult><!-- <MessageId>x</MessageId>"
+		"</PublishResult></PublishResponse>";
+	VigilSnsPublishResult r;
+	VigilSnsError e;
+
+	CHECK(vigil_snsxml_publish(doc, strlen(doc), &r));
+	CHECK(strcmp(r.message_id, "real-id") == 0);
+	CHECK(!vigil_snsxml_publish(only_comment, strlen(only_comment), &r));
+	/* a closing tag in a comment does not close; the comment is dropped */
+	CHECK(vigil_snsxml_error(close_in_comment, strlen(close_in_comment), &e));
+	CHECK(strcmp(e.code, "AB") == 0);
+	CHECK(strcmp(e.message, "mn") == 0);
+	/* an unterminated comment hides everything after it */
+	CHECK(!vigil_snsxml_publish(cut_comment, strlen(cut_comment), &r));
+}
+
+/* CDATA sections and processing instructions are not markup either. */
+static void
+test_cdata_and_pi(void)
+{
+	static const char hidden[] =
+		"<?xml version=\"1.0\"?><?x <MessageId>pi</MessageId> ?>"
+		"<PublishResponse><PublishResult>"
+		"<![CDATA[<MessageId>cdata</MessageId>]]>"
+		"<MessageId>id-1</MessageId></PublishResult></PublishResponse>";
+	static const char value[] =
+		"<ErrorResponse><Error><Code><![CDATA[Bad<&>]]>Code</Code>"
+		"<Message>a<?pi x?>b<![CDATA[]]></Message></Error></ErrorResponse>";
+	static const char *const bad[] = {
+		/* a DOCTYPE could define entities we do not know */
+		"<!DOCTYPE r [<!ENTITY e \"x\">]><ErrorResponse><Error><Code>&e;</Code></Error></ErrorResponse>",
+		"<ErrorResponse><Error><Code><![CDATA[x]></Code></Error></ErrorResponse>",
+		"<ErrorResponse><Error><Code>x<?pi</Code></Error></ErrorResponse>",
+		"<ErrorResponse><Error><Code>x<!</Code></Error></ErrorResponse>",
+	};
+	VigilSnsPublishResult r;
+	VigilSnsError e;
+
+	CHECK(vigil_snsxml_publish(hidden, strlen(hidden), &r));
+	CHECK(strcmp(r.message_id, "id-1") == 0);
+	CHECK(vigil_snsxml_error(value, strlen(value), &e));
+	CHECK(strcmp(e.code, "Bad<&>Code") == 0);
+	CHECK(strcmp(e.message, "ab") == 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(!vigil_snsxml_error(bad[i], strlen(bad[i]), &e));
+}
+
+/* Quoted '>' in attributes, white space in closing tags. */
+static void
+test_tags(void)
+{
+	static const char doc[] =
+		"<PublishResponse a='>' b=\"/>\"><PublishResult >"
+		"<MessageId\n x=\">\">m-2</MessageId\n></PublishResult ></PublishResponse>";
+	VigilSnsPublishResult r;
+
+	CHECK(vigil_snsxml_publish(doc, strlen(doc), &r));
+	CHECK(strcmp(r.message_id, "m-2") == 0);
+}
+
+/*
+ * A bad reference in a message that is cut to fit fails that field rather
+ * than ending it early with "..."; a NUL byte fails a value instead of
+ * silently shortening it.
+ */
+static void
+test_bad_text(void)
+{
+	static const char bad_ref[] =
+		"<ErrorResponse><Error><Code>C</Code><Message>ok &#0; more</Message>"
+		"</Error></ErrorResponse>";
+	static const char nul[] =
+		"<PublishResponse><PublishResult><MessageId>ab\0cd</MessageId>"
+		"</PublishResult></PublishResponse>";
+	VigilSnsError e;
+	VigilSnsPublishResult r;
+
+	CHECK(vigil_snsxml_error(bad_ref, strlen(bad_ref), &e));
+	CHECK(strcmp(e.code, "C") == 0);
+	CHECK(strcmp(e.message, "") == 0);
+	CHECK(!vigil_snsxml_publish(nul, sizeof(nul) - 1, &r));
+}
+
 /*
  * Every prefix of each document, in an exact-size heap copy (so that
  * AddressSanitizer sees any read past the end), parses or fails cleanly.
@@ -162,6 +262,10 @@ main(void)
 	RUN(test_error);
 	RUN(test_limits);
 	RUN(test_malformed);
+	RUN(test_comments);
+	RUN(test_cdata_and_pi);
+	RUN(test_tags);
+	RUN(test_bad_text);
 	RUN(test_prefixes);
 	return UNIT_DONE();
 }

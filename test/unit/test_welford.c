@@ -325,6 +325,45 @@ slide_and_check(const double *x, int n, int width)
 	return restarts;
 }
 
+/*
+ * Data at its two extremes reaches Popoviciu's bound on M2 exactly, so
+ * summaries of it must pass validation whatever the rounding: with
+ * subnormal squares (found by fuzz_rules: amounts 0, x, x, 0 gave a profile
+ * that could not be loaded back), and for very long series, whose rounding
+ * grows faster than n.  Gross excess is still caught.
+ */
+static void
+extremes_reach_the_bound(void)
+{
+	static const double xs[] = {8.8544945874389708e-159, 1e-160, 3e-155, 1e-300};
+	const char *why;
+
+	for (size_t k = 0; k < sizeof(xs) / sizeof(xs[0]); k++)
+	{
+		VigilWelford w;
+		double		m;
+
+		vigil_welford_init(&w);
+		for (int i = 0; i < 400; i++)
+		{
+			CHECK(vigil_welford_add(&w, (i % 4 == 1 || i % 4 == 2) ? xs[k] : 0.0, NULL));
+			m = vigil_welford_mean(&w);
+			if (!vigil_summary_valid((int64_t) w.n, m, w.m2, w.min, w.max, &why))
+			{
+				printf("#   x = %g, n = %d: %s\n", xs[k], i + 1, why);
+				CHECK(0);
+				break;
+			}
+		}
+	}
+
+	/* 4e8 values at 0.1 and 0.3: the bound is 4e6, rounding adds ~1e-9 */
+	CHECK(vigil_summary_valid(400000000, 0.2, 4e6 * (1 + 5e-9), 0.1, 0.3, &why));
+	CHECK(!vigil_summary_valid(400000000, 0.2, 4e6 * (1 + 1e-5), 0.1, 0.3, &why));
+	CHECK(!vigil_summary_valid(4, 0.5, 1.0 + 1e-6, 0.0, 1.0, &why));
+	CHECK(!vigil_summary_valid(4, 5e-160, 1e-300, 0.0, 1e-159, &why));
+}
+
 static void
 window_random_offset_data(void)
 {
@@ -429,6 +468,7 @@ main(void)
 	RUN(remove_undoes_add);
 	RUN(cancellation_is_detected);
 	RUN(summary_validation);
+	RUN(extremes_reach_the_bound);
 	RUN(window_random_offset_data);
 	RUN(window_monotonic_extremes);
 	RUN(window_spikes_trigger_restart);
