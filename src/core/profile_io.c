@@ -9,18 +9,7 @@
 
 #include <string.h>
 
-/* The value of hexadecimal digit c, or -1. */
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "hex.h"
 
 /* A profile from the "data:\x<hex>)" payload of its text form. */
 VigilProfileInStatus
@@ -51,7 +40,7 @@ vigil_profile_from_text(const char *str, VigilProfile *out,
 	/* digits are checked in order, so the first bad one is reported */
 	for (i = 0; i < hexlen; i++)
 	{
-		int			v = hex_value((unsigned char) hex[i]);
+		int			v = vigil_hex_value((unsigned char) hex[i]);
 
 		if (v < 0)
 		{

@@ -19,6 +19,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "hex.h"
+
 #define SHA256_LEN 32
 #define ALGORITHM "AWS4-HMAC-SHA256"
 
@@ -43,19 +45,6 @@ is_unreserved(unsigned char c)
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 		(c >= '0' && c <= '9') ||
 		c == '-' || c == '_' || c == '.' || c == '~';
-}
-
-/* Value of the hex digit c, or -1. */
-static inline int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* ASCII lowercase, whatever the locale. */
@@ -314,7 +303,7 @@ vigil_url_parse(const char *url, VigilUrl *out)
 		{
 			if (*p == ':')
 				colon = true;
-			else if (hex_value((unsigned char) *p) < 0 && *p != '.')
+			else if (vigil_hex_value((unsigned char) *p) < 0 && *p != '.')
 				return false;	/* also the end of the string */
 		}
 		if (!colon)
@@ -682,8 +671,8 @@ append_reencoded(VigilBuf *pool, const char *src, size_t len)
 
 		/* a '%' not followed by two hex digits stands for itself */
 		if (c == '%' && i + 2 < len &&
-			(hi = hex_value((unsigned char) src[i + 1])) >= 0 &&
-			(lo = hex_value((unsigned char) src[i + 2])) >= 0)
+			(hi = vigil_hex_value((unsigned char) src[i + 1])) >= 0 &&
+			(lo = vigil_hex_value((unsigned char) src[i + 2])) >= 0)
 		{
 			c = (unsigned char) (hi << 4 | lo);
 			i += 2;
