@@ -344,6 +344,22 @@ from_container(VigilCredentials *out, char **why)
 	return ok;
 }
 
+/*
+ * Whether every byte of s is one of the allowed characters.  What the
+ * metadata service returns goes into a header (the token) and a URL path
+ * (the role name): a CR or LF would start another header, a '/' or '?'
+ * another resource.
+ */
+static bool
+only(const char *s, const char *allowed)
+{
+	return s[0] != '\0' && strspn(s, allowed) == strlen(s);
+}
+
+/* Token characters (printable ASCII but space) and IAM role name characters. */
+#define TOKEN_CHARS "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
+#define ROLE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=,.@_-"
+
 /* Source 5: EC2 instance metadata, IMDSv2. */
 static bool
 from_instance(VigilCredentials *out, char **why)
@@ -364,7 +380,13 @@ from_instance(VigilCredentials *out, char **why)
 	if (!metadata_request("PUT", psprintf("%s/latest/api/token", root),
 						  "X-aws-ec2-metadata-token-ttl-seconds: 21600", NULL, &body, why))
 		return false;
-	token_header = psprintf("X-aws-ec2-metadata-token: %s", body.data ? body.data : "");
+	if (body.data == NULL || strlen(body.data) != body.len || !only(body.data, TOKEN_CHARS))
+	{
+		vigil_buf_free(&body);
+		*why = pstrdup("instance metadata: the session token has characters a token cannot have");
+		return false;
+	}
+	token_header = psprintf("X-aws-ec2-metadata-token: %s", body.data);
 	vigil_buf_reset(&body);
 
 	if (!metadata_request("GET", psprintf("%s/latest/meta-data/iam/security-credentials/", root),
@@ -376,10 +398,16 @@ from_instance(VigilCredentials *out, char **why)
 	role = pnstrdup(body.data ? body.data : "", body.len);
 	role[strcspn(role, "\r\n")] = '\0';
 	vigil_buf_reset(&body);
-	if (role[0] == '\0' || strchr(role, '/') != NULL)
+	if (role[0] == '\0')
 	{
 		vigil_buf_free(&body);
 		*why = pstrdup("instance metadata: no IAM role attached to the instance");
+		return false;
+	}
+	if (strlen(role) > 64 || !only(role, ROLE_CHARS))
+	{
+		vigil_buf_free(&body);
+		*why = pstrdup("instance metadata: the role name has characters an IAM role name cannot have");
 		return false;
 	}
 	ok = metadata_request("GET", psprintf("%s/latest/meta-data/iam/security-credentials/%s", root, role),

@@ -173,5 +173,16 @@ control($url, 'POST', '/_control', { expire_credentials => JSON::PP::true });
 is(alert('sent'), 'sent', 'sent after ExpiredToken');
 cmp_ok(control($url, 'GET', '/_stats')->{credential_fetches}{imds_credentials}, '>', $before, 'after fetching new credentials');
 
+# What the metadata service returns goes into a URL path and a header: a
+# role name no IAM role can have (here with '?' and a space, which would
+# reach another resource) is refused, not requested.
+my $bad_url = start_endpoint("$dir/bad-imds", '--topic', $topic, '--imds-role', 'evil?role=x y');
+$offset = -s $node->logfile;
+restart_with(AWS_EC2_METADATA_DISABLED => undef, AWS_EC2_METADATA_SERVICE_ENDPOINT => $bad_url);
+is(alert('pending'), 'pending', 'a bad role name gets no credentials');
+ok($node->wait_for_log(qr/no AWS credentials: .*instance metadata: the role name has characters an IAM role name cannot have/, $offset),
+	'and is reported');
+is(control($bad_url, 'GET', '/_stats')->{credential_fetches}{imds_credentials}, 0, 'its credentials were never asked for');
+
 $node->stop;
 done_testing();
