@@ -345,20 +345,31 @@ from_container(VigilCredentials *out, char **why)
 }
 
 /*
- * Whether every byte of s is one of the allowed characters.  What the
- * metadata service returns goes into a header (the token) and a URL path
- * (the role name): a CR or LF would start another header, a '/' or '?'
- * another resource.
+ * What the metadata service returns goes into a header (the session token)
+ * and a URL path (the role name): a CR or LF would start another header, a
+ * '/' or '?' reach another resource.  A token is printable ASCII without
+ * spaces; a role name at most 64 characters of IAM's name set.
  */
 static bool
-only(const char *s, const char *allowed)
+token_ok(const char *s, size_t len)
 {
-	return s[0] != '\0' && strspn(s, allowed) == strlen(s);
+	if (len == 0 || strlen(s) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return false;
+	return true;
 }
 
-/* Token characters (printable ASCII but space) and IAM role name characters. */
-#define TOKEN_CHARS "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
-#define ROLE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=,.@_-"
+/* See token_ok. */
+static bool
+role_ok(const char *s)
+{
+	size_t		len = strlen(s);
+
+	return len > 0 && len <= 64 &&
+		strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=,.@_-") == len;
+}
 
 /* Source 5: EC2 instance metadata, IMDSv2. */
 static bool
@@ -380,7 +391,7 @@ from_instance(VigilCredentials *out, char **why)
 	if (!metadata_request("PUT", psprintf("%s/latest/api/token", root),
 						  "X-aws-ec2-metadata-token-ttl-seconds: 21600", NULL, &body, why))
 		return false;
-	if (body.data == NULL || strlen(body.data) != body.len || !only(body.data, TOKEN_CHARS))
+	if (body.data == NULL || !token_ok(body.data, body.len))
 	{
 		vigil_buf_free(&body);
 		*why = pstrdup("instance metadata: the session token has characters a token cannot have");
@@ -404,7 +415,7 @@ from_instance(VigilCredentials *out, char **why)
 		*why = pstrdup("instance metadata: no IAM role attached to the instance");
 		return false;
 	}
-	if (strlen(role) > 64 || !only(role, ROLE_CHARS))
+	if (!role_ok(role))
 	{
 		vigil_buf_free(&body);
 		*why = pstrdup("instance metadata: the role name has characters an IAM role name cannot have");

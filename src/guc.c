@@ -9,8 +9,8 @@
  * would show them to pg_read_all_settings), show hooks mask them from
  * everyone but superusers, a log hook keeps their values out of the server
  * log (PostgreSQL itself logs "parameter ... changed to ..." with the new
- * value on reload), and a utility hook keeps statements that set them out
- * of pg_stat_activity.
+ * value on reload), and the utility hook (utility.c) keeps statements that
+ * set them out of pg_stat_activity.
  */
 #include "postgres.h"
 
@@ -19,7 +19,6 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "tcop/tcopprot.h"
-#include "tcop/utility.h"
 #include "utils/backend_status.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
@@ -46,7 +45,6 @@ char	   *vigil_aws_secret_access_key = NULL;
 char	   *vigil_aws_session_token = NULL;
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
-static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 
 /* The parameters whose values must never reach the log. */
 static const char *const secret_names[] = {
@@ -129,23 +127,14 @@ is_secret(const char *name)
  * out of pg_stat_activity, where roles with pg_read_all_stats (pg_monitor
  * among them) read other sessions' statements, and where an idle session
  * keeps showing its last one: report a placeholder as the statement.
+ * Called for every utility statement (utility.c).
  */
-static void
-hide_secret_statements(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-					   ProcessUtilityContext context, ParamListInfo params,
-					   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+void
+vigil_guc_hide_secret_statement(Node *stmt)
 {
-	Node	   *stmt = pstmt->utilityStmt;
-
 	if ((IsA(stmt, AlterSystemStmt) && is_secret(((AlterSystemStmt *) stmt)->setstmt->name)) ||
 		(IsA(stmt, VariableSetStmt) && is_secret(((VariableSetStmt *) stmt)->name)))
 		pgstat_report_activity(STATE_RUNNING, "(hidden: a statement setting a vigil secret)");
-	if (prev_process_utility_hook)
-		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context, params,
-								  queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
 }
 
 /* Accept only a namespace CloudWatch takes, or empty (no metrics). */
@@ -245,6 +234,4 @@ vigil_guc_init(bool preloading)
 
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = redact_secrets;
-	prev_process_utility_hook = ProcessUtility_hook;
-	ProcessUtility_hook = hide_secret_statements;
 }

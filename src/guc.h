@@ -7,6 +7,8 @@
 
 #include "postgres.h"
 
+#include "nodes/nodes.h"
+
 extern char *vigil_database;
 extern char *vigil_sns_topic_arn;
 extern char *vigil_aws_region;
@@ -26,5 +28,6 @@ extern char *vigil_aws_secret_access_key;
 extern char *vigil_aws_session_token;
 
 extern void vigil_guc_init(bool preloading);
+extern void vigil_guc_hide_secret_statement(Node *stmt);
 
 #endif							/* VIGIL_GUC_H */

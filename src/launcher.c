@@ -11,7 +11,7 @@
  * is there to connect to.
  *
  * Sessions that are about to drop, rename or copy the database take a hold
- * in shared memory (a ProcessUtility hook), which makes the notifier leave
+ * in shared memory (vigil_launcher_utility, from the utility hook), which makes the notifier leave
  * and keeps the launcher from starting it; the hold ends with the session's
  * transaction, which wakes the launcher to look again.
  */
@@ -30,7 +30,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "tcop/utility.h"
+#include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -46,8 +46,6 @@ PGDLLEXPORT void vigil_launcher_main(Datum arg pg_attribute_unused());
 #define ABSENT_MS 5000
 /* Between checks on a notifier an earlier launcher started. */
 #define ORPHAN_MS 1000
-
-static ProcessUtility_hook_type prev_utility_hook = NULL;
 
 /* Whether this session's transaction holds the database; see hold_database. */
 static bool holding = false;
@@ -332,38 +330,26 @@ statement_concerns_database(Node *stmt)
 }
 
 /*
- * ProcessUtility hook: hold the database for statements that need it, and
- * wake the notifier when COMMIT PREPARED commits a transaction that may have
- * written alerts (PREPARE TRANSACTION forgets who wrote them).
+ * Hold the database for statements that need it, and wake the notifier when
+ * COMMIT PREPARED commits a transaction that may have written alerts
+ * (PREPARE TRANSACTION forgets who wrote them).  Called for every utility
+ * statement when the library is preloaded (utility.c).
  */
-static void
-launcher_utility_hook(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-					  ProcessUtilityContext context, ParamListInfo params,
-					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+void
+vigil_launcher_utility(Node *stmt)
 {
-	Node	   *stmt = pstmt->utilityStmt;
-
 	if (statement_concerns_database(stmt))
 		hold_database();
 	else if (IsA(stmt, TransactionStmt) &&
 			 ((TransactionStmt *) stmt)->kind == TRANS_STMT_COMMIT_PREPARED)
 		vigil_notifier_wake_at_commit();
-	if (prev_utility_hook)
-		prev_utility_hook(pstmt, queryString, readOnlyTree, context, params,
-						  queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
 }
 
-/* Register the launcher and the hook; from _PG_init when preloaded. */
+/* Register the launcher; from _PG_init when preloaded. */
 void
 vigil_launcher_register(void)
 {
 	BackgroundWorker worker;
-
-	prev_utility_hook = ProcessUtility_hook;
-	ProcessUtility_hook = launcher_utility_hook;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;

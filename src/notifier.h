@@ -8,6 +8,7 @@
 
 #include "postgres.h"
 
+#include "nodes/nodes.h"
 #include "storage/latch.h"
 #include "storage/spin.h"
 
@@ -35,5 +36,6 @@ extern void vigil_notifier_leave_if_held(void);
 extern void vigil_notifier_wake_at_commit(void);
 
 extern void vigil_launcher_register(void);
+extern void vigil_launcher_utility(Node *stmt);
 
 #endif							/* VIGIL_NOTIFIER_H */

@@ -12,16 +12,18 @@
 
 #include "guc.h"
 #include "notifier.h"
+#include "utility.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-/* Define the settings and, when preloaded, register the notifier's launcher. */
+/* Define the settings and the utility hook; when preloaded, register the notifier. */
 void
 _PG_init(void)
 {
 	vigil_guc_init(process_shared_preload_libraries_in_progress);
+	vigil_utility_install(process_shared_preload_libraries_in_progress);
 	if (process_shared_preload_libraries_in_progress)
 	{
 		vigil_notifier_shmem_register();
