@@ -510,6 +510,28 @@ probe_profiles(int32 watch_id, char **keys, int32 n, bool *exists)
 }
 
 /*
+ * Fold key id's rows straight into its row of vigil.profiles; false when it
+ * has none (none committed, or deleted by a concurrent transaction).
+ */
+static bool
+fold_into_row(Detection *d, ProfileWriter *pw, int32 id)
+{
+	VigilProfile prof;
+
+	if (!vigil_profile_writer_read(pw, d->w.id, d->keys[id], &prof))
+		return false;
+	fold_key(d, id, &prof);
+	/* another session wrote the row meanwhile: fold again from its version */
+	while (!vigil_profile_writer_update(pw, &prof))
+	{
+		if (!vigil_profile_writer_relock(pw, &prof))
+			return false;
+		fold_key(d, id, &prof);
+	}
+	return true;
+}
+
+/*
  * Fold the keys of ranks [first, first + n) that already have a profile
  * straight into their rows, in key order, stopping at the first key that
  * has none (or where only the statement will do); returns how many were
@@ -523,16 +545,8 @@ fold_existing(Detection *d, int32 first, int32 n)
 
 	if (pw == NULL)
 		return 0;
-	for (; done < n; done++)
-	{
-		int32		id = d->order[first + done];
-		VigilProfile prof;
-
-		if (!vigil_profile_writer_lock(pw, d->w.id, d->keys[id], &prof))
-			break;
-		fold_key(d, id, &prof);
-		vigil_profile_writer_update(pw, &prof);
-	}
+	while (done < n && fold_into_row(d, pw, d->order[first + done]))
+		done++;
 	vigil_profile_writer_end(pw);
 
 	/* what follows, the next batch's probes among it, must see the updates */

@@ -32,6 +32,7 @@ char	   *vigil_aws_region = NULL;
 char	   *vigil_sns_endpoint = NULL;
 char	   *vigil_cloudwatch_namespace = NULL;
 char	   *vigil_cloudwatch_endpoint = NULL;
+int			vigil_profile_location_cache = 1024;
 int			vigil_batch_size = 100;
 int			vigil_max_attempts = 10;
 int			vigil_retry_base_ms = 500;
@@ -163,6 +164,12 @@ vigil_guc_init(bool preloading)
 								   "Database the notifier connects to (where vigil is installed).",
 								   NULL, &vigil_database, "postgres",
 								   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	if (preloading)
+		DefineCustomIntVariable("vigil.profile_location_cache",
+								"Shared memory that remembers where profile rows are, so detection can skip the index.",
+								"0 turns it off.",
+								&vigil_profile_location_cache, 1024, 0, 1024 * 1024,
+								PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomStringVariable("vigil.sns_topic_arn",
 							   "Amazon SNS topic that receives alerts, unless a watch names its own.",
 							   NULL, &vigil_sns_topic_arn, "",

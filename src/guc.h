@@ -10,6 +10,7 @@
 #include "nodes/nodes.h"
 
 extern char *vigil_database;
+extern int	vigil_profile_location_cache;
 extern char *vigil_sns_topic_arn;
 extern char *vigil_aws_region;
 extern char *vigil_sns_endpoint;

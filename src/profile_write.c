@@ -7,16 +7,21 @@
  * whole executor start-up, a function scan and a speculative insertion per
  * statement, several times the work of the update itself, and for
  * single-row INSERTs that is most of detection's cost.  This file does what
- * that statement does for an existing row, with the executor's own
- * building blocks (those logical replication applies changes with): find
- * the row through the primary key, lock its latest version as ON CONFLICT
- * DO UPDATE would, waiting for a concurrent writer, and update it through
- * ExecSimpleRelationUpdate, which keeps the indexes and constraints.
+ * that statement does for an existing row, with the table access method's
+ * own calls: find the row (where profile_hint.c last saw it, else through
+ * the primary key), compute the new profile and update the row, which
+ * waits for a concurrent writer as ON CONFLICT DO UPDATE's lock would.  If
+ * that writer changed the row, its newest version is locked and the
+ * profile computed again from it, as ON CONFLICT DO UPDATE does; the usual
+ * case, no conflict, costs neither a lock of its own (a WAL record) nor an
+ * executor state, which only an update that is not HOT needs, for the
+ * primary key's new entry.
  *
  * Only where the result is the statement's, exactly: under READ COMMITTED
  * (under REPEATABLE READ and SERIALIZABLE a concurrently updated row is a
  * serialization failure, which the statement raises), and when nobody has
- * put triggers or row security on vigil.profiles.  A key that has no row,
+ * put triggers, row security, check constraints or generated columns on
+ * vigil.profiles.  A key that has no row,
  * or whose row was deleted meanwhile, is left to the statement, which
  * inserts it.
  */
@@ -37,22 +42,32 @@
 #include "utils/snapmgr.h"
 
 #include "profile.h"
+#include "profile_hint.h"
 #include "profile_write.h"
 #include "watch_cache.h"
 
 struct ProfileWriter
 {
 	Relation	heap;
-	Relation	index;
-	EState	   *estate;
-	ResultRelInfo *rri;
-	TupleTableSlot *locked;		/* the locked row, as stored */
-	TupleTableSlot *next;		/* the row to write */
 	Snapshot	snap;
+	IndexFetchTableData *fetch; /* follows a remembered position */
+	BlockNumber nblocks;		/* a lower bound of heap's size, once needed */
+	Relation	index;			/* the primary key, once needed */
 	IndexScanDesc scan;
-	AttrNumber	profile_att;
-	AttrNumber	updated_at_att;
+	EState	   *estate;			/* once an update is not HOT */
+	ResultRelInfo *rri;
+	TupleTableSlot *found;		/* the row read, as stored */
+	TupleTableSlot *next;		/* the row to write */
+	uint64		hash;			/* of the key of the row read */
+	ItemPointerData root;		/* its HOT chain's root */
+	bool		root_known;		/* whether the hint already holds root */
 };
+
+/* Attribute numbers of vigil.profiles' columns, checked at every begin. */
+static AttrNumber watch_id_att = InvalidAttrNumber;
+static AttrNumber key_att = InvalidAttrNumber;
+static AttrNumber profile_att = InvalidAttrNumber;
+static AttrNumber updated_at_att = InvalidAttrNumber;
 
 /*
  * The two scan keys that find watch_id's profile of key through index, the
@@ -95,131 +110,249 @@ column_number(Relation rel, AttrNumber *cached, const char *name)
 ProfileWriter *
 vigil_profile_writer_begin(void)
 {
-	static AttrNumber profile_att = InvalidAttrNumber;
-	static AttrNumber updated_at_att = InvalidAttrNumber;
-	Oid			relid;
 	Relation	heap;
+	TupleConstr *constr;
 	ProfileWriter *w;
-	RangeTblEntry *rte;
 
 	if (IsolationUsesXactSnapshot())
 		return NULL;
-	relid = vigil_watch_cache_profiles();
-	heap = table_open(relid, RowExclusiveLock);
+	heap = table_open(vigil_watch_cache_profiles(), RowExclusiveLock);
+	constr = RelationGetDescr(heap)->constr;
 	if (heap->trigdesc != NULL || heap->rd_rel->relrowsecurity ||
-		heap->rd_rel->relkind != RELKIND_RELATION)
+		heap->rd_rel->relkind != RELKIND_RELATION ||
+		(constr != NULL && (constr->num_check > 0 || constr->has_generated_stored)))
 	{
 		table_close(heap, RowExclusiveLock);
 		return NULL;
 	}
+	/* as ExecSimpleRelationUpdate does: a publication may forbid updates */
+	CheckCmdReplicaIdentity(heap, CMD_UPDATE);
+	column_number(heap, &watch_id_att, "watch_id");
+	column_number(heap, &key_att, "key");
+	column_number(heap, &profile_att, "profile");
+	column_number(heap, &updated_at_att, "updated_at");
 
 	w = palloc0(sizeof(ProfileWriter));
 	w->heap = heap;
-	w->index = index_open(RelationGetPrimaryKeyIndex(heap), RowExclusiveLock);
-	w->profile_att = column_number(heap, &profile_att, "profile");
-	w->updated_at_att = column_number(heap, &updated_at_att, "updated_at");
-
-	w->estate = CreateExecutorState();
-	rte = makeNode(RangeTblEntry);
-	rte->rtekind = RTE_RELATION;
-	rte->relid = relid;
-	rte->relkind = heap->rd_rel->relkind;
-	rte->rellockmode = RowExclusiveLock;
-	ExecInitRangeTable(w->estate, list_make1(rte));
-	w->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(w->rri, heap, 1, NULL, 0);
-	w->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecOpenIndices(w->rri, false);
-
-	w->locked = table_slot_create(heap, &w->estate->es_tupleTable);
-	w->next = ExecInitExtraTupleSlot(w->estate, RelationGetDescr(heap), &TTSOpsVirtual);
+	w->found = table_slot_create(heap, NULL);
+	w->next = MakeSingleTupleTableSlot(RelationGetDescr(heap), &TTSOpsVirtual);
+	w->nblocks = InvalidBlockNumber;
 
 	/*
 	 * One fresh snapshot for the chunk: a row it misses (committed since)
-	 * is left to the statement, and a row it shows is locked in its latest
-	 * version whatever happened to it since.
+	 * is left to the statement, and a row it shows but that changed since
+	 * is found again in its latest version when the update reports it.
 	 */
 	w->snap = RegisterSnapshot(GetLatestSnapshot());
-	w->scan = index_beginscan(heap, w->index, w->snap, 2, 0);
 	return w;
 }
 
 /*
- * Find watch_id's row for key and lock its latest version, as ON CONFLICT
- * DO UPDATE locks the row it updates; the stored profile goes to *prof (an
- * empty one if NULL).  False when there is no row to lock: none committed,
- * or deleted while we waited for its writer.
+ * Whether the row at position root (a HOT chain's root, as the primary key
+ * points to it) is watch_id's visible row for key; if so it is in w->found.
+ * The position may come from anywhere: one past the end of the table, or
+ * not a chain's root, or another key's, is simply not the row.
  */
-bool
-vigil_profile_writer_lock(ProfileWriter *w, int32 watch_id, const char *key,
-						  VigilProfile *prof)
+static bool
+fetch_at(ProfileWriter *w, ItemPointer root, int32 watch_id, const char *key, int len)
+{
+	ItemPointerData tid = *root;
+	bool		call_again = false;
+	bool		all_dead = false;
+	bool		isnull;
+	Datum		d;
+	text	   *t;
+
+	/*
+	 * Only VACUUM shrinks a table, under a lock ours excludes, so the size
+	 * seen once is a lower bound for the rest of the statement.
+	 */
+	if (w->nblocks == InvalidBlockNumber)
+		w->nblocks = RelationGetNumberOfBlocks(w->heap);
+	if (ItemPointerGetBlockNumber(&tid) >= w->nblocks)
+		return false;
+	if (w->fetch == NULL)
+		w->fetch = table_index_fetch_begin(w->heap);
+	if (!table_index_fetch_tuple(w->fetch, &tid, w->snap, w->found, &call_again, &all_dead))
+		return false;
+	d = slot_getattr(w->found, watch_id_att, &isnull);
+	if (isnull || DatumGetInt32(d) != watch_id)
+		return false;
+	d = slot_getattr(w->found, key_att, &isnull);
+	if (isnull)
+		return false;
+	t = (text *) DatumGetPointer(d);
+	if (VARATT_IS_EXTERNAL(t) || VARATT_IS_COMPRESSED(t))
+		return false;			/* a long key: the index compares it */
+	return (int) VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), key, len) == 0;
+}
+
+/* Find watch_id's visible row for key through the primary key. */
+static bool
+fetch_by_index(ProfileWriter *w, int32 watch_id, const char *key)
 {
 	ScanKeyData skey[2];
 	text	   *key_text = cstring_to_text(key);
-	TM_FailureData tmfd;
-	TM_Result	res;
 	bool		found;
-	bool		isnull;
-	Datum		d;
 
+	if (w->scan == NULL)
+	{
+		w->index = index_open(RelationGetPrimaryKeyIndex(w->heap), RowExclusiveLock);
+		w->scan = index_beginscan(w->heap, w->index, w->snap, 2, 0);
+	}
 	vigil_profile_scankeys(skey, w->index, watch_id, key_text);
 	index_rescan(w->scan, skey, 2, NULL, 0);
-	found = index_getnext_slot(w->scan, ForwardScanDirection, w->locked);
+	found = index_getnext_slot(w->scan, ForwardScanDirection, w->found);
 	if (found)
-	{
-		/* wait for a concurrent writer, then lock the newest version */
-		res = table_tuple_lock(w->heap, &w->locked->tts_tid, w->snap, w->locked,
-							   GetCurrentCommandId(false), LockTupleNoKeyExclusive,
-							   LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
-		found = (res == TM_Ok);
-	}
+		w->root = w->scan->xs_heaptid;
 	pfree(key_text);
-	if (!found)
-		return false;
+	return found;
+}
 
-	d = slot_getattr(w->locked, w->profile_att, &isnull);
+/* The profile of the row in w->found, into *prof (an empty one if NULL). */
+static void
+read_profile(ProfileWriter *w, VigilProfile *prof)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(w->found, profile_att, &isnull);
+
 	if (isnull)
 		vigil_profile_init(prof);
 	else
 		memcpy(prof, &DatumGetVigilProfileP(d)->p, sizeof(VigilProfile));
+}
+
+/*
+ * Find watch_id's row for key, as the writer's snapshot sees it; the stored
+ * profile goes to *prof (an empty one if NULL).  False when there is none
+ * (not yet committed, or not there at all).
+ */
+bool
+vigil_profile_writer_read(ProfileWriter *w, int32 watch_id, const char *key,
+						  VigilProfile *prof)
+{
+	int			len = strlen(key);
+
+	w->hash = vigil_profile_hint_hash(RelationGetRelid(w->heap), watch_id, key, len);
+	w->root_known = vigil_profile_hint_get(w->hash, &w->root) &&
+		fetch_at(w, &w->root, watch_id, key, len);
+	if (!w->root_known && !fetch_by_index(w, watch_id, key))
+		return false;
+	read_profile(w, prof);
 	return true;
 }
 
-/* Write prof into the row the last vigil_profile_writer_lock locked. */
-void
+/*
+ * Lock the newest version of the row the last read found, after the update
+ * reported that another transaction changed it, and read its profile into
+ * *prof; false if that transaction deleted it.
+ */
+bool
+vigil_profile_writer_relock(ProfileWriter *w, VigilProfile *prof)
+{
+	TM_FailureData tmfd;
+	TM_Result	res;
+
+	res = table_tuple_lock(w->heap, &w->found->tts_tid, w->snap, w->found,
+						   GetCurrentCommandId(false), LockTupleNoKeyExclusive,
+						   LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+	if (res != TM_Ok)
+		return false;
+	read_profile(w, prof);
+	return true;
+}
+
+/* An executor state for the primary key's entries of an update that is not HOT. */
+static void
+open_executor(ProfileWriter *w)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+	w->estate = CreateExecutorState();
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(w->heap);
+	rte->relkind = w->heap->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(w->estate, list_make1(rte));
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, w->heap, 1, NULL, 0);
+	w->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecOpenIndices(w->rri, false);
+}
+
+/*
+ * Write prof into the row the last read (or relock) found.  Waits for a
+ * transaction that is changing it; false if that transaction changed it,
+ * so that the caller computes the profile again from the newest version
+ * (vigil_profile_writer_relock).
+ */
+bool
 vigil_profile_writer_update(ProfileWriter *w, const VigilProfile *prof)
 {
 	TupleTableSlot *next = w->next;
-	MemoryContext old = MemoryContextSwitchTo(GetPerTupleMemoryContext(w->estate));
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	bool		update_indexes;
+	TM_Result	res;
+	Datum		value = vigil_profile_datum(prof);
 
 	ExecClearTuple(next);
-	slot_getallattrs(w->locked);
-	memcpy(next->tts_values, w->locked->tts_values,
+	slot_getallattrs(w->found);
+	memcpy(next->tts_values, w->found->tts_values,
 		   sizeof(Datum) * next->tts_tupleDescriptor->natts);
-	memcpy(next->tts_isnull, w->locked->tts_isnull,
+	memcpy(next->tts_isnull, w->found->tts_isnull,
 		   sizeof(bool) * next->tts_tupleDescriptor->natts);
-	next->tts_values[w->profile_att - 1] = vigil_profile_datum(prof);
-	next->tts_isnull[w->profile_att - 1] = false;
-	next->tts_values[w->updated_at_att - 1] =
+	next->tts_values[profile_att - 1] = value;
+	next->tts_isnull[profile_att - 1] = false;
+	next->tts_values[updated_at_att - 1] =
 		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	next->tts_isnull[w->updated_at_att - 1] = false;
+	next->tts_isnull[updated_at_att - 1] = false;
 	ExecStoreVirtualTuple(next);
-	ExecSimpleRelationUpdate(w->rri, w->estate, NULL, w->locked, next);
-	MemoryContextSwitchTo(old);
+
+	res = table_tuple_update(w->heap, &w->found->tts_tid, next, GetCurrentCommandId(true),
+							 w->snap, InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
+	pfree(DatumGetPointer(value));
+	if (res == TM_Updated || res == TM_Deleted)
+		return false;
+	if (res != TM_Ok)
+		elog(ERROR, "could not update the profile row at (%u,%u): %d",
+			 ItemPointerGetBlockNumber(&w->found->tts_tid),
+			 ItemPointerGetOffsetNumber(&w->found->tts_tid), (int) res);
+
+	if (update_indexes)
+	{
+		/* a new chain: its root gets a primary key entry */
+		if (w->estate == NULL)
+			open_executor(w);
+		list_free(ExecInsertIndexTuples(w->rri, next, w->estate, true, false, NULL, NIL));
+		ResetPerTupleExprContext(w->estate);
+		vigil_profile_hint_set(w->hash, &next->tts_tid);
+	}
+	else if (!w->root_known)
+		vigil_profile_hint_set(w->hash, &w->root);
 	ExecClearTuple(next);
-	ResetPerTupleExprContext(w->estate);
+	return true;
 }
 
 /* Finish writing: release what vigil_profile_writer_begin took. */
 void
 vigil_profile_writer_end(ProfileWriter *w)
 {
-	index_endscan(w->scan);
+	if (w->scan != NULL)
+	{
+		index_endscan(w->scan);
+		index_close(w->index, NoLock);
+	}
+	if (w->fetch != NULL)
+		table_index_fetch_end(w->fetch);
+	if (w->estate != NULL)
+	{
+		ExecCloseIndices(w->rri);
+		FreeExecutorState(w->estate);
+	}
+	ExecDropSingleTupleTableSlot(w->found);
+	ExecDropSingleTupleTableSlot(w->next);
 	UnregisterSnapshot(w->snap);
-	ExecCloseIndices(w->rri);
-	ExecResetTupleTable(w->estate->es_tupleTable, false);
-	FreeExecutorState(w->estate);
-	index_close(w->index, NoLock);
 	table_close(w->heap, NoLock);
 	pfree(w);
 }

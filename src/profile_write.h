@@ -15,9 +15,10 @@ typedef struct ProfileWriter ProfileWriter;
 extern void vigil_profile_scankeys(ScanKey skey, Relation index, int32 watch_id, text *key);
 
 extern ProfileWriter *vigil_profile_writer_begin(void);
-extern bool vigil_profile_writer_lock(ProfileWriter *w, int32 watch_id,
+extern bool vigil_profile_writer_read(ProfileWriter *w, int32 watch_id,
 									  const char *key, VigilProfile *prof);
-extern void vigil_profile_writer_update(ProfileWriter *w, const VigilProfile *prof);
+extern bool vigil_profile_writer_update(ProfileWriter *w, const VigilProfile *prof);
+extern bool vigil_profile_writer_relock(ProfileWriter *w, VigilProfile *prof);
 extern void vigil_profile_writer_end(ProfileWriter *w);
 
 #endif							/* VIGIL_PROFILE_WRITE_H */

@@ -12,13 +12,17 @@
 
 #include "guc.h"
 #include "notifier.h"
+#include "profile_hint.h"
 #include "utility.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-/* Define the settings and the utility hook; when preloaded, register the notifier. */
+/*
+ * Define the settings and the utility hook; when preloaded, ask for shared
+ * memory and register the notifier.
+ */
 void
 _PG_init(void)
 {
@@ -27,6 +31,7 @@ _PG_init(void)
 	if (process_shared_preload_libraries_in_progress)
 	{
 		vigil_notifier_shmem_register();
+		vigil_profile_hint_shmem_register();
 		vigil_launcher_register();
 	}
 }

@@ -1,0 +1,80 @@
+-- Detection finds a key's profile row where it last saw it (the shared
+-- vigil.profile_location_cache) before it asks the primary key.  That is
+-- only a hint: rows that moved, positions that now hold another key's row
+-- or lie past the end of a table VACUUM shrank, and updates that are not
+-- HOT must all leave every profile exactly as the index alone would.
+SET timezone = 'UTC';
+CREATE EXTENSION vigil;
+CREATE EXTENSION amcheck;
+SHOW vigil.profile_location_cache;
+
+CREATE TABLE loc (id int PRIMARY KEY, card text, amount float8, ts timestamptz);
+SELECT vigil.watch('loc', 'card', 'amount', 'ts') AS watch_id \gset
+
+-- The profiles of 3,000 cards, then a second transaction for each, one
+-- statement per card: these find their rows through the positions the
+-- first ones left.
+INSERT INTO loc SELECT i, 'c' || i, 10, timestamptz '2026-11-01' + i * interval '1 s'
+FROM generate_series(1, 3000) i;
+DO $$
+BEGIN
+	FOR i IN 1..3000 LOOP
+		INSERT INTO loc VALUES (3000 + i, 'c' || i, 11, timestamptz '2026-11-02' + i * interval '1 s');
+	END LOOP;
+END
+$$;
+SELECT (vigil.profile_json(profile) ->> 'n')::int AS n, count(*) FROM vigil.profiles GROUP BY 1;
+
+-- CLUSTER puts the rows in key order ('c1', 'c10', 'c100', ...), so most
+-- remembered positions now hold another card's row.
+CLUSTER vigil.profiles USING profiles_pkey;
+INSERT INTO loc SELECT 6000 + i, 'c' || i, 12, timestamptz '2026-11-03' + i * interval '1 s'
+FROM generate_series(1, 3000) i;
+SELECT (vigil.profile_json(profile) ->> 'n')::int AS n, count(*) FROM vigil.profiles GROUP BY 1;
+SELECT count(*) AS differences FROM vigil.verify('loc');
+
+-- Deleting the profiles at the end of the table lets VACUUM cut its last
+-- pages off; those cards' positions now lie past its end.  Their next rows
+-- start new profiles, without an error.
+SELECT pg_relation_size('vigil.profiles') AS size_before \gset
+DELETE FROM vigil.profiles WHERE key >= 'c5';
+VACUUM vigil.profiles;
+SELECT pg_relation_size('vigil.profiles') < :size_before AS shrank;
+DO $$
+BEGIN
+	FOR i IN 1..3000 LOOP
+		INSERT INTO loc VALUES (9000 + i, 'c' || i, 13, timestamptz '2026-11-04' + i * interval '1 s');
+	END LOOP;
+END
+$$;
+SELECT key >= 'c5' AS deleted, (vigil.profile_json(profile) ->> 'n')::int AS n, count(*)
+FROM vigil.profiles GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- An index on updated_at makes every update a new chain with entries in
+-- both indexes; amcheck finds every row in each index, and the rows are
+-- found again.
+CREATE INDEX profiles_updated_at ON vigil.profiles (updated_at);
+INSERT INTO loc SELECT 12000 + i, 'c' || i, 14, timestamptz '2026-11-05' + i * interval '1 s'
+FROM generate_series(1, 3000) i;
+DO $$
+BEGIN
+	FOR i IN 1..100 LOOP
+		INSERT INTO loc VALUES (15000 + i, 'c' || i, 15, timestamptz '2026-11-06' + i * interval '1 s');
+	END LOOP;
+END
+$$;
+SELECT bt_index_check('vigil.profiles_pkey', true), bt_index_check('vigil.profiles_updated_at', true);
+SELECT key >= 'c5' AS deleted, (vigil.profile_json(profile) ->> 'n')::int AS n, count(*)
+FROM vigil.profiles GROUP BY 1, 2 ORDER BY 1, 2;
+DROP INDEX vigil.profiles_updated_at;
+
+-- TRUNCATE gives the table a new file: every position is stale, and every
+-- card starts again.
+TRUNCATE vigil.profiles;
+INSERT INTO loc VALUES (20000, 'c1', 16, '2026-11-07');
+INSERT INTO loc VALUES (20001, 'c1', 17, '2026-11-08');
+SELECT key, vigil.profile_json(profile) ->> 'n' AS n FROM vigil.profiles;
+
+DROP TABLE loc;
+DROP EXTENSION amcheck;
+DROP EXTENSION vigil;
