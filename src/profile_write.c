@@ -15,15 +15,14 @@
  * profile computed again from it, as ON CONFLICT DO UPDATE does; the usual
  * case, no conflict, costs neither a lock of its own (a WAL record) nor an
  * executor state, which only an update that is not HOT needs, for the
- * primary key's new entry.
+ * indexes' new entries.
  *
  * Only where the result is the statement's, exactly: under READ COMMITTED
  * (under REPEATABLE READ and SERIALIZABLE a concurrently updated row is a
  * serialization failure, which the statement raises), and when nobody has
  * put triggers, row security, check constraints or generated columns on
- * vigil.profiles.  A key that has no row,
- * or whose row was deleted meanwhile, is left to the statement, which
- * inserts it.
+ * vigil.profiles.  A key that has no row, or whose row was deleted
+ * meanwhile, is left to the statement, which inserts it.
  */
 #include "postgres.h"
 
@@ -262,7 +261,7 @@ vigil_profile_writer_relock(ProfileWriter *w, VigilProfile *prof)
 	return true;
 }
 
-/* An executor state for the primary key's entries of an update that is not HOT. */
+/* An executor state, for the index entries of an update that is not HOT. */
 static void
 open_executor(ProfileWriter *w)
 {

@@ -20,6 +20,20 @@ is( $node->safe_psql(
 	'(n:10,mean:5.5,m2:82.5,min:1,max:10)',
 	'aggregates work without preloading');
 
+# Detection too, without the shared memory that remembers where profile
+# rows are (profile_hint.c); and with it turned off while preloaded, below.
+my $detect = q{
+	CREATE TABLE txn (id int PRIMARY KEY, card text, amount float8, ts timestamptz);
+	SELECT vigil.watch('txn', 'card', 'amount', 'ts');
+	INSERT INTO txn VALUES (1, 'a', 10, '2026-11-01');
+	INSERT INTO txn VALUES (2, 'a', 11, '2026-11-02');
+	INSERT INTO txn VALUES (3, 'a', 12, '2026-11-03');
+	SELECT vigil.profile_json(profile) ->> 'n' FROM vigil.profiles;
+	DROP TABLE txn;
+};
+like($node->safe_psql('postgres', $detect),
+	qr/\n3$/, 'detection works without preloading');
+
 # Preloaded with pg_cron, as make test and make demo run it.
 $node->append_conf('postgresql.conf',
 	"shared_preload_libraries = 'vigil,pg_cron'\ncron.database_name = 'postgres'");
@@ -94,6 +108,15 @@ is( $node->safe_psql(
 $node->safe_psql('app', 'CREATE EXTENSION vigil');
 is($node->safe_psql('app', "SELECT vigil.count('(n:3,mean:2,m2:2,min:1,max:3)')"),
 	'3', 'CREATE EXTENSION again');
+
+# vigil.profile_location_cache = 0: no shared memory for it, and detection
+# asks the primary key every time.
+$node->append_conf('postgresql.conf', 'vigil.profile_location_cache = 0');
+$node->restart;
+is($node->safe_psql('postgres', 'SHOW vigil.profile_location_cache'),
+	'0', 'profile location cache off');
+like($node->safe_psql('postgres', $detect),
+	qr/\n3$/, 'detection works with the profile location cache off');
 
 $node->stop;
 done_testing();
