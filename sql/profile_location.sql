@@ -10,20 +10,24 @@ CREATE EXTENSION vigil;
 CREATE EXTENSION amcheck;
 
 CREATE TABLE loc (id int PRIMARY KEY, card text, amount float8, ts timestamptz);
-SELECT vigil.watch('loc', 'card', 'amount', 'ts') AS watch_id \gset
+SELECT vigil.watch('loc', 'card', 'amount', 'ts');
+-- A row for each of cards c1 .. cN, one statement each, as an application
+-- inserts them.
+CREATE PROCEDURE one_by_one(first_id int, cards int, amount float8, day timestamptz)
+	LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1..cards LOOP
+		INSERT INTO loc VALUES (first_id + i, 'c' || i, amount, day + i * interval '1 s');
+	END LOOP;
+END
+$$;
 
--- The profiles of 3,000 cards, then a second transaction for each, one
+-- The profiles of 3,000 cards, then a second row for each, one
 -- statement per card: these find their rows through the positions the
 -- first ones left.
 INSERT INTO loc SELECT i, 'c' || i, 10, timestamptz '2026-11-01' + i * interval '1 s'
 FROM generate_series(1, 3000) i;
-DO $$
-BEGIN
-	FOR i IN 1..3000 LOOP
-		INSERT INTO loc VALUES (3000 + i, 'c' || i, 11, timestamptz '2026-11-02' + i * interval '1 s');
-	END LOOP;
-END
-$$;
+CALL one_by_one(3000, 3000, 11, '2026-11-02');
 SELECT (vigil.profile_json(profile) ->> 'n')::int AS n, count(*) FROM vigil.profiles GROUP BY 1;
 
 -- CLUSTER puts the rows in key order ('c1', 'c10', 'c100', ...), so most
@@ -41,13 +45,7 @@ SELECT pg_relation_size('vigil.profiles') AS size_before \gset
 DELETE FROM vigil.profiles WHERE key >= 'c5';
 VACUUM vigil.profiles;
 SELECT pg_relation_size('vigil.profiles') < :size_before AS shrank;
-DO $$
-BEGIN
-	FOR i IN 1..3000 LOOP
-		INSERT INTO loc VALUES (9000 + i, 'c' || i, 13, timestamptz '2026-11-04' + i * interval '1 s');
-	END LOOP;
-END
-$$;
+CALL one_by_one(9000, 3000, 13, '2026-11-04');
 SELECT key >= 'c5' AS deleted, (vigil.profile_json(profile) ->> 'n')::int AS n, count(*)
 FROM vigil.profiles GROUP BY 1, 2 ORDER BY 1, 2;
 
@@ -57,13 +55,7 @@ FROM vigil.profiles GROUP BY 1, 2 ORDER BY 1, 2;
 CREATE INDEX profiles_updated_at ON vigil.profiles (updated_at);
 INSERT INTO loc SELECT 12000 + i, 'c' || i, 14, timestamptz '2026-11-05' + i * interval '1 s'
 FROM generate_series(1, 3000) i;
-DO $$
-BEGIN
-	FOR i IN 1..100 LOOP
-		INSERT INTO loc VALUES (15000 + i, 'c' || i, 15, timestamptz '2026-11-06' + i * interval '1 s');
-	END LOOP;
-END
-$$;
+CALL one_by_one(15000, 100, 15, '2026-11-06');
 SELECT bt_index_check('vigil.profiles_pkey', true), bt_index_check('vigil.profiles_updated_at', true);
 SELECT key >= 'c5' AS deleted, (vigil.profile_json(profile) ->> 'n')::int AS n, count(*)
 FROM vigil.profiles GROUP BY 1, 2 ORDER BY 1, 2;
@@ -77,5 +69,6 @@ INSERT INTO loc VALUES (20001, 'c1', 17, '2026-11-08');
 SELECT key, vigil.profile_json(profile) ->> 'n' AS n FROM vigil.profiles;
 
 DROP TABLE loc;
+DROP PROCEDURE one_by_one;
 DROP EXTENSION amcheck;
 DROP EXTENSION vigil;
