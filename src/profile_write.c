@@ -320,7 +320,7 @@ vigil_profile_writer_update(ProfileWriter *w, const VigilProfile *prof)
 
 	if (update_indexes)
 	{
-		/* a new chain: its root gets a primary key entry */
+		/* a new chain: the indexes get entries for its root */
 		if (w->estate == NULL)
 			open_executor(w);
 		list_free(ExecInsertIndexTuples(w->rri, next, w->estate, true, false, NULL, NIL));
