@@ -97,13 +97,8 @@ vigil_profile_hint_hash(Oid relid, int32 watch_id, const char *key, int len)
 
 	h ^= (((uint64) MyDatabaseId << 32) | relid) * UINT64CONST(0x9e3779b97f4a7c15);
 	h ^= (uint64) (uint32) watch_id * UINT64CONST(0xc2b2ae3d27d4eb4f);
-	/* the fmix64 finalizer again, so that every input bit reaches index and tag */
-	h ^= h >> 33;
-	h *= UINT64CONST(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return h;
+	/* mixed again, so that every input bit reaches both index and tag */
+	return vigil_mix64(h);
 }
 
 /* The position last remembered for hash, if any. */

@@ -29,12 +29,7 @@ vigil_hash64(const void *data, size_t len)
 	}
 
 	/* FNV leaves the last bytes only in the low bits; fmix64 spreads them */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	return vigil_mix64(h);
 }
 
 /* The stored fingerprint of a hash: its top 16 bits. */

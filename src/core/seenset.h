@@ -45,6 +45,18 @@ typedef struct VigilSeenSet
  */
 extern uint64_t vigil_hash64(const void *data, size_t len);
 
+/* The MurmurHash3 fmix64 finalizer: every input bit reaches every output bit. */
+static inline uint64_t
+vigil_mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
 extern void vigil_seenset_init(VigilSeenSet *s);
 extern bool vigil_seenset_contains(const VigilSeenSet *s, uint64_t hash);
 extern bool vigil_seenset_insert(VigilSeenSet *s, uint64_t hash);
