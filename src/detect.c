@@ -80,13 +80,31 @@ PG_FUNCTION_INFO_V1(vigil_detect);
 /* Keys whose profiles are locked, scored and written per SPI statement. */
 #define CHUNK_KEYS 1000
 
-/* One scorable row. */
+/*
+ * One scorable row, kept small: a batch holds up to BATCH_ROWS of them, and
+ * touching their memory for the first time was a tenth of detection's
+ * cost.  What only some watches have (a location, a category) is in a
+ * RowExtra beside it.
+ */
 typedef struct Row
 {
-	int64		arrival;		/* position in the transition table */
-	int32		key;			/* index into the batch's keys */
-	VigilEvent	e;
+	double		t;
+	double		amount;
+	uint64		merchant_hash;	/* if has_merchant */
+	uint32		offset;			/* arrival - the batch's first arrival */
+	uint32		key:31;			/* index into the batch's keys */
+	uint32		has_merchant:1;
 } Row;
+
+/* The rest of a row's event, for watches with a location or a category. */
+typedef struct RowExtra
+{
+	double		lat;
+	double		lon;
+	uint64		category_hash;
+	bool		has_location;
+	bool		has_category;
+} RowExtra;
 
 /* A row set aside, flagged or skipped, waiting for its primary key. */
 typedef struct Pending
@@ -145,7 +163,9 @@ typedef struct Detection
 	MemoryContext batchcxt;
 	MemoryContext scratch;		/* per-row garbage, reset every few rows */
 	/* the current batch */
+	int64		first;			/* arrival of its first row, scorable or not */
 	Row		   *rows;
+	RowExtra   *extra;			/* beside rows; NULL when the watch has none */
 	int64		nrows;
 	int64		maxrows;
 	char	  **keys;			/* by key id */
@@ -255,14 +275,20 @@ key_result(Detection *d, int32 id)
 	return &r->items[r->n++];
 }
 
-/* Start an empty batch, with room for the rows expected. */
+/*
+ * Start an empty batch at arrival first, with room for the rows expected.
+ */
 static void
-batch_start(Detection *d, int64 expected)
+batch_start(Detection *d, int64 first, int64 expected)
 {
 	MemoryContextReset(d->batchcxt);
+	d->first = first;
 	/* sized for the statement: a single-row INSERT is the common case */
 	d->maxrows = Max(Min(expected, BATCH_ROWS), 16);
 	d->rows = MemoryContextAllocHuge(d->batchcxt, sizeof(Row) * d->maxrows);
+	d->extra = NULL;
+	if (d->w.lat.attnum != 0 || d->w.category.attnum != 0)
+		d->extra = MemoryContextAllocHuge(d->batchcxt, sizeof(RowExtra) * d->maxrows);
 	d->nrows = 0;
 	d->maxkeys = Min(d->maxrows, 1024);
 	d->keys = MemoryContextAllocHuge(d->batchcxt, sizeof(char *) * d->maxkeys);
@@ -297,11 +323,54 @@ batch_add(Detection *d, int64 arrival, const VigilEvent *e, KeyRef key)
 	{
 		d->maxrows *= 2;
 		d->rows = repalloc_huge(d->rows, sizeof(Row) * d->maxrows);
+		if (d->extra != NULL)
+			d->extra = repalloc_huge(d->extra, sizeof(RowExtra) * d->maxrows);
+	}
+	if (d->extra != NULL)
+	{
+		RowExtra   *x = &d->extra[d->nrows];
+
+		x->lat = e->lat;
+		x->lon = e->lon;
+		x->category_hash = e->category_hash;
+		x->has_location = e->has_location;
+		x->has_category = e->has_category;
 	}
 	r = &d->rows[d->nrows++];
-	r->arrival = arrival;
+	r->t = e->t;
+	r->amount = e->amount;
+	r->merchant_hash = e->merchant_hash;
+	r->offset = (uint32) (arrival - d->first);
 	r->key = k->id;
-	r->e = *e;
+	r->has_merchant = e->has_merchant;
+}
+
+/* The event of row i of the batch. */
+static inline void
+row_event(const Detection *d, int64 i, VigilEvent *e)
+{
+	const Row  *r = &d->rows[i];
+
+	e->t = r->t;
+	e->amount = r->amount;
+	e->merchant_hash = r->merchant_hash;
+	e->has_merchant = r->has_merchant;
+	if (d->extra != NULL)
+	{
+		const RowExtra *x = &d->extra[i];
+
+		e->lat = x->lat;
+		e->lon = x->lon;
+		e->category_hash = x->category_hash;
+		e->has_location = x->has_location;
+		e->has_category = x->has_category;
+	}
+	else
+	{
+		e->lat = e->lon = 0.0;
+		e->category_hash = 0;
+		e->has_location = e->has_category = false;
+	}
 }
 
 static char **sort_keys_text;
@@ -322,9 +391,9 @@ cmp_rows_time(const void *a, const void *b)
 	const Row  *ra = &sort_rows[*(const int32 *) a];
 	const Row  *rb = &sort_rows[*(const int32 *) b];
 
-	if (ra->e.t != rb->e.t)
-		return ra->e.t < rb->e.t ? -1 : 1;
-	return ra->arrival < rb->arrival ? -1 : (ra->arrival > rb->arrival);
+	if (ra->t != rb->t)
+		return ra->t < rb->t ? -1 : 1;
+	return ra->offset < rb->offset ? -1 : (ra->offset > rb->offset);
 }
 
 /*
@@ -365,7 +434,7 @@ batch_order(Detection *d)
 	{
 		for (int64 j = st[i] + 1; j < st[i + 1]; j++)
 		{
-			if (d->rows[perm[j]].e.t < d->rows[perm[j - 1]].e.t)
+			if (d->rows[perm[j]].t < d->rows[perm[j - 1]].t)
 			{
 				qsort(perm + st[i], st[i + 1] - st[i], sizeof(int32), cmp_rows_time);
 				break;
@@ -379,14 +448,16 @@ batch_order(Detection *d)
 }
 
 /*
- * Score one row of key id against the key's profile as it was before the
- * row, and remember the row when the score reaches the watch's threshold.
- * Text is built only for rows that alert.
+ * Score the event e of a row of key id, which arrived at arrival, against
+ * the key's profile as it was before the row, and remember the row when
+ * the score reaches the watch's threshold.  Text is built only for rows
+ * that alert.
  */
 static void
-score_row(Detection *d, int32 id, const Row *row, const VigilProfile *before)
+score_row(Detection *d, int32 id, int64 arrival, const VigilEvent *e,
+		  const VigilProfile *before)
 {
-	double		score = vigil_score(&d->scorer, before, &row->e);
+	double		score = vigil_score(&d->scorer, before, e);
 	MemoryContext old;
 	Pending    *p;
 
@@ -394,12 +465,12 @@ score_row(Detection *d, int32 id, const Row *row, const VigilProfile *before)
 		return;
 	old = MemoryContextSwitchTo(d->stmtcxt);
 	p = key_result(d, id);
-	p->arrival = row->arrival;
+	p->arrival = arrival;
 	p->key = pstrdup(d->keys[id]);
-	p->amount = row->e.amount;
-	p->t = row->e.t;
+	p->amount = e->amount;
+	p->t = e->t;
 	p->score = score;
-	vigil_explain(&d->scorer, before, &row->e, &p->fired, &p->explanation);
+	vigil_explain(&d->scorer, before, e, &p->fired, &p->explanation);
 	MemoryContextSwitchTo(old);
 }
 
@@ -413,18 +484,21 @@ fold_key(Detection *d, int32 id, VigilProfile *prof)
 	d->results[id].n = 0;		/* an earlier fold of this key does not count */
 	for (int64 j = d->start[r]; j < d->start[r + 1]; j++)
 	{
-		Row		   *row = &d->rows[d->perm[j]];
+		int64		i = d->perm[j];
+		int64		arrival = d->first + d->rows[i].offset;
 		int			flagged = d->results[id].n;
+		VigilEvent	e;
 
-		score_row(d, id, row, prof);
-		if (!vigil_profile_fold(prof, &row->e))
+		row_event(d, i, &e);
+		score_row(d, id, arrival, &e, prof);
+		if (!vigil_profile_fold(prof, &e))
 		{
 			Pending    *p;
 
 			/* a row the profile refuses is skipped, so it cannot alert */
 			d->results[id].n = flagged;
 			p = key_result(d, id);
-			p->arrival = row->arrival;
+			p->arrival = arrival;
 			p->explanation = MemoryContextStrdup(d->stmtcxt,
 												 "the key's profile cannot take more rows");
 		}
@@ -830,7 +904,7 @@ vigil_detect(PG_FUNCTION_ARGS)
 
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(td->tg_relation), &TTSOpsMinimalTuple);
 	total = tuplestore_tuple_count(ts);
-	batch_start(&d, total);
+	batch_start(&d, 0, total);
 	tuplestore_rescan(ts);
 	while (tuplestore_gettupleslot(ts, true, false, slot))
 	{
@@ -848,10 +922,11 @@ vigil_detect(PG_FUNCTION_ARGS)
 		arrival++;
 		if (arrival % 1024 == 0)
 			MemoryContextReset(d.scratch);
-		if (d.nrows == BATCH_ROWS)
+		/* a row's offset in its batch is a uint32 */
+		if (d.nrows == BATCH_ROWS || arrival - d.first == PG_UINT32_MAX)
 		{
 			batch_finish(&d);
-			batch_start(&d, total - arrival);
+			batch_start(&d, arrival, total - arrival);
 		}
 	}
 	batch_finish(&d);

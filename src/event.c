@@ -133,6 +133,9 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 		!column_init(&w->merchant, att[5], tupdesc, mcxt) ||
 		!column_init(&w->category, att[6], tupdesc, mcxt))
 		return false;
+	w->last_attnum = 0;
+	for (int i = 0; i < 7; i++)
+		w->last_attnum = Max(w->last_attnum, att[i]);
 
 	/* the primary key identifies rows in alerts */
 	pkoid = RelationGetPrimaryKeyIndex(rel);
@@ -281,16 +284,17 @@ text_of(const VigilColumn *c, Datum d, int *len)
 	return s;
 }
 
-/* A column's value from the slot, or false when NULL or not used. */
-static bool
+/*
+ * A column's value from the slot, whose columns up to the watch's last are
+ * deformed, or false when NULL or not used.
+ */
+static inline bool
 value_of(const VigilColumn *c, TupleTableSlot *slot, Datum *d)
 {
-	bool		isnull;
-
-	if (c->attnum == 0)
+	if (c->attnum == 0 || slot->tts_isnull[c->attnum - 1])
 		return false;
-	*d = slot_getattr(slot, c->attnum, &isnull);
-	return !isnull;
+	*d = slot->tts_values[c->attnum - 1];
+	return true;
 }
 
 /*
@@ -312,6 +316,8 @@ vigil_event_read(const VigilWatch *w, TupleTableSlot *slot, VigilEvent *e,
 	int			len;
 
 	memset(e, 0, sizeof(*e));
+	/* deform the row once, not once per column */
+	slot_getsomeattrs(slot, w->last_attnum);
 	if (!value_of(&w->key, slot, &d))
 		return "key is NULL";
 	*key = text_of(&w->key, d, keylen);

@@ -35,6 +35,7 @@ typedef struct VigilWatch
 	VigilColumn lon;
 	VigilColumn merchant;
 	VigilColumn category;
+	AttrNumber	last_attnum;	/* the greatest of the columns' attnums */
 	int			npk;			/* primary key columns, for row_ref */
 	AttrNumber *pk_attnums;
 	FmgrInfo   *pk_out;

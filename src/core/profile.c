@@ -145,12 +145,16 @@ vigil_profile_sound(const VigilProfile *p)
 /*
  * Fold event e into profile p.  All or nothing: false, with p unchanged,
  * for an invalid event, an unsound profile, or an event a summary refuses
- * (count overflow).
+ * (count overflow).  Only the amount summaries can refuse a valid event, so
+ * they are computed aside first and everything else is updated in place:
+ * this runs for every row, and copying the whole profile twice cost more
+ * than some of the summaries.
  */
 bool
 vigil_profile_fold(VigilProfile *p, const VigilEvent *e)
 {
-	VigilProfile next;
+	VigilWelford amount;
+	VigilDecay	recent_amount;
 	int			hour;
 
 	if (!vigil_event_valid(e, NULL) || !vigil_profile_sound(p))
@@ -159,13 +163,18 @@ vigil_profile_fold(VigilProfile *p, const VigilEvent *e)
 	if (p->amount.n >= (uint64_t) INT64_MAX)
 		return false;
 
-	memcpy(&next, p, sizeof(next));
-
-	if (!vigil_welford_add(&next.amount, e->amount, NULL))
-		return false;
-	if (!vigil_decay_add(&next.recent_amount, e->t, e->amount,
+	amount = p->amount;
+	recent_amount = p->recent_amount;
+	if (!vigil_welford_add(&amount, e->amount, NULL) ||
+		!vigil_decay_add(&recent_amount, e->t, e->amount,
 						 VIGIL_AMOUNT_HALF_LIFE_S))
 		return false;
+
+	/* a valid event's time and amount are within every other summary's range */
+	if (!vigil_hourhist_hour(e->t, 0, &hour))
+		return false;
+	p->amount = amount;
+	p->recent_amount = recent_amount;
 
 	/*
 	 * "Last location" means the location of the latest located event, so a
@@ -173,27 +182,20 @@ vigil_profile_fold(VigilProfile *p, const VigilEvent *e)
 	 * impossible-travel rule would otherwise measure from the wrong place.
 	 */
 	if (e->has_location &&
-		(!(next.flags & VIGIL_PROFILE_HAS_LOCATION) || e->t >= next.last_loc_t))
+		(!(p->flags & VIGIL_PROFILE_HAS_LOCATION) || e->t >= p->last_loc_t))
 	{
-		next.last_lat = e->lat;
-		next.last_lon = e->lon;
-		next.last_loc_t = e->t;
-		next.flags |= VIGIL_PROFILE_HAS_LOCATION;
+		p->last_lat = e->lat;
+		p->last_lon = e->lon;
+		p->last_loc_t = e->t;
+		p->flags |= VIGIL_PROFILE_HAS_LOCATION;
 	}
 
-	if (!vigil_ring_push(&next.recent, e->t, e->amount))
-		return false;
-
-	if (!vigil_hourhist_hour(e->t, 0, &hour) ||
-		!vigil_hourhist_add(&next.hours, e->t, hour, VIGIL_HOUR_HALF_LIFE_S))
-		return false;
-
+	(void) vigil_ring_push(&p->recent, e->t, e->amount);
+	(void) vigil_hourhist_add(&p->hours, e->t, hour, VIGIL_HOUR_HALF_LIFE_S);
 	if (e->has_merchant)
-		(void) vigil_seenset_insert(&next.merchants, e->merchant_hash);
+		(void) vigil_seenset_insert(&p->merchants, e->merchant_hash);
 	if (e->has_category)
-		(void) vigil_seenset_insert(&next.categories, e->category_hash);
-
-	memcpy(p, &next, sizeof(next));
+		(void) vigil_seenset_insert(&p->categories, e->category_hash);
 	return true;
 }
 

@@ -160,17 +160,21 @@ vigil_ring_count_since(const VigilRing *r, double t_from, int *count)
 	return true;
 }
 
-/* Sum of the amounts of retained events in the window starting at t_from. */
+/*
+ * Sum of the amounts of retained events in the window starting at t_from,
+ * newest first, in one pass: this runs for every row.
+ */
 bool
 vigil_ring_sum_since(const VigilRing *r, double t_from, double *sum)
 {
+	double		from = floor(t_from) - (double) r->base;	/* as in window_start */
 	double		s = 0.0;
 	int			i;
 
 	if (!isfinite(t_from))
 		return false;
-	for (i = window_start(r, t_from); i < r->count; i++)
-		s += r->amount[slot(r, i)];
+	for (i = r->count; i > 0 && (double) r->off[slot(r, i - 1)] >= from; i--)
+		s += r->amount[slot(r, i - 1)];
 	*sum = s;
 	return true;
 }

@@ -93,7 +93,6 @@
 
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -404,28 +403,6 @@ threshold_severity(double observed, double threshold, double span)
 	return 0.5 + 0.5 * x;
 }
 
-/*
- * Write the finding's sentence, when text is wanted.  Scoring runs for
- * every row and most rows alert on nothing, so the sentences of rules that
- * fired without reaching the alert threshold are never formatted: the
- * rules run again with text only for rows that alert.
- */
-static void
-say(VigilFinding *f, bool text, const char *fmt,...)
-__attribute__((format(printf, 3, 4)));
-
-static void
-say(VigilFinding *f, bool text, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (!text)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(f->why, sizeof(f->why), fmt, ap);
-	va_end(ap);
-}
-
 /* A window length for people: "15 min", "24 h", "90 s". */
 static void
 format_window(double s, char *buf, size_t len)
@@ -462,14 +439,21 @@ format_km(double km, char *buf, size_t len)
 		snprintf(buf, len, "%ld", v);
 }
 
+/*
+ * The evaluations below compute numbers only: they run for every row, and
+ * most rows alert on nothing.  The sentences of the findings are written by
+ * describe(), for the rules that fired on rows that alert.
+ */
+
 /* amount_zscore: see the top of the file. */
 static double
 eval_zscore(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
-			VigilFinding *f, bool text)
+			VigilFinding *f)
 {
 	double		mean = vigil_decay_mean(&p->recent_amount);
 	double		var = vigil_decay_variance(&p->recent_amount);
 	double		sd,
+				floor_sd,
 				z,
 				sev;
 
@@ -477,10 +461,15 @@ eval_zscore(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 		!isfinite(mean) || !isfinite(var))
 		return 0.0;
 
-	sd = sqrt(fmax(var, 0.0));
-	sd = fmax(sd, fmax(r->param[ZS_MIN_STDDEV_RATIO] * fabs(mean), MIN_STDDEV));
-	if (!(sd > 0.0) || !isfinite(sd))
-		return 0.0;				/* only with a negative or NaN ratio */
+	/* fmax without the call: mean and var are finite, so are these */
+	sd = var > 0.0 ? sqrt(var) : 0.0;
+	floor_sd = r->param[ZS_MIN_STDDEV_RATIO] * fabs(mean);
+	if (!(floor_sd >= MIN_STDDEV))
+		floor_sd = MIN_STDDEV;
+	if (sd < floor_sd)
+		sd = floor_sd;
+	if (!isfinite(sd))
+		return 0.0;
 	z = (e->amount - mean) / sd;
 
 	sev = threshold_severity(z, r->param[ZS_THRESHOLD],
@@ -489,9 +478,6 @@ eval_zscore(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 	{
 		f->observed = z;
 		f->expected = r->param[ZS_THRESHOLD];
-		say(f, text,
-				 "amount %.2f is %.1f standard deviations above the card's recent mean %.2f",
-				 e->amount, z, mean);
 	}
 	return sev;
 }
@@ -499,7 +485,7 @@ eval_zscore(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 /* amount_ratio: see the top of the file. */
 static double
 eval_ratio(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
-		   VigilFinding *f, bool text)
+		   VigilFinding *f)
 {
 	double		mean = vigil_decay_mean(&p->recent_amount);
 	double		ratio,
@@ -515,16 +501,13 @@ eval_ratio(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 	{
 		f->observed = ratio;
 		f->expected = r->param[AR_RATIO];
-		say(f, text,
-				 "amount %.2f is %.1f times the card's recent mean %.2f",
-				 e->amount, ratio, mean);
 	}
 	return sev;
 }
 
 /* amount_limit: see the top of the file. */
 static double
-eval_limit(const VigilRule *r, const VigilEvent *e, VigilFinding *f, bool text)
+eval_limit(const VigilRule *r, const VigilEvent *e, VigilFinding *f)
 {
 	double		limit = r->param[AL_LIMIT];
 	double		sev = threshold_severity(e->amount, limit, limit);
@@ -533,8 +516,6 @@ eval_limit(const VigilRule *r, const VigilEvent *e, VigilFinding *f, bool text)
 	{
 		f->observed = e->amount;
 		f->expected = limit;
-		say(f, text,
-				 "amount %.2f exceeds the limit %.2f", e->amount, limit);
 	}
 	return sev;
 }
@@ -542,32 +523,21 @@ eval_limit(const VigilRule *r, const VigilEvent *e, VigilFinding *f, bool text)
 /* velocity: see the top of the file. */
 static double
 eval_velocity(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
-			  VigilFinding *f, bool text)
+			  VigilFinding *f)
 {
 	double		max_count = r->param[VE_MAX_COUNT];
-	double		from = e->t - r->param[VE_WINDOW];
-	char		window[48];
-	bool		saturated = false;
 	int			prior,
 				count;
 	double		sev;
 
-	if (!vigil_ring_count_since(&p->recent, from, &prior))
+	if (!vigil_ring_count_since(&p->recent, e->t - r->param[VE_WINDOW], &prior))
 		return 0.0;
 	count = prior + 1;
 	sev = threshold_severity(count, max_count, max_count);
 	if (sev > 0.0)
 	{
-		if (text)
-		{
-			(void) vigil_ring_saturated(&p->recent, from, &saturated);
-			format_window(r->param[VE_WINDOW], window, sizeof(window));
-		}
 		f->observed = count;
 		f->expected = max_count;
-		say(f, text,
-				 "%s%d transactions within %s, more than the %.0f expected",
-				 saturated ? "at least " : "", count, window, max_count);
 	}
 	return sev;
 }
@@ -575,31 +545,20 @@ eval_velocity(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 /* window_sum: see the top of the file. */
 static double
 eval_window_sum(const VigilRule *r, const VigilProfile *p,
-				const VigilEvent *e, VigilFinding *f, bool text)
+				const VigilEvent *e, VigilFinding *f)
 {
 	double		max_sum = r->param[WS_MAX_SUM];
-	double		from = e->t - r->param[WS_WINDOW];
-	char		window[48];
-	bool		saturated = false;
 	double		sum,
 				sev;
 
-	if (!vigil_ring_sum_since(&p->recent, from, &sum))
+	if (!vigil_ring_sum_since(&p->recent, e->t - r->param[WS_WINDOW], &sum))
 		return 0.0;
 	sum += e->amount;
 	sev = threshold_severity(sum, max_sum, max_sum);
 	if (sev > 0.0)
 	{
-		if (text)
-		{
-			(void) vigil_ring_saturated(&p->recent, from, &saturated);
-			format_window(r->param[WS_WINDOW], window, sizeof(window));
-		}
 		f->observed = sum;
 		f->expected = max_sum;
-		say(f, text,
-				 "%stotal %.2f within %s exceeds %.2f",
-				 saturated ? "at least " : "", sum, window, max_sum);
 	}
 	return sev;
 }
@@ -607,54 +566,56 @@ eval_window_sum(const VigilRule *r, const VigilProfile *p,
 /* card_testing: see the top of the file. */
 static double
 eval_card_testing(const VigilRule *r, const VigilProfile *p,
-				  const VigilEvent *e, VigilFinding *f, bool text)
+				  const VigilEvent *e, VigilFinding *f)
 {
 	double		small = r->param[CT_SMALL_AMOUNT];
 	double		min_count = r->param[CT_MIN_COUNT];
-	double		from = e->t - r->param[CT_WINDOW];
-	char		window[48];
 	int			prior,
 				count;
-	double		sev;
 
 	if (!(e->amount <= small) ||
-		!vigil_ring_count_small_since(&p->recent, from, small, &prior))
+		!vigil_ring_count_small_since(&p->recent, e->t - r->param[CT_WINDOW],
+									  small, &prior))
 		return 0.0;
 	count = prior + 1;
 	if (!(count >= min_count))
 		return 0.0;
-	sev = min_count > 0.0 ?
-		0.5 + 0.5 * fmin(1.0, (count - min_count) / min_count) : 1.0;
-
-	if (text)
-		format_window(r->param[CT_WINDOW], window, sizeof(window));
 	f->observed = count;
 	f->expected = min_count;
-	say(f, text,
-			 "%d transactions of at most %.2f within %s, a card-testing pattern",
-			 count, small, window);
-	return sev;
+	return min_count > 0.0 ?
+		0.5 + 0.5 * fmin(1.0, (count - min_count) / min_count) : 1.0;
+}
+
+/*
+ * The journey of impossible_travel, for a located event and a profile with
+ * a last location: the distance in km from the last location and the time
+ * since it.  False when there is none to time: no locations, an event older
+ * than the last location (out of order), or a distance that cannot be
+ * measured.
+ */
+static bool
+journey(const VigilProfile *p, const VigilEvent *e, double *km, double *elapsed)
+{
+	if (!e->has_location || !(p->flags & VIGIL_PROFILE_HAS_LOCATION))
+		return false;
+	*elapsed = e->t - p->last_loc_t;
+	if (!(*elapsed >= 0.0))
+		return false;
+	return vigil_geo_distance_km(p->last_lat, p->last_lon, e->lat, e->lon, km);
 }
 
 /* impossible_travel: see the top of the file. */
 static double
 eval_travel(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
-			VigilFinding *f, bool text)
+			VigilFinding *f)
 {
 	double		max_speed = r->param[IT_MAX_SPEED];
-	char		dist[32],
-				elapsed_text[32];
 	double		km,
 				elapsed,
 				speed,
 				sev;
 
-	if (!e->has_location || !(p->flags & VIGIL_PROFILE_HAS_LOCATION))
-		return 0.0;
-	elapsed = e->t - p->last_loc_t;
-	if (!(elapsed >= 0.0))
-		return 0.0;				/* out of order: not a journey we can time */
-	if (!vigil_geo_distance_km(p->last_lat, p->last_lon, e->lat, e->lon, &km) ||
+	if (!journey(p, e, &km, &elapsed) ||
 		!(km >= r->param[IT_MIN_DISTANCE]) ||
 		!vigil_geo_speed_kmh(km, elapsed, &speed))
 		return 0.0;
@@ -662,34 +623,16 @@ eval_travel(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 	sev = threshold_severity(speed, max_speed, max_speed);
 	if (sev > 0.0)
 	{
-		if (text)
-			format_km(km, dist, sizeof(dist));
 		f->observed = speed;
 		f->expected = max_speed;
-		if (elapsed > 0.0)
-		{
-			if (text)
-				format_elapsed(elapsed, elapsed_text, sizeof(elapsed_text));
-			say(f, text,
-					 "%s km from the last transaction in %s: %.0f km/h",
-					 dist, elapsed_text, speed);
-		}
-		else
-			say(f, text,
-					 "%s km from the last transaction at the same time",
-					 dist);
 	}
 	return sev;
 }
 
-/*
- * new_merchant and new_category: see the top of the file.  what is
- * "merchant" or "category", for the explanation.
- */
+/* new_merchant and new_category: see the top of the file. */
 static double
 eval_new(const VigilRule *r, const VigilProfile *p, bool has,
-		 uint64_t hash, const VigilSeenSet *seen, const char *what,
-		 VigilFinding *f, bool text)
+		 uint64_t hash, const VigilSeenSet *seen, VigilFinding *f)
 {
 	if (!has || (double) p->amount.n < r->param[NS_MIN_HISTORY] ||
 		vigil_seenset_contains(seen, hash))
@@ -697,17 +640,13 @@ eval_new(const VigilRule *r, const VigilProfile *p, bool has,
 
 	f->observed = 0.0;			/* times seen recently */
 	f->expected = vigil_seenset_count(seen);	/* how many are known */
-	say(f, text,
-			 "new %s for this card (%d known recently, %llu prior transactions)",
-			 what, vigil_seenset_count(seen),
-			 (unsigned long long) p->amount.n);
 	return 1.0;
 }
 
 /* unusual_hour: see the top of the file. */
 static double
 eval_hour(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
-		  VigilFinding *f, bool text)
+		  VigilFinding *f)
 {
 	double		max_share = r->param[UH_MAX_SHARE];
 	double		share;
@@ -722,56 +661,53 @@ eval_hour(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 
 	f->observed = share;
 	f->expected = max_share;
-	say(f, text,
-			 "transaction at %02d:00-%02d:59 UTC, an hour with %.1f%% of the card's recent activity",
-			 hour, hour, 100.0 * share);
 	return 0.5 + 0.5 * (1.0 - share / max_share);
 }
 
 /*
  * Evaluate rule r, of a valid kind, for a valid event e against a sound
- * profile.  Sets f->severity to the result; observed, expected and why only
+ * profile.  Sets f->severity to the result; observed and expected only
  * when the rule fires.
  */
 static double
 eval_checked(const VigilRule *r, const VigilProfile *before, const VigilEvent *e,
-			 VigilFinding *f, bool text)
+			 VigilFinding *f)
 {
 	double		sev = 0.0;
 
 	switch (r->kind)
 	{
 		case VIGIL_RULE_AMOUNT_ZSCORE:
-			sev = eval_zscore(r, before, e, f, text);
+			sev = eval_zscore(r, before, e, f);
 			break;
 		case VIGIL_RULE_AMOUNT_RATIO:
-			sev = eval_ratio(r, before, e, f, text);
+			sev = eval_ratio(r, before, e, f);
 			break;
 		case VIGIL_RULE_AMOUNT_LIMIT:
-			sev = eval_limit(r, e, f, text);
+			sev = eval_limit(r, e, f);
 			break;
 		case VIGIL_RULE_VELOCITY:
-			sev = eval_velocity(r, before, e, f, text);
+			sev = eval_velocity(r, before, e, f);
 			break;
 		case VIGIL_RULE_WINDOW_SUM:
-			sev = eval_window_sum(r, before, e, f, text);
+			sev = eval_window_sum(r, before, e, f);
 			break;
 		case VIGIL_RULE_CARD_TESTING:
-			sev = eval_card_testing(r, before, e, f, text);
+			sev = eval_card_testing(r, before, e, f);
 			break;
 		case VIGIL_RULE_IMPOSSIBLE_TRAVEL:
-			sev = eval_travel(r, before, e, f, text);
+			sev = eval_travel(r, before, e, f);
 			break;
 		case VIGIL_RULE_NEW_MERCHANT:
 			sev = eval_new(r, before, e->has_merchant, e->merchant_hash,
-						   &before->merchants, "merchant", f, text);
+						   &before->merchants, f);
 			break;
 		case VIGIL_RULE_NEW_CATEGORY:
 			sev = eval_new(r, before, e->has_category, e->category_hash,
-						   &before->categories, "category", f, text);
+						   &before->categories, f);
 			break;
 		case VIGIL_RULE_UNUSUAL_HOUR:
-			sev = eval_hour(r, before, e, f, text);
+			sev = eval_hour(r, before, e, f);
 			break;
 		case VIGIL_RULE_NKINDS:
 			break;
@@ -784,6 +720,94 @@ eval_checked(const VigilRule *r, const VigilProfile *before, const VigilEvent *e
 		sev = 1.0;
 	f->severity = sev;
 	return sev;
+}
+
+/*
+ * Write the sentence of finding f of rule r, which fired for event e
+ * against before, from its observed and expected values and what the
+ * profile says.
+ */
+static void
+describe(const VigilRule *r, const VigilProfile *before, const VigilEvent *e,
+		 VigilFinding *f)
+{
+	char		window[48];
+	char		dist[32];
+	char		elapsed_text[32];
+	bool		saturated = false;
+	double		km,
+				elapsed;
+	int			hour;
+
+	switch (r->kind)
+	{
+		case VIGIL_RULE_AMOUNT_ZSCORE:
+			snprintf(f->why, sizeof(f->why),
+					 "amount %.2f is %.1f standard deviations above the card's recent mean %.2f",
+					 e->amount, f->observed, vigil_decay_mean(&before->recent_amount));
+			break;
+		case VIGIL_RULE_AMOUNT_RATIO:
+			snprintf(f->why, sizeof(f->why),
+					 "amount %.2f is %.1f times the card's recent mean %.2f",
+					 e->amount, f->observed, vigil_decay_mean(&before->recent_amount));
+			break;
+		case VIGIL_RULE_AMOUNT_LIMIT:
+			snprintf(f->why, sizeof(f->why),
+					 "amount %.2f exceeds the limit %.2f", e->amount, f->expected);
+			break;
+		case VIGIL_RULE_VELOCITY:
+			(void) vigil_ring_saturated(&before->recent, e->t - r->param[VE_WINDOW],
+										&saturated);
+			format_window(r->param[VE_WINDOW], window, sizeof(window));
+			snprintf(f->why, sizeof(f->why),
+					 "%s%.0f transactions within %s, more than the %.0f expected",
+					 saturated ? "at least " : "", f->observed, window, f->expected);
+			break;
+		case VIGIL_RULE_WINDOW_SUM:
+			(void) vigil_ring_saturated(&before->recent, e->t - r->param[WS_WINDOW],
+										&saturated);
+			format_window(r->param[WS_WINDOW], window, sizeof(window));
+			snprintf(f->why, sizeof(f->why),
+					 "%stotal %.2f within %s exceeds %.2f",
+					 saturated ? "at least " : "", f->observed, window, f->expected);
+			break;
+		case VIGIL_RULE_CARD_TESTING:
+			format_window(r->param[CT_WINDOW], window, sizeof(window));
+			snprintf(f->why, sizeof(f->why),
+					 "%.0f transactions of at most %.2f within %s, a card-testing pattern",
+					 f->observed, r->param[CT_SMALL_AMOUNT], window);
+			break;
+		case VIGIL_RULE_IMPOSSIBLE_TRAVEL:
+			if (!journey(before, e, &km, &elapsed))
+				break;			/* it fired, so there is one */
+			format_km(km, dist, sizeof(dist));
+			if (elapsed > 0.0)
+			{
+				format_elapsed(elapsed, elapsed_text, sizeof(elapsed_text));
+				snprintf(f->why, sizeof(f->why),
+						 "%s km from the last transaction in %s: %.0f km/h",
+						 dist, elapsed_text, f->observed);
+			}
+			else
+				snprintf(f->why, sizeof(f->why),
+						 "%s km from the last transaction at the same time", dist);
+			break;
+		case VIGIL_RULE_NEW_MERCHANT:
+		case VIGIL_RULE_NEW_CATEGORY:
+			snprintf(f->why, sizeof(f->why),
+					 "new %s for this card (%.0f known recently, %llu prior transactions)",
+					 r->kind == VIGIL_RULE_NEW_MERCHANT ? "merchant" : "category",
+					 f->expected, (unsigned long long) before->amount.n);
+			break;
+		case VIGIL_RULE_UNUSUAL_HOUR:
+			(void) vigil_hourhist_hour(e->t, 0, &hour);
+			snprintf(f->why, sizeof(f->why),
+					 "transaction at %02d:00-%02d:59 UTC, an hour with %.1f%% of the card's recent activity",
+					 hour, hour, 100.0 * f->observed);
+			break;
+		case VIGIL_RULE_NKINDS:
+			break;
+	}
 }
 
 /*
@@ -805,7 +829,9 @@ vigil_rule_eval(const VigilRule *r, const VigilProfile *before,
 	if (!kind_valid(r->kind) || !vigil_event_valid(e, NULL) ||
 		!vigil_profile_sound(before))
 		return 0.0;
-	return eval_checked(r, before, e, f, true);
+	if (eval_checked(r, before, e, f) > 0.0)
+		describe(r, before, e, f);
+	return f->severity;
 }
 
 /*
@@ -828,7 +854,7 @@ vigil_rules_score(const VigilRule *rules, int n, const VigilProfile *before,
 		findings[i].why[0] = '\0';
 		if (!ok || !kind_valid(rules[i].kind))
 			continue;
-		if (eval_checked(&rules[i], before, e, &findings[i], false) > 0.0)
+		if (eval_checked(&rules[i], before, e, &findings[i]) > 0.0)
 			score = vigil_score_combine(score, rules[i].weight, findings[i].severity);
 	}
 	return score;
@@ -836,7 +862,7 @@ vigil_rules_score(const VigilRule *rules, int n, const VigilProfile *before,
 
 /*
  * Fill in why for the rules that fired in the last vigil_rules_score of the
- * same rules, event and profile, by evaluating them again with text.
+ * same rules, event and profile.
  */
 void
 vigil_rules_explain(const VigilRule *rules, int n, const VigilProfile *before,
@@ -844,7 +870,7 @@ vigil_rules_explain(const VigilRule *rules, int n, const VigilProfile *before,
 {
 	for (int i = 0; i < n; i++)
 		if (findings[i].severity > 0.0)
-			(void) eval_checked(&rules[i], before, e, &findings[i], true);
+			describe(&rules[i], before, e, &findings[i]);
 }
 
 /* Clamp x into [0, 1]; NaN counts as 0. */
