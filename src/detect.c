@@ -457,7 +457,7 @@ static void
 score_row(Detection *d, int32 id, int64 arrival, const VigilEvent *e,
 		  const VigilProfile *before)
 {
-	double		score = vigil_score(&d->scorer, before, e);
+	double		score = vigil_score_decide(&d->scorer, before, e, d->w.alert_threshold);
 	MemoryContext old;
 	Pending    *p;
 

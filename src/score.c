@@ -34,6 +34,9 @@ vigil_scorer_init(VigilScorer *s, int32 watch_id, MemoryContext mcxt)
 		s->names[i] = loaded[i].name;
 	}
 	s->findings = MemoryContextAlloc(mcxt, sizeof(VigilFinding) * Max(s->nrules, 1));
+	s->order = MemoryContextAlloc(mcxt, sizeof(int) * Max(s->nrules, 1));
+	s->rest = MemoryContextAlloc(mcxt, sizeof(double) * (s->nrules + 1));
+	vigil_rules_plan(s->rules, s->nrules, s->order, s->rest);
 }
 
 /*
@@ -44,6 +47,20 @@ double
 vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e)
 {
 	return vigil_rules_score(s->rules, s->nrules, before, e, s->findings);
+}
+
+/*
+ * The score of event e as vigil_score gives it when it reaches threshold;
+ * otherwise some score below threshold, found without evaluating the rules
+ * that could not change that (see vigil_rules_decide).  For detection,
+ * which keeps only the scores that alert.
+ */
+double
+vigil_score_decide(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
+				   double threshold)
+{
+	return vigil_rules_decide(s->rules, s->nrules, s->order, s->rest, threshold,
+							  before, e, s->findings);
 }
 
 /* A JSON number, or null where there is none. */

@@ -18,10 +18,14 @@ typedef struct VigilScorer
 	char	  **names;			/* rules[i] is called names[i] */
 	int			nrules;
 	VigilFinding *findings;		/* one per rule */
+	int		   *order;			/* vigil_rules_plan's, for vigil_score_decide */
+	double	   *rest;
 } VigilScorer;
 
 extern void vigil_scorer_init(VigilScorer *s, int32 watch_id, MemoryContext mcxt);
 extern double vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e);
+extern double vigil_score_decide(VigilScorer *s, const VigilProfile *before,
+								 const VigilEvent *e, double threshold);
 extern void vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
 						  char **fired, char **explanation);
 extern ArrayType *vigil_fired_array(const VigilScorer *s);

@@ -860,6 +860,138 @@ vigil_rules_score(const VigilRule *rules, int n, const VigilProfile *before,
 	return score;
 }
 
+/* Clamp x into [0, 1]; NaN counts as 0. */
+static double
+clamp01(double x)
+{
+	return fmin(1.0, fmax(0.0, x));
+}
+
+/*
+ * What evaluating a rule kind costs, in rough ranks, for vigil_rules_plan:
+ * the hour-of-day rule decays a 24-bucket histogram (an exp2 and a sum),
+ * the travel rule computes a great-circle distance, the window rules scan
+ * the ring; the others are a few comparisons.
+ */
+static int
+kind_cost(VigilRuleKind kind)
+{
+	switch (kind)
+	{
+		case VIGIL_RULE_UNUSUAL_HOUR:
+		case VIGIL_RULE_IMPOSSIBLE_TRAVEL:
+			return 3;
+		case VIGIL_RULE_WINDOW_SUM:
+		case VIGIL_RULE_VELOCITY:
+		case VIGIL_RULE_CARD_TESTING:
+			return 2;
+		default:
+			return 1;
+	}
+}
+
+/* Whether rule a goes before rule b in a plan: see vigil_rules_plan. */
+static bool
+plan_before(const VigilRule *rules, int a, int b)
+{
+	bool		light_a = !(clamp01(rules[a].weight) >= 0.5);
+	bool		light_b = !(clamp01(rules[b].weight) >= 0.5);
+
+	if (light_a != light_b)
+		return light_b;
+	if (kind_cost(rules[a].kind) != kind_cost(rules[b].kind))
+		return kind_cost(rules[a].kind) < kind_cost(rules[b].kind);
+	return a < b;
+}
+
+/*
+ * Plan the order in which vigil_rules_decide evaluates n rules: order[0 ..
+ * n-1] is a permutation of the rule indexes and rest[k] (k in 0 .. n) the
+ * most that the rules order[k ..] can leave of a score's complement,
+ * prod (1 - weight).  Only the last rules of a plan can be left out, so
+ * heavy rules (weight 0.5 or more, which can alert alone) come first and
+ * the light ones after them, cheapest first: the expensive light rule left
+ * last is the one that can most often go unevaluated.
+ */
+void
+vigil_rules_plan(const VigilRule *rules, int n, int *order, double *rest)
+{
+	for (int i = 0; i < n; i++)
+	{
+		int			k = i;
+
+		/* insertion sort: n is the number of a watch's rules */
+		while (k > 0 && plan_before(rules, i, order[k - 1]))
+		{
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = i;
+	}
+	rest[n] = 1.0;
+	for (int k = n - 1; k >= 0; k--)
+		rest[k] = rest[k + 1] * (1.0 - clamp01(rules[order[k]].weight));
+}
+
+/*
+ * Rounding allowance of vigil_rules_decide's bound: far more than the few
+ * ulps by which noisy-ORs of the same severities in another order differ,
+ * far less than any threshold anyone sets.
+ */
+#define DECIDE_SLACK 1e-9
+
+/*
+ * vigil_rules_score for detection, which keeps only the scores that reach
+ * the alert threshold: the rules are evaluated in the order planned by
+ * vigil_rules_plan, and evaluation stops as soon as the rules left could
+ * not lift the score to threshold, even all at full severity.  So the
+ * result is at least threshold exactly when vigil_rules_score's is, and
+ * then it is the same score with the same findings; otherwise it is some
+ * score below threshold, and the findings are partial.
+ */
+double
+vigil_rules_decide(const VigilRule *rules, int n, const int *order,
+				   const double *rest, double threshold,
+				   const VigilProfile *before, const VigilEvent *e,
+				   VigilFinding *findings)
+{
+	bool		ok = vigil_event_valid(e, NULL) && vigil_profile_sound(before);
+	bool		fired = false;
+	double		partial = 0.0;
+	double		score = 0.0;
+
+	for (int i = 0; i < n; i++)
+	{
+		findings[i].severity = 0.0;
+		findings[i].why[0] = '\0';
+	}
+	if (!ok)
+		return 0.0;
+	for (int k = 0; k < n; k++)
+	{
+		int			i = order[k];
+
+		/* rest[k] is 0 while a rule of weight 1 is left */
+		if (rest[k] > 0.0 &&
+			1.0 - (1.0 - partial) * rest[k] < threshold - DECIDE_SLACK)
+			return partial;
+		if (kind_valid(rules[i].kind) &&
+			eval_checked(&rules[i], before, e, &findings[i]) > 0.0)
+		{
+			fired = true;
+			partial = vigil_score_combine(partial, rules[i].weight, findings[i].severity);
+		}
+	}
+
+	/* every rule was evaluated: combine in rule order, as vigil_rules_score */
+	if (!fired)
+		return 0.0;
+	for (int i = 0; i < n; i++)
+		if (findings[i].severity > 0.0)
+			score = vigil_score_combine(score, rules[i].weight, findings[i].severity);
+	return score;
+}
+
 /*
  * Fill in why for the rules that fired in the last vigil_rules_score of the
  * same rules, event and profile.
@@ -871,13 +1003,6 @@ vigil_rules_explain(const VigilRule *rules, int n, const VigilProfile *before,
 	for (int i = 0; i < n; i++)
 		if (findings[i].severity > 0.0)
 			describe(&rules[i], before, e, &findings[i]);
-}
-
-/* Clamp x into [0, 1]; NaN counts as 0. */
-static double
-clamp01(double x)
-{
-	return fmin(1.0, fmax(0.0, x));
 }
 
 /*

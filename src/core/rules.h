@@ -79,6 +79,12 @@ extern double vigil_rule_eval(const VigilRule *r, const VigilProfile *before,
 extern double vigil_rules_score(const VigilRule *rules, int n,
 								const VigilProfile *before, const VigilEvent *e,
 								VigilFinding *findings);
+extern void vigil_rules_plan(const VigilRule *rules, int n, int *order,
+							 double *rest);
+extern double vigil_rules_decide(const VigilRule *rules, int n, const int *order,
+								 const double *rest, double threshold,
+								 const VigilProfile *before, const VigilEvent *e,
+								 VigilFinding *findings);
 extern void vigil_rules_explain(const VigilRule *rules, int n,
 								const VigilProfile *before, const VigilEvent *e,
 								VigilFinding *findings);

@@ -30,7 +30,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				before,
 				all[VIGIL_RULE_NKINDS + 1];
 	VigilFinding findings[VIGIL_RULE_NKINDS + 1];
+	VigilFinding some[VIGIL_RULE_NKINDS + 1];
 	VigilFinding f;
+	int			order[VIGIL_RULE_NKINDS + 1];
+	double		rest[VIGIL_RULE_NKINDS + 2];
 	VigilProfile p;
 	VigilEvent	e;
 	const char *why;
@@ -39,7 +42,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	double		value,
 				t = 1.7e9,
 				sev,
-				score;
+				score,
+				decided;
 	uint8_t		kind = fuzz_u8(&in),
 				sel;
 	int			nparams,
@@ -106,6 +110,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (k = 0; k < VIGIL_RULE_NKINDS; k++)
 		vigil_rule_defaults(&all[k + 1], (VigilRuleKind) k);
 
+	vigil_rules_plan(all, VIGIL_RULE_NKINDS + 1, order, rest);
 	vigil_profile_init(&p);
 	while (in.n > 0)
 	{
@@ -118,6 +123,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		score = vigil_rules_score(all, VIGIL_RULE_NKINDS + 1, &p, &e, findings);
 		FUZZ_CHECK(score >= 0.0 && score <= 1.0);
+		/* detection's path alerts exactly when the full score does */
+		decided = vigil_rules_decide(all, VIGIL_RULE_NKINDS + 1, order, rest, 0.5,
+									 &p, &e, some);
+		FUZZ_CHECK((decided >= 0.5) == (score >= 0.5));
+		if (score >= 0.5)
+			FUZZ_CHECK(decided == score);
 		vigil_rules_explain(all, VIGIL_RULE_NKINDS + 1, &p, &e, findings);
 		for (k = 0; k <= VIGIL_RULE_NKINDS; k++)
 		{

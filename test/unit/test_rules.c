@@ -923,6 +923,117 @@ score_all_matches_one_by_one(void)
 	CHECK(fired > 50);
 }
 
+/*
+ * vigil_rules_decide, detection's path, alerts exactly when
+ * vigil_rules_score reaches the threshold, and then gives the same score
+ * and the same severities; below the threshold it may leave rules
+ * unevaluated, and it does: a light rule planned last is skipped when
+ * nothing before it fired.  Checked over rule sets with random weights
+ * and thresholds, among them scores right at the threshold.
+ */
+static void
+decide_agrees_with_score(void)
+{
+	uint64_t	rng = 23;
+	VigilRule	rules[VIGIL_RULE_NKINDS];
+	VigilFinding all[VIGIL_RULE_NKINDS];
+	VigilFinding some[VIGIL_RULE_NKINDS];
+	int			order[VIGIL_RULE_NKINDS];
+	double		rest[VIGIL_RULE_NKINDS + 1];
+	VigilProfile p;
+	int			alerts = 0,
+				quiet = 0,
+				skipped = 0;
+
+	for (int round = 0; round < 40; round++)
+	{
+		/* round 0: the defaults, at the default threshold */
+		double		threshold = round == 0 ? 0.5 : unit_uniform(&rng);
+
+		for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
+		{
+			rules[k] = rule((VigilRuleKind) k);
+			if (round > 0)
+				rules[k].weight = unit_uniform(&rng) < 0.3 ? 1.0 : unit_uniform(&rng);
+		}
+		vigil_rules_plan(rules, VIGIL_RULE_NKINDS, order, rest);
+		CHECK(rest[VIGIL_RULE_NKINDS] == 1.0);
+		for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
+			CHECK(rest[k] <= rest[k + 1]);
+
+		vigil_profile_init(&p);
+		for (int i = 0; i < 400; i++)
+		{
+			double		t = T0 + i * 600.0 + unit_uniform(&rng) * 300.0;
+			VigilEvent	e = located(t, i % 37 == 0 ? 5000.0 : 20.0 + unit_uniform(&rng) * 60.0,
+									i % 41 == 0 ? NEW_YORK_LAT : LONDON_LAT,
+									i % 41 == 0 ? NEW_YORK_LON : LONDON_LON);
+			double		score,
+						decided;
+
+			e.has_merchant = true;
+			e.merchant_hash = unit_bits64(&rng) % 40;
+			score = vigil_rules_score(rules, VIGIL_RULE_NKINDS, &p, &e, all);
+			/* now and then a threshold the score sits right on */
+			if (i % 50 == 49 && score > 0.0)
+				threshold = score;
+			decided = vigil_rules_decide(rules, VIGIL_RULE_NKINDS, order, rest,
+										 threshold, &p, &e, some);
+			CHECK((decided >= threshold) == (score >= threshold));
+			if (score >= threshold)
+			{
+				alerts++;
+				CHECK(decided == score);
+				for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
+					CHECK(some[k].severity == all[k].severity);
+			}
+			else
+			{
+				quiet++;
+				for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
+				{
+					CHECK(some[k].severity == 0.0 || some[k].severity == all[k].severity);
+					if (some[k].severity == 0.0 && all[k].severity > 0.0)
+						skipped++;
+				}
+			}
+			fold(&p, e);
+		}
+	}
+	CHECK(alerts > 100 && quiet > 100);
+	/* rules that fired were left unevaluated, or nothing was shown */
+	CHECK(skipped > 100);
+}
+
+/*
+ * The plan of the default rules evaluates the heavy rules first and leaves
+ * unusual_hour, the costliest light rule, for last, where it can be
+ * skipped.
+ */
+static void
+plan_of_defaults(void)
+{
+	VigilRule	rules[VIGIL_RULE_NKINDS];
+	int			order[VIGIL_RULE_NKINDS];
+	double		rest[VIGIL_RULE_NKINDS + 1];
+	int			light = 0;
+
+	for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
+		rules[k] = rule((VigilRuleKind) k);
+	vigil_rules_plan(rules, VIGIL_RULE_NKINDS, order, rest);
+	CHECK(order[VIGIL_RULE_NKINDS - 1] == VIGIL_RULE_UNUSUAL_HOUR);
+	for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
+	{
+		if (rules[order[k]].weight < 0.5)
+			light++;
+		else
+			CHECK(light == 0);	/* no heavy rule after a light one */
+	}
+	CHECK(light == 3);
+	CHECK_CLOSE(rest[VIGIL_RULE_NKINDS - 1], 0.65, 1e-15);
+	CHECK(rest[VIGIL_RULE_NKINDS - 4] == 0.0);
+}
+
 /* Noisy-OR combination. */
 static void
 combine(void)
@@ -981,6 +1092,8 @@ main(void)
 	RUN(random_evals);
 	RUN(garbage_never_crashes);
 	RUN(score_all_matches_one_by_one);
+	RUN(decide_agrees_with_score);
+	RUN(plan_of_defaults);
 	RUN(combine);
 	return UNIT_DONE();
 }
