@@ -68,6 +68,21 @@ INSERT INTO loc VALUES (20000, 'c1', 16, '2026-11-07');
 INSERT INTO loc VALUES (20001, 'c1', 17, '2026-11-08');
 SELECT key, vigil.profile_json(profile) ->> 'n' AS n FROM vigil.profiles;
 
+-- A column someone added to vigil.profiles, with a default: a card that
+-- has a profile is still updated in place, keeping its value, and a new
+-- card's profile goes in through the INSERT statement, which fills the
+-- default in.  Once the column is dropped, new cards' profiles are
+-- inserted directly again.
+ALTER TABLE vigil.profiles ADD COLUMN note text DEFAULT 'by default';
+INSERT INTO loc VALUES (20002, 'c1', 18, '2026-11-09');
+INSERT INTO loc VALUES (20003, 'added-1', 18, '2026-11-09');
+SELECT key, note, vigil.profile_json(profile) ->> 'n' AS n
+FROM vigil.profiles WHERE key IN ('added-1', 'c1') ORDER BY key;
+ALTER TABLE vigil.profiles DROP COLUMN note;
+INSERT INTO loc VALUES (20004, 'added-2', 19, '2026-11-10');
+SELECT key, vigil.profile_json(profile) ->> 'n' AS n
+FROM vigil.profiles WHERE key LIKE 'added-%' ORDER BY key;
+
 DROP TABLE loc;
 DROP PROCEDURE one_by_one;
 DROP EXTENSION amcheck;

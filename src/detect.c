@@ -11,10 +11,13 @@
  *	3. for each chunk of keys in that order, lock each key's profile row
  *	   in that order (so every session takes key locks in the same order
  *	   and concurrent inserters cannot deadlock), compute the new profile
- *	   while the row is locked and write it: one write per key.  Keys that
- *	   have a profile are updated directly (profile_write.c) up to the
- *	   first key that has none; the chunk's remaining keys go through one
- *	   statement,
+ *	   while the row is locked and write it: one write per key.  Keys are
+ *	   written directly (profile_write.c): a key's row is updated, or
+ *	   inserted speculatively as INSERT ... ON CONFLICT would, so that of
+ *	   two sessions inserting a new key the second updates the first's
+ *	   row.  Where that would not give the statement's result (see
+ *	   profile_write.c), the chunk's remaining keys go through the
+ *	   statement itself,
  *
  *		INSERT INTO vigil.profiles ... ON CONFLICT DO UPDATE
  *			SET profile = vigil.fold_profile(key, profile)
@@ -23,13 +26,14 @@
  *	   fold is fold_key here; vigil.fold_profile calls back into it, which
  *	   scores each of the key's rows against the profile as it was before
  *	   the row, then folds the row in (prequential: a row never vouches for
- *	   itself).  A probe of the profiles' primary key beforehand tells which
- *	   keys already have a profile, so those are folded only once, from the
- *	   stored profile; the probe is only a hint.  A key that turns out to
- *	   exist after a fold from an empty profile is folded again from the
- *	   stored one (the last fold counts), and a key the probe saw but that
- *	   was deleted before the insert (so it went in with no profile) is
- *	   folded afterwards by an UPDATE of the row this statement inserted;
+ *	   itself).  A key whose row turns up only once it was folded from
+ *	   an empty profile is folded again from the stored one (the last fold
+ *	   counts).  The statement is preceded by a probe of the profiles'
+ *	   primary key, which tells which keys already have a profile, so those
+ *	   are folded only once, from the stored profile; the probe is only a
+ *	   hint, and a key the probe saw but that was deleted before the insert
+ *	   (so it went in with no profile) is folded afterwards by an UPDATE of
+ *	   the row this statement inserted;
  *	4. only if something was flagged or skipped, read the transition table
  *	   again for those rows' primary keys and insert alerts and skips.
  *
@@ -584,35 +588,43 @@ probe_profiles(int32 watch_id, char **keys, int32 n, bool *exists)
 }
 
 /*
- * Fold key id's rows straight into its row of vigil.profiles; false when it
- * has none (none committed, or deleted by a concurrent transaction).
+ * Fold key id's rows straight into its row of vigil.profiles, inserting the
+ * row if it has none; false, with nothing written, when only the statement
+ * can insert it (see profile_write.c).
  */
 static bool
 fold_into_row(Detection *d, ProfileWriter *pw, int32 id)
 {
 	VigilProfile prof;
+	bool		found = vigil_profile_writer_read(pw, d->w.id, d->keys[id], &prof);
 
-	if (!vigil_profile_writer_read(pw, d->w.id, d->keys[id], &prof))
-		return false;
-	fold_key(d, id, &prof);
-	/* another session wrote the row meanwhile: fold again from its version */
-	while (!vigil_profile_writer_update(pw, &prof))
+	for (;;)
 	{
-		if (!vigil_profile_writer_relock(pw, &prof))
-			return false;
+		if (!found)
+		{
+			if (!vigil_profile_writer_inserts(pw))
+				return false;
+			vigil_profile_init(&prof);
+			fold_key(d, id, &prof);
+			if (vigil_profile_writer_insert(pw, d->w.id, d->keys[id], &prof))
+				return true;
+			/* the key has a row after all, locked now: prof is its profile */
+		}
 		fold_key(d, id, &prof);
+		if (vigil_profile_writer_update(pw, &prof))
+			return true;
+		/* another session wrote the row meanwhile: fold again from its version */
+		found = vigil_profile_writer_relock(pw, &prof);
 	}
-	return true;
 }
 
 /*
- * Fold the keys of ranks [first, first + n) that already have a profile
- * straight into their rows, in key order, stopping at the first key that
- * has none (or where only the statement will do); returns how many were
- * done.
+ * Fold the keys of ranks [first, first + n) straight into their rows, in
+ * key order, stopping at the first key that only the statement can write;
+ * returns how many were done.
  */
 static int32
-fold_existing(Detection *d, int32 first, int32 n)
+fold_directly(Detection *d, int32 first, int32 n)
 {
 	ProfileWriter *pw = vigil_profile_writer_begin();
 	int32		done = 0;
@@ -623,7 +635,7 @@ fold_existing(Detection *d, int32 first, int32 n)
 		done++;
 	vigil_profile_writer_end(pw);
 
-	/* what follows, the next batch's probes among it, must see the updates */
+	/* what follows, the next batch's probes among it, must see the writes */
 	if (done > 0)
 		CommandCounterIncrement();
 	return done;
@@ -687,15 +699,15 @@ fold_with_statement(Detection *d, int32 first, int32 n)
 }
 
 /*
- * Lock, score and write the keys of ranks [first, first + n): those that
- * have a profile directly, in key order, up to the first that has none;
- * the rest in one statement, which takes their locks in the same order (so
- * concurrent sessions cannot deadlock) and inserts the new ones.
+ * Lock, score and write the keys of ranks [first, first + n): directly, in
+ * key order, where profile_write.c can; the rest in one statement, which
+ * takes their locks in the same order (so concurrent sessions cannot
+ * deadlock) and inserts the new ones.
  */
 static void
 process_chunk(Detection *d, int32 first, int32 n)
 {
-	int32		done = fold_existing(d, first, n);
+	int32		done = fold_directly(d, first, n);
 
 	if (done < n)
 		fold_with_statement(d, first + done, n - done);

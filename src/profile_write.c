@@ -1,28 +1,31 @@
 /*
  * profile_write.c
- *		Updating existing rows of vigil.profiles without a SQL statement.
+ *		Writing rows of vigil.profiles without a SQL statement.
  *
  * Detection's usual case is a key that already has a profile: a card's next
  * transaction.  Running INSERT ... ON CONFLICT DO UPDATE for it costs a
  * whole executor start-up, a function scan and a speculative insertion per
  * statement, several times the work of the update itself, and for
  * single-row INSERTs that is most of detection's cost.  This file does what
- * that statement does for an existing row, with the table access method's
- * own calls: find the row (where profile_hint.c last saw it, else through
- * the primary key), compute the new profile and update the row, which
- * waits for a concurrent writer as ON CONFLICT DO UPDATE's lock would.  If
- * that writer changed the row, its newest version is locked and the
- * profile computed again from it, as ON CONFLICT DO UPDATE does; the usual
- * case, no conflict, costs neither a lock of its own (a WAL record) nor an
- * executor state, which only an update that is not HOT needs, for the
- * indexes' new entries.
+ * that statement does, with the table access method's and the executor's
+ * own calls.  For an existing row: find it (where profile_hint.c last saw
+ * it, else through the primary key), compute the new profile and update
+ * the row, which waits for a concurrent writer as ON CONFLICT DO UPDATE's
+ * lock would.  If that writer changed the row, its newest version is
+ * locked and the profile computed again from it, as ON CONFLICT DO UPDATE
+ * does; the usual case, no conflict, costs neither a lock of its own (a WAL
+ * record) nor an executor state, which only an update that is not HOT
+ * needs, for the indexes' new entries.  For a key with no row: insert one
+ * speculatively, as the statement does, so that two sessions inserting the
+ * same new key wait for each other and the second updates the first's row.
  *
  * Only where the result is the statement's, exactly: under READ COMMITTED
  * (under REPEATABLE READ and SERIALIZABLE a concurrently updated row is a
  * serialization failure, which the statement raises), and when nobody has
  * put triggers, row security, check constraints or generated columns on
- * vigil.profiles.  A key that has no row, or whose row was deleted
- * meanwhile, is left to the statement, which inserts it.
+ * vigil.profiles; new rows only while it has no columns but its own, whose
+ * defaults the statement would evaluate.  Elsewhere detection runs the
+ * statement.
  */
 #include "postgres.h"
 
@@ -33,7 +36,9 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -53,7 +58,9 @@ struct ProfileWriter
 	BlockNumber nblocks;		/* a lower bound of heap's size, once needed */
 	Relation	index;			/* the primary key, once needed */
 	IndexScanDesc scan;
-	EState	   *estate;			/* once an update is not HOT */
+	bool		inserts;		/* whether new rows can be inserted here */
+	List	   *arbiters;		/* the primary key, as ON CONFLICT's arbiter */
+	EState	   *estate;			/* once an update is not HOT, or an insert */
 	ResultRelInfo *rri;
 	TupleTableSlot *found;		/* the row read, as stored */
 	TupleTableSlot *next;		/* the row to write */
@@ -103,6 +110,21 @@ column_number(Relation rel, AttrNumber *cached, const char *name)
 }
 
 /*
+ * Whether rel has no columns but vigil.profiles' own four, so that a new
+ * row needs no defaults evaluated.
+ */
+static bool
+only_own_columns(Relation rel)
+{
+	int			live = 0;
+
+	for (int i = 0; i < RelationGetNumberOfAttributes(rel); i++)
+		if (!TupleDescAttr(RelationGetDescr(rel), i)->attisdropped)
+			live++;
+	return live == 4;
+}
+
+/*
  * Start writing profiles directly, or return NULL where only the SQL
  * statement gives the right result (see the top of the file).
  */
@@ -133,6 +155,8 @@ vigil_profile_writer_begin(void)
 
 	w = palloc0(sizeof(ProfileWriter));
 	w->heap = heap;
+	w->inserts = only_own_columns(heap);
+	w->arbiters = list_make1_oid(RelationGetPrimaryKeyIndex(heap));
 	w->found = table_slot_create(heap, NULL);
 	w->next = MakeSingleTupleTableSlot(RelationGetDescr(heap), &TTSOpsVirtual);
 	w->nblocks = InvalidBlockNumber;
@@ -204,6 +228,8 @@ fetch_by_index(ProfileWriter *w, int32 watch_id, const char *key)
 	found = index_getnext_slot(w->scan, ForwardScanDirection, w->found);
 	if (found)
 		w->root = w->scan->xs_heaptid;
+	else
+		ItemPointerSetInvalid(&w->root);
 	pfree(key_text);
 	return found;
 }
@@ -224,7 +250,8 @@ read_profile(ProfileWriter *w, VigilProfile *prof)
 /*
  * Find watch_id's row for key, as the writer's snapshot sees it; the stored
  * profile goes to *prof (an empty one if NULL).  False when there is none
- * (not yet committed, or not there at all).
+ * (not yet committed, or not there at all): then vigil_profile_writer_insert
+ * may insert it.
  */
 bool
 vigil_profile_writer_read(ProfileWriter *w, int32 watch_id, const char *key,
@@ -242,6 +269,24 @@ vigil_profile_writer_read(ProfileWriter *w, int32 watch_id, const char *key,
 }
 
 /*
+ * Lock the newest version of the row at tid into w->found, waiting for a
+ * transaction changing it, and on success read its profile into *prof.
+ */
+static TM_Result
+lock_newest(ProfileWriter *w, ItemPointer tid, VigilProfile *prof)
+{
+	TM_FailureData tmfd;
+	TM_Result	res;
+
+	res = table_tuple_lock(w->heap, tid, w->snap, w->found,
+						   GetCurrentCommandId(false), LockTupleNoKeyExclusive,
+						   LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+	if (res == TM_Ok)
+		read_profile(w, prof);
+	return res;
+}
+
+/*
  * Lock the newest version of the row the last read found, after the update
  * reported that another transaction changed it, and read its profile into
  * *prof; false if that transaction deleted it.
@@ -249,19 +294,15 @@ vigil_profile_writer_read(ProfileWriter *w, int32 watch_id, const char *key,
 bool
 vigil_profile_writer_relock(ProfileWriter *w, VigilProfile *prof)
 {
-	TM_FailureData tmfd;
-	TM_Result	res;
+	ItemPointerData tid = w->found->tts_tid;
 
-	res = table_tuple_lock(w->heap, &w->found->tts_tid, w->snap, w->found,
-						   GetCurrentCommandId(false), LockTupleNoKeyExclusive,
-						   LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
-	if (res != TM_Ok)
-		return false;
-	read_profile(w, prof);
-	return true;
+	return lock_newest(w, &tid, prof) == TM_Ok;
 }
 
-/* An executor state, for the index entries of an update that is not HOT. */
+/*
+ * An executor state, for the index entries of an update that is not HOT or
+ * of an insert, and for the check of the primary key before an insert.
+ */
 static void
 open_executor(ProfileWriter *w)
 {
@@ -276,7 +317,8 @@ open_executor(ProfileWriter *w)
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, w->heap, 1, NULL, 0);
 	w->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecOpenIndices(w->rri, false);
+	/* speculative: as for ON CONFLICT, the arbiter's check needs more */
+	ExecOpenIndices(w->rri, true);
 }
 
 /*
@@ -327,10 +369,111 @@ vigil_profile_writer_update(ProfileWriter *w, const VigilProfile *prof)
 		ResetPerTupleExprContext(w->estate);
 		vigil_profile_hint_set(w->hash, &next->tts_tid);
 	}
-	else if (!w->root_known)
+	else if (!w->root_known && ItemPointerIsValid(&w->root))
 		vigil_profile_hint_set(w->hash, &w->root);
 	ExecClearTuple(next);
 	return true;
+}
+
+/* Whether new rows can be inserted directly (see the top of the file). */
+bool
+vigil_profile_writer_inserts(ProfileWriter *w)
+{
+	return w->inserts;
+}
+
+/*
+ * Insert watch_id's row for key, which the last read did not find, with
+ * profile *prof, as INSERT ... ON CONFLICT DO UPDATE does: insert the row
+ * and its index entries speculatively, and if the primary key then shows
+ * that another transaction has (or is inserting) the key, take the row
+ * back, check the primary key, waiting for that transaction, and try
+ * again.  The statement checks first; here the read has just missed the
+ * key, so the check would nearly always find nothing.  True when
+ * inserted.  False when the key has a row after all: its newest version
+ * is then locked and *prof replaced by its profile, for the caller to
+ * compute the profile again and update it.
+ */
+bool
+vigil_profile_writer_insert(ProfileWriter *w, int32 watch_id, const char *key,
+							VigilProfile *prof)
+{
+	TupleTableSlot *next = w->next;
+	Datum		value = vigil_profile_datum(prof);
+	text	   *key_text = cstring_to_text(key);
+	bool		inserted = false;
+	bool		check = false;
+
+	Assert(w->inserts);
+	if (w->estate == NULL)
+		open_executor(w);
+	for (;;)
+	{
+		ItemPointerData conflict;
+		TransactionId xid;
+		uint32		token;
+		bool		conflicted = false;
+
+		CHECK_FOR_INTERRUPTS();
+		ExecClearTuple(next);
+		memset(next->tts_isnull, true, sizeof(bool) * next->tts_tupleDescriptor->natts);
+		next->tts_values[watch_id_att - 1] = Int32GetDatum(watch_id);
+		next->tts_isnull[watch_id_att - 1] = false;
+		next->tts_values[key_att - 1] = PointerGetDatum(key_text);
+		next->tts_isnull[key_att - 1] = false;
+		next->tts_values[profile_att - 1] = value;
+		next->tts_isnull[profile_att - 1] = false;
+		next->tts_values[updated_at_att - 1] =
+			TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		next->tts_isnull[updated_at_att - 1] = false;
+		ExecStoreVirtualTuple(next);
+
+		if (check &&
+			!ExecCheckIndexConstraints(w->rri, next, w->estate, &conflict, w->arbiters))
+		{
+			TM_Result	res;
+
+			/*
+			 * The key has a row: lock its newest version, unless it was
+			 * deleted meanwhile, in which case try again.  The position the
+			 * check found is not always its chain's root: not a hint.
+			 */
+			ResetPerTupleExprContext(w->estate);
+			ItemPointerSetInvalid(&w->root);
+			w->root_known = false;
+			res = lock_newest(w, &conflict, prof);
+			if (res == TM_Ok)
+				break;
+			if (res != TM_Deleted && res != TM_Updated)
+				elog(ERROR, "could not lock the profile row at (%u,%u): %d",
+					 ItemPointerGetBlockNumber(&conflict),
+					 ItemPointerGetOffsetNumber(&conflict), (int) res);
+			continue;
+		}
+
+		xid = GetCurrentTransactionId();
+		token = SpeculativeInsertionLockAcquire(xid);
+		table_tuple_insert_speculative(w->heap, next, w->estate->es_output_cid, 0, NULL,
+									   token);
+		list_free(ExecInsertIndexTuples(w->rri, next, w->estate, false, true, &conflicted,
+										w->arbiters));
+		table_tuple_complete_speculative(w->heap, next, token, !conflicted);
+		SpeculativeInsertionLockRelease(xid);
+		ResetPerTupleExprContext(w->estate);
+		if (!conflicted)
+		{
+			/* a new row is its own chain's root */
+			vigil_profile_hint_set(w->hash, &next->tts_tid);
+			inserted = true;
+			break;
+		}
+		/* another session has the key, or is inserting it: check, and again */
+		check = true;
+	}
+	ExecClearTuple(next);
+	pfree(key_text);
+	pfree(DatumGetPointer(value));
+	return inserted;
 }
 
 /* Finish writing: release what vigil_profile_writer_begin took. */
