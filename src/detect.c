@@ -50,6 +50,7 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -150,7 +151,7 @@ typedef struct KeyEntry
 #define SH_ELEMENT_TYPE KeyEntry
 #define SH_KEY_TYPE KeyRef
 #define SH_KEY key
-#define SH_HASH_KEY(tb, k) ((uint32) vigil_hash64((k).s, (k).len))
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).s, (k).len)
 #define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).s, (b).s, (a).len) == 0)
 #define SH_STORE_HASH
 #define SH_GET_HASH(tb, a) (a)->hash
