@@ -322,6 +322,22 @@ open_executor(ProfileWriter *w)
 }
 
 /*
+ * Complete the row being built in next with the profile datum, stamped
+ * with the transaction's start (now(), as the statement sets it), and
+ * store it.
+ */
+static void
+store_row(TupleTableSlot *next, Datum profile)
+{
+	next->tts_values[profile_att - 1] = profile;
+	next->tts_isnull[profile_att - 1] = false;
+	next->tts_values[updated_at_att - 1] =
+		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	next->tts_isnull[updated_at_att - 1] = false;
+	ExecStoreVirtualTuple(next);
+}
+
+/*
  * Write prof into the row the last read (or relock) found.  Waits for a
  * transaction that is changing it; false if that transaction changed it,
  * so that the caller computes the profile again from the newest version
@@ -343,12 +359,7 @@ vigil_profile_writer_update(ProfileWriter *w, const VigilProfile *prof)
 		   sizeof(Datum) * next->tts_tupleDescriptor->natts);
 	memcpy(next->tts_isnull, w->found->tts_isnull,
 		   sizeof(bool) * next->tts_tupleDescriptor->natts);
-	next->tts_values[profile_att - 1] = value;
-	next->tts_isnull[profile_att - 1] = false;
-	next->tts_values[updated_at_att - 1] =
-		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	next->tts_isnull[updated_at_att - 1] = false;
-	ExecStoreVirtualTuple(next);
+	store_row(next, value);
 
 	res = table_tuple_update(w->heap, &w->found->tts_tid, next, GetCurrentCommandId(true),
 							 w->snap, InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
@@ -421,12 +432,7 @@ vigil_profile_writer_insert(ProfileWriter *w, int32 watch_id, const char *key,
 		next->tts_isnull[watch_id_att - 1] = false;
 		next->tts_values[key_att - 1] = PointerGetDatum(key_text);
 		next->tts_isnull[key_att - 1] = false;
-		next->tts_values[profile_att - 1] = value;
-		next->tts_isnull[profile_att - 1] = false;
-		next->tts_values[updated_at_att - 1] =
-			TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-		next->tts_isnull[updated_at_att - 1] = false;
-		ExecStoreVirtualTuple(next);
+		store_row(next, value);
 
 		if (check &&
 			!ExecCheckIndexConstraints(w->rri, next, w->estate, &conflict, w->arbiters))

@@ -723,6 +723,21 @@ eval_checked(const VigilRule *r, const VigilProfile *before, const VigilEvent *e
 }
 
 /*
+ * A window of seconds before event e for people, into buf; true when the
+ * ring may have lost events of it (its count or sum is a lower bound).
+ */
+static bool
+describe_window(double seconds, const VigilProfile *before, const VigilEvent *e,
+				char *buf, size_t len)
+{
+	bool		saturated = false;
+
+	(void) vigil_ring_saturated(&before->recent, e->t - seconds, &saturated);
+	format_window(seconds, buf, len);
+	return saturated;
+}
+
+/*
  * Write the sentence of finding f of rule r, which fired for event e
  * against before, from its observed and expected values and what the
  * profile says.
@@ -734,7 +749,7 @@ describe(const VigilRule *r, const VigilProfile *before, const VigilEvent *e,
 	char		window[48];
 	char		dist[32];
 	char		elapsed_text[32];
-	bool		saturated = false;
+	bool		saturated;
 	double		km,
 				elapsed;
 	int			hour;
@@ -756,17 +771,13 @@ describe(const VigilRule *r, const VigilProfile *before, const VigilEvent *e,
 					 "amount %.2f exceeds the limit %.2f", e->amount, f->expected);
 			break;
 		case VIGIL_RULE_VELOCITY:
-			(void) vigil_ring_saturated(&before->recent, e->t - r->param[VE_WINDOW],
-										&saturated);
-			format_window(r->param[VE_WINDOW], window, sizeof(window));
+			saturated = describe_window(r->param[VE_WINDOW], before, e, window, sizeof(window));
 			snprintf(f->why, sizeof(f->why),
 					 "%s%.0f transactions within %s, more than the %.0f expected",
 					 saturated ? "at least " : "", f->observed, window, f->expected);
 			break;
 		case VIGIL_RULE_WINDOW_SUM:
-			(void) vigil_ring_saturated(&before->recent, e->t - r->param[WS_WINDOW],
-										&saturated);
-			format_window(r->param[WS_WINDOW], window, sizeof(window));
+			saturated = describe_window(r->param[WS_WINDOW], before, e, window, sizeof(window));
 			snprintf(f->why, sizeof(f->why),
 					 "%stotal %.2f within %s exceeds %.2f",
 					 saturated ? "at least " : "", f->observed, window, f->expected);

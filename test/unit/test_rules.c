@@ -869,6 +869,23 @@ garbage_never_crashes(void)
 }
 
 /*
+ * The i'th event of a card's varied history: every 10 minutes or so, now
+ * and then a large amount or a journey to New York, one of 40 merchants.
+ */
+static VigilEvent
+varied_event(int i, uint64_t *rng)
+{
+	double		t = T0 + i * 600.0 + unit_uniform(rng) * 300.0;
+	VigilEvent	e = located(t, i % 97 == 0 ? 5000.0 : 20.0 + unit_uniform(rng) * 60.0,
+							i % 89 == 0 ? NEW_YORK_LAT : LONDON_LAT,
+							i % 89 == 0 ? NEW_YORK_LON : LONDON_LON);
+
+	e.has_merchant = true;
+	e.merchant_hash = unit_bits64(rng) % 40;
+	return e;
+}
+
+/*
  * vigil_rules_score, detection's one-call path, agrees exactly with
  * evaluating each rule alone and combining: same score, same findings for
  * the rules that fired, severity 0 for the rest.  Its sentences are empty
@@ -888,15 +905,10 @@ score_all_matches_one_by_one(void)
 	vigil_profile_init(&p);
 	for (int i = 0; i < 3000; i++)
 	{
-		double		t = T0 + i * 600.0 + unit_uniform(&rng) * 300.0;
-		VigilEvent	e = located(t, i % 97 == 0 ? 5000.0 : 20.0 + unit_uniform(&rng) * 60.0,
-								i % 89 == 0 ? NEW_YORK_LAT : LONDON_LAT,
-								i % 89 == 0 ? NEW_YORK_LON : LONDON_LON);
+		VigilEvent	e = varied_event(i, &rng);
 		double		one_by_one = 0.0;
 		double		score;
 
-		e.has_merchant = true;
-		e.merchant_hash = unit_bits64(&rng) % 40;
 		score = vigil_rules_score(rules, VIGIL_RULE_NKINDS, &p, &e, all);
 		for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
 			CHECK(all[k].why[0] == '\0');
@@ -964,15 +976,10 @@ decide_agrees_with_score(void)
 		vigil_profile_init(&p);
 		for (int i = 0; i < 400; i++)
 		{
-			double		t = T0 + i * 600.0 + unit_uniform(&rng) * 300.0;
-			VigilEvent	e = located(t, i % 37 == 0 ? 5000.0 : 20.0 + unit_uniform(&rng) * 60.0,
-									i % 41 == 0 ? NEW_YORK_LAT : LONDON_LAT,
-									i % 41 == 0 ? NEW_YORK_LON : LONDON_LON);
+			VigilEvent	e = varied_event(i, &rng);
 			double		score,
 						decided;
 
-			e.has_merchant = true;
-			e.merchant_hash = unit_bits64(&rng) % 40;
 			score = vigil_rules_score(rules, VIGIL_RULE_NKINDS, &p, &e, all);
 			/* now and then a threshold the score sits right on */
 			if (i % 50 == 49 && score > 0.0)
