@@ -205,6 +205,25 @@ def call(ep, body, *, creds=(AKID, SECRET, None), region=REGION, service="sns", 
         conn.close()
 
 
+def request_record(ep, resp, timeout=5.0):
+    """The line of requests.jsonl for the request that got resp.  The endpoint logs a request once it has
+    answered it, so the line can come a moment after the response: wait for it."""
+    rid = resp.headers["x-amzn-RequestId"]
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(os.path.join(ep.state_dir, "requests.jsonl")) as f:
+            for line in f.read().splitlines():
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue                        # a line still being written
+                if record.get("request_id") == rid:
+                    return record
+        if time.monotonic() > deadline:
+            raise AssertionError(f"request {rid} is not in requests.jsonl")
+        time.sleep(0.01)
+
+
 class EndpointTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -249,8 +268,7 @@ class TestSignature(EndpointTestCase):
         self.assertEqual(m["access_key"], AKID)
         with open(os.path.join(self.ep.state_dir, "messages.jsonl")) as f:
             self.assertEqual(json.loads(f.read().splitlines()[-1])["message"], "fraud alert 1")
-        with open(os.path.join(self.ep.state_dir, "requests.jsonl")) as f:
-            last = json.loads(f.read().splitlines()[-1])
+        last = request_record(self.ep, resp)
         self.assertEqual((last["action"], last["status"], last["access_key"]), ("Publish", 200, AKID))
 
     def test_credentials_file_and_session_token(self):
@@ -349,10 +367,10 @@ class TestSignature(EndpointTestCase):
 class TestQueryProtocol(EndpointTestCase):
     def test_plus_is_a_space_unless_encoded(self):
         raw = "Action=Publish&Version=2010-03-31&TopicArn=" + TOPIC.replace(":", "%3A")
-        self.assertEqual(call(self.ep, raw + "&Message=a+b%2Bc%20d").status, 200)
+        resp = call(self.ep, raw + "&Message=a+b%2Bc%20d")
+        self.assertEqual(resp.status, 200)
         self.assertEqual(self.ep.messages()[-1]["message"], "a b+c d")
-        with open(os.path.join(self.ep.state_dir, "requests.jsonl")) as f:
-            self.assertEqual(json.loads(f.read().splitlines()[-1])["raw_plus"], 1)
+        self.assertEqual(request_record(self.ep, resp)["raw_plus"], 1)
 
     def test_content_type_required(self):
         resp = call(self.ep, publish_params(), content_type="application/json")
@@ -418,10 +436,10 @@ class TestQueryProtocol(EndpointTestCase):
         params = publish_params(**{"MessageAttributes.entry.2.Name": "late",
                                    "MessageAttributes.entry.2.Value.DataType": "String",
                                    "MessageAttributes.entry.2.Value.StringValue": "v", "Bogus": "1"})
-        self.assertEqual(call(self.ep, params).status, 200)
+        resp = call(self.ep, params)
+        self.assertEqual(resp.status, 200)
         self.assertEqual(self.ep.messages()[-1]["attributes"], {})
-        with open(os.path.join(self.ep.state_dir, "requests.jsonl")) as f:
-            ignored = json.loads(f.read().splitlines()[-1])["ignored_params"]
+        ignored = request_record(self.ep, resp)["ignored_params"]
         self.assertIn("MessageAttributes.entry.2.Name", ignored)
         self.assertIn("Bogus", ignored)
 
