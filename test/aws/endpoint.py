@@ -41,7 +41,9 @@ Command line options
 
 Output files in --state-dir (JSON Lines, flushed after each line so tests can tail them)
   port                 the listening port, written (atomically) once listening; removed on clean exit
-  requests.jsonl       one line per API / ECS / IMDS request (control requests are not logged): time,
+  requests.jsonl       one line per API / ECS / IMDS request (control requests are not logged),
+                       written before the response is sent (so a client that has its response
+                       finds the line) or, for a request that gets none, when it ends: time,
                        method, path, kind, service, action, entries, status, code,
                        message (errors), access_key, request_id, client_port (to see connection reuse),
                        duration_ms, body_bytes, raw_plus (count of literal '+' in the body: a client that
@@ -1231,6 +1233,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def send_bytes(self, status, body, content_type, headers=None, close=False):
+        self.close_record(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -1249,6 +1252,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def send_json(self, status, obj):
         self.send_bytes(status, (json.dumps(obj, indent=None) + "\n").encode(), "application/json")
 
+    def open_record(self, record, started, on_close):
+        """Start the current request's requests.jsonl line; on_close(record) runs just before it is
+        written, by close_record."""
+        self.record, self.record_started, self.record_on_close = record, started, on_close
+
+    def close_record(self, status=None):
+        """Write the current request's line, once: before its response goes out (send_bytes), or
+        when the request ends without one."""
+        record, self.record = self.record, None
+        if record is None:
+            return
+        if status is not None:
+            record.setdefault("status", status)
+        self.record_on_close(record)
+        record["duration_ms"] = round((time.monotonic() - self.record_started) * 1000, 3)
+        self.log_request_record(record)
+
     def log_request_record(self, record):
         record.setdefault("time", iso_now())
         record.setdefault("method", self.command)
@@ -1260,30 +1280,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         started = time.monotonic()
         split = urlsplit(self.path)
         path, query = split.path, split.query
+        self.record = None
         try:
             body = self.read_body()
             if path in ("/_control", "/_messages", "/_metrics", "/_stats"):
-                kind = "control"
                 status = self.handle_control(path, query, body)
+                self.state.count("by_kind", "control")
             elif path == self.state.ecs_path:
-                kind = "ecs"
-                status = self.handle_ecs()
+                self.open_record({"kind": "ecs"}, started, lambda r: self.state.count("by_kind", "ecs"))
+                self.close_record(self.handle_ecs())
             elif path.startswith("/latest/"):
-                kind = "imds"
-                status = self.handle_imds(path)
+                self.open_record({"kind": "imds"}, started, lambda r: self.state.count("by_kind", "imds"))
+                self.close_record(self.handle_imds(path))
             else:
                 self.handle_api(path, query, body, started)
-                return
         except DropConnection:
             self.close_connection = True
-            return
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-            return
-        self.state.count("by_kind", kind)
-        if kind != "control":
-            self.log_request_record({"kind": kind, "status": status,
-                                     "duration_ms": round((time.monotonic() - started) * 1000, 3)})
 
     # Control API ----------------------------------------------------------------------------
 
@@ -1426,6 +1440,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4())
         ctx = {"kind": "api", "request_id": request_id, "body_bytes": len(body), "raw_plus": body.count(b"+")}
         xmlns = SNS_XMLNS
+
+        def counted(record):
+            state.count("requests")
+            state.count("by_kind", record.get("service", "api"))
+        self.open_record(ctx, started, counted)
         try:
             # Errors before authentication are worded for the service the client meant.
             scope = re.search(r"Credential=[^/]*/[^/]*/[^/]*/([^/]*)/", self.headers.get("Authorization") or "")
@@ -1490,7 +1509,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 ctx["status"] = 200
                 raise DropConnection()
             self.send_bytes(200, xml.encode(), "text/xml", {"x-amzn-RequestId": request_id})
-            ctx["status"] = 200
         except ApiError as err:
             state.count("rejected", err.code)
             ctx.update(status=err.status, code=err.code, message=err.message[:2000])
@@ -1513,10 +1531,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 self.close_connection = True
         finally:
-            state.count("requests")
-            state.count("by_kind", ctx.get("service", "api"))
-            ctx["duration_ms"] = round((time.monotonic() - started) * 1000, 3)
-            self.log_request_record(ctx)
+            self.close_record()
 
 
 class Server(http.server.ThreadingHTTPServer):
