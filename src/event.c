@@ -165,6 +165,23 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 }
 
 /*
+ * A varlena datum, detoasted only if it is compressed or stored out of
+ * line; a short header is kept (as pg_detoast_datum_packed would), so the
+ * result is read with the _ANY macros.  The test is inlined because
+ * detection reads several such columns of every row, and almost none
+ * needs detoasting.
+ */
+static inline struct varlena *
+packed_varlena(Datum d)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+
+	if (VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v))
+		return pg_detoast_datum_packed(v);
+	return v;
+}
+
+/*
  * A numeric datum as the nearest double, as numeric_float8 gives it.  The
  * usual conversion prints the number and parses the text back; small
  * decimals (most amounts) are instead read straight from the stored
@@ -177,7 +194,7 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 static double
 numeric_to_double(Datum d)
 {
-	struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+	struct varlena *v = packed_varlena(d);
 	const char *p = VARDATA_ANY(v);
 	Size		len = VARSIZE_ANY_EXHDR(v);
 	uint16		header;
@@ -274,7 +291,7 @@ text_of(const VigilColumn *c, Datum d, int *len)
 
 	if (c->typid == TEXTOID || c->typid == VARCHAROID)
 	{
-		text	   *t = DatumGetTextPP(d);
+		text	   *t = (text *) packed_varlena(d);
 
 		*len = VARSIZE_ANY_EXHDR(t);
 		return VARDATA_ANY(t);

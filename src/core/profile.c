@@ -146,14 +146,13 @@ vigil_profile_sound(const VigilProfile *p)
  * Fold event e into profile p.  All or nothing: false, with p unchanged,
  * for an invalid event, an unsound profile, or an event a summary refuses
  * (count overflow).  Only the amount summaries can refuse a valid event, so
- * they are computed aside first and everything else is updated in place:
- * this runs for every row, and copying the whole profile twice cost more
- * than some of the summaries.
+ * they are added first and everything else is updated in place: this runs
+ * for every row, and copying the whole profile twice cost more than some
+ * of the summaries.
  */
 bool
 vigil_profile_fold(VigilProfile *p, const VigilEvent *e)
 {
-	VigilWelford amount;
 	VigilDecay	recent_amount;
 	int			hour;
 
@@ -162,19 +161,20 @@ vigil_profile_fold(VigilProfile *p, const VigilEvent *e)
 	/* vigil_profile_valid (through vigil_summary_valid) wants an int64 */
 	if (p->amount.n >= (uint64_t) INT64_MAX)
 		return false;
-
-	amount = p->amount;
-	recent_amount = p->recent_amount;
-	if (!vigil_welford_add(&amount, e->amount, NULL) ||
-		!vigil_decay_add(&recent_amount, e->t, e->amount,
-						 VIGIL_AMOUNT_HALF_LIFE_S))
-		return false;
-
 	/* a valid event's time and amount are within every other summary's range */
 	if (!vigil_hourhist_hour(e->t, 0, &hour))
 		return false;
-	p->amount = amount;
-	p->recent_amount = recent_amount;
+
+	/* each add is all or nothing, so only the first needs undoing */
+	recent_amount = p->recent_amount;
+	if (!vigil_decay_add(&p->recent_amount, e->t, e->amount,
+						 VIGIL_AMOUNT_HALF_LIFE_S))
+		return false;
+	if (!vigil_welford_add(&p->amount, e->amount, NULL))
+	{
+		p->recent_amount = recent_amount;
+		return false;
+	}
 
 	/*
 	 * "Last location" means the location of the latest located event, so a

@@ -12,6 +12,10 @@
 #include <math.h>
 #include <string.h>
 
+/* Slots wrap with a mask, which the window scans on every row rely on. */
+_Static_assert((VIGIL_RING_CAP & (VIGIL_RING_CAP - 1)) == 0,
+			   "VIGIL_RING_CAP must be a power of two");
+
 /* Times at or beyond this magnitude have no exact whole-second floor. */
 #define MAX_ABS_T 9007199254740992.0	/* 2^53 */
 
@@ -19,7 +23,7 @@
 static inline int
 slot(const VigilRing *r, int i)
 {
-	return (r->head + i) % VIGIL_RING_CAP;
+	return (r->head + i) & (VIGIL_RING_CAP - 1);
 }
 
 /*
@@ -162,20 +166,47 @@ vigil_ring_count_since(const VigilRing *r, double t_from, int *count)
 
 /*
  * Sum of the amounts of retained events in the window starting at t_from,
- * newest first, in one pass: this runs for every row.
+ * newest first.  This runs for every row, and a long window (a day, say)
+ * often holds the whole ring: then the oldest event's time is all there is
+ * to compare, and the sum needs no comparison per event.
  */
 bool
 vigil_ring_sum_since(const VigilRing *r, double t_from, double *sum)
 {
-	double		from = floor(t_from) - (double) r->base;	/* as in window_start */
 	double		s = 0.0;
-	int			i;
+	int			start;
 
 	if (!isfinite(t_from))
 		return false;
-	for (i = r->count; i > 0 && (double) r->off[slot(r, i - 1)] >= from; i--)
+	/* as in window_start; the ring is in time order */
+	if (r->count > 0 &&
+		(double) r->off[r->head] >= floor(t_from) - (double) r->base)
+		start = 0;
+	else
+		start = window_start(r, t_from);
+	for (int i = r->count; i > start; i--)
 		s += r->amount[slot(r, i - 1)];
 	*sum = s;
+	return true;
+}
+
+/*
+ * Whether at least m retained events lie in the window starting at t_from:
+ * only the m'th newest needs comparing, so a rule that fires above a count
+ * can tell in one step that it does not.
+ */
+bool
+vigil_ring_has_since(const VigilRing *r, double t_from, int m, bool *has)
+{
+	if (!isfinite(t_from))
+		return false;
+	if (m <= 0)
+		*has = true;
+	else if (m > r->count)
+		*has = false;
+	else
+		*has = (double) r->off[slot(r, r->count - m)] >=
+			floor(t_from) - (double) r->base;	/* as in window_start */
 	return true;
 }
 

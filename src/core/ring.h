@@ -6,7 +6,7 @@
  * time order (events in the same second in arrival order), and answers
  * "how many events, and what total amount, since t_from" for velocity rules
  * such as "more than 5 transactions in 10 minutes" or card-testing bursts of
- * small amounts.
+ * small amounts; "at least m events since t_from" takes one comparison.
  *
  * Precision: times are stored as whole seconds, floor(t), in an int32
  * offset from an int64 base, and must have |t| < 2^53; others are
@@ -67,6 +67,8 @@ extern bool vigil_ring_count_since(const VigilRing *r, double t_from,
 								   int *count);
 extern bool vigil_ring_sum_since(const VigilRing *r, double t_from,
 								 double *sum);
+extern bool vigil_ring_has_since(const VigilRing *r, double t_from, int m,
+								 bool *has);
 extern bool vigil_ring_count_small_since(const VigilRing *r, double t_from,
 										 double max_amount, int *count);
 extern bool vigil_ring_saturated(const VigilRing *r, double t_from,

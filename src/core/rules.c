@@ -183,6 +183,13 @@ static const KindSpec kinds[VIGIL_RULE_NKINDS] = {
 			{"max_share", 0.02, 0.0, 1.0, true, true, false}}},
 };
 
+/* Inlining that the compiler must do where it can (see eval_checked). */
+#ifdef __GNUC__
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 /* Room for the messages built for *why. */
 static char why_buf[320];
 
@@ -526,11 +533,22 @@ eval_velocity(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 			  VigilFinding *f)
 {
 	double		max_count = r->param[VE_MAX_COUNT];
+	double		from = e->t - r->param[VE_WINDOW];
 	int			prior,
 				count;
 	double		sev;
+	bool		reached;
 
-	if (!vigil_ring_count_since(&p->recent, e->t - r->param[VE_WINDOW], &prior))
+	/*
+	 * The rule fires when the count exceeds max_count, that is when the
+	 * window held at least floor(max_count) events before this one; whether
+	 * it did is one comparison, which settles most rows without a count.
+	 */
+	if (max_count >= 0.0 && max_count <= VIGIL_RING_CAP &&
+		vigil_ring_has_since(&p->recent, from, (int) max_count, &reached) &&
+		!reached)
+		return 0.0;
+	if (!vigil_ring_count_since(&p->recent, from, &prior))
 		return 0.0;
 	count = prior + 1;
 	sev = threshold_severity(count, max_count, max_count);
@@ -665,11 +683,13 @@ eval_hour(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 }
 
 /*
- * Evaluate rule r, of a valid kind, for a valid event e against a sound
- * profile.  Sets f->severity to the result; observed and expected only
- * when the rule fires.
+ * Evaluate rule r for a valid event e against a sound profile; a rule of
+ * no known kind scores 0.  Sets f->severity to the result; observed and
+ * expected only when the rule fires.  Inlined into its callers' loops over
+ * rules, which run for every row: a call per rule cost more than most
+ * rules' evaluation.
  */
-static double
+static ALWAYS_INLINE double
 eval_checked(const VigilRule *r, const VigilProfile *before, const VigilEvent *e,
 			 VigilFinding *f)
 {
@@ -957,8 +977,9 @@ vigil_rules_plan(const VigilRule *rules, int n, int *order, double *rest)
  * vigil_rules_plan, and evaluation stops as soon as the rules left could
  * not lift the score to threshold, even all at full severity.  So the
  * result is at least threshold exactly when vigil_rules_score's is, and
- * then it is the same score with the same findings; otherwise it is some
- * score below threshold, and the findings are partial.
+ * then it is the same score with the same severities; otherwise it is some
+ * score below threshold, and the findings are partial.  why is left as it
+ * was: vigil_rules_explain fills it in for the rows that alert.
  */
 double
 vigil_rules_decide(const VigilRule *rules, int n, const int *order,
@@ -966,32 +987,34 @@ vigil_rules_decide(const VigilRule *rules, int n, const int *order,
 				   const VigilProfile *before, const VigilEvent *e,
 				   VigilFinding *findings)
 {
-	bool		ok = vigil_event_valid(e, NULL) && vigil_profile_sound(before);
 	bool		fired = false;
 	double		partial = 0.0;
 	double		score = 0.0;
+	double		need = threshold - DECIDE_SLACK;
+	int			k;
 
-	for (int i = 0; i < n; i++)
-	{
-		findings[i].severity = 0.0;
-		findings[i].why[0] = '\0';
-	}
-	if (!ok)
-		return 0.0;
-	for (int k = 0; k < n; k++)
-	{
-		int			i = order[k];
-
-		/* rest[k] is 0 while a rule of weight 1 is left */
-		if (rest[k] > 0.0 &&
-			1.0 - (1.0 - partial) * rest[k] < threshold - DECIDE_SLACK)
-			return partial;
-		if (kind_valid(rules[i].kind) &&
-			eval_checked(&rules[i], before, e, &findings[i]) > 0.0)
+	if (!vigil_event_valid(e, NULL) || !vigil_profile_sound(before))
+		k = 0;
+	else
+		for (k = 0; k < n; k++)
 		{
-			fired = true;
-			partial = vigil_score_combine(partial, rules[i].weight, findings[i].severity);
+			int			i = order[k];
+
+			/* rest[k] is 0 while a rule of weight 1 is left */
+			if (rest[k] > 0.0 && 1.0 - (1.0 - partial) * rest[k] < need)
+				break;
+			if (eval_checked(&rules[i], before, e, &findings[i]) > 0.0)
+			{
+				fired = true;
+				partial = vigil_score_combine(partial, rules[i].weight, findings[i].severity);
+			}
 		}
+	if (k < n)
+	{
+		/* the rules left unevaluated did not fire */
+		for (; k < n; k++)
+			findings[order[k]].severity = 0.0;
+		return partial;
 	}
 
 	/* every rule was evaluated: combine in rule order, as vigil_rules_score */

@@ -199,6 +199,15 @@ fold_all_or_nothing(void)
 	CHECK(p.merchants.count == 1000 && p.amount.n == 20);
 	p.merchants.count = before.merchants.count;
 
+	/*
+	 * A summary that refuses after another accepted (here the all-time
+	 * statistics, after the decayed ones) leaves no trace either.
+	 */
+	p.amount.m2 = INFINITY;
+	CHECK(!vigil_profile_fold(&p, &e));
+	p.amount.m2 = before.amount.m2;
+	CHECK(memcmp(&p, &before, sizeof(p)) == 0);
+
 	/* and a good one afterwards still folds */
 	CHECK(vigil_profile_fold(&p, &e));
 	CHECK(p.amount.n == 21);

@@ -3,6 +3,7 @@
  *		Unit tests for the ring of recent events.
  */
 #include <float.h>
+#include <math.h>
 #include <string.h>
 
 #include "ring.h"
@@ -346,6 +347,77 @@ far_apart(void)
 	CHECK(saturated(&r, T0 + 1.0) == 0);
 }
 
+/*
+ * The window queries agree with a plain scan of the retained events: the
+ * sum (newest first, so to the bit) whether or not the window holds the
+ * whole ring, and "at least m events" with the count, for every m.  Over
+ * rings of every fill, wrapped, with out-of-order and lost events.
+ */
+static void
+windows_agree_with_scan(void)
+{
+	uint64_t	rng = 7;
+	int			whole = 0,
+				part = 0;
+
+	for (int round = 0; round < 300; round++)
+	{
+		VigilRing	r;
+		int			pushes = round % 40;
+		double		t = T0;
+
+		vigil_ring_init(&r);
+		for (int i = 0; i < pushes; i++)
+		{
+			rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+			/* mostly forward, now and then back in time */
+			t += (double) ((rng >> 33) % 400) - ((rng >> 20) % 8 == 0 ? 600.0 : 0.0);
+			CHECK(vigil_ring_push(&r, t + 0.5, (double) ((rng >> 40) % 10000) / 100.0));
+		}
+		for (double from = t - 7000.0; from <= t + 10.0; from += 97.0)
+		{
+			double		want = 0.0;
+			int			n = 0;
+
+			for (int i = r.count - 1; i >= 0; i--)
+			{
+				int			s = (r.head + i) % VIGIL_RING_CAP;
+
+				if ((double) r.base + r.off[s] >= floor(from))
+				{
+					want += r.amount[s];
+					n++;
+				}
+			}
+			CHECK(sum_since(&r, from) == want);
+			CHECK(count_since(&r, from) == n);
+			if (r.count > 0 && n == r.count)
+				whole++;
+			else if (n > 0)
+				part++;
+			for (int m = 0; m <= VIGIL_RING_CAP + 1; m++)
+			{
+				bool		has = !(n >= m);
+
+				CHECK(vigil_ring_has_since(&r, from, m, &has));
+				CHECK(has == (n >= m));
+			}
+		}
+	}
+	CHECK(whole > 100 && part > 100);
+
+	/* a window that is not a time is refused, as by the other queries */
+	{
+		VigilRing	r;
+		bool		has = true;
+
+		vigil_ring_init(&r);
+		CHECK(vigil_ring_push(&r, T0, 1.0));
+		CHECK(!vigil_ring_has_since(&r, NAN, 1, &has) && has);
+		CHECK(!vigil_ring_has_since(&r, INFINITY, 1, &has) && has);
+	}
+}
+
 int
 main(void)
 {
@@ -358,5 +430,6 @@ main(void)
 	RUN(amount_precision);
 	RUN(rejects_invalid);
 	RUN(far_apart);
+	RUN(windows_agree_with_scan);
 	return UNIT_DONE();
 }
