@@ -1054,7 +1054,7 @@ combine(void)
 	CHECK(vigil_score_combine(0.0, 1.0, 1.0) == 1.0);
 	CHECK(vigil_score_combine(0.9, 1.0, 1.0) == 1.0);
 
-	/* new merchant and odd hour: neither alone, together still below 0.5 */
+	/* new merchant and odd hour: neither alone reaches 0.5, together just (0.5125) */
 	s = vigil_score_combine(0.0, 0.25, 1.0);
 	CHECK(s == 0.25);
 	s = vigil_score_combine(s, 0.35, 1.0);
