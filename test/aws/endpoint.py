@@ -1284,7 +1284,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             body = self.read_body()
             if path in ("/_control", "/_messages", "/_metrics", "/_stats"):
-                status = self.handle_control(path, query, body)
+                self.handle_control(path, query, body)
                 self.state.count("by_kind", "control")
             elif path == self.state.ecs_path:
                 self.open_record({"kind": "ecs"}, started, lambda r: self.state.count("by_kind", "ecs"))
