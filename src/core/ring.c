@@ -27,18 +27,26 @@ slot(const VigilRing *r, int i)
 }
 
 /*
+ * The offset from which events are inside the window starting at t_from:
+ * the event in slot s is when (double) r->off[s] >= window_from(r, t_from).
+ * Offsets are exact integers, and so is this threshold whenever it could
+ * matter: when it is not, it is so far from base that every offset compares
+ * the same way.
+ */
+static inline double
+window_from(const VigilRing *r, double t_from)
+{
+	return floor(t_from) - (double) r->base;
+}
+
+/*
  * Logical index of the oldest retained event inside the window starting at
  * t_from (r->count when none is): events from there on are the window.
  */
 static int
 window_start(const VigilRing *r, double t_from)
 {
-	/*
-	 * Offsets are exact integers, and so is this threshold whenever it could
-	 * matter: when it is not, it is so far from base that every offset
-	 * compares the same way.
-	 */
-	double		from = floor(t_from) - (double) r->base;
+	double		from = window_from(r, t_from);
 	int			i = r->count;
 
 	while (i > 0 && (double) r->off[slot(r, i - 1)] >= from)
@@ -178,9 +186,8 @@ vigil_ring_sum_since(const VigilRing *r, double t_from, double *sum)
 
 	if (!isfinite(t_from))
 		return false;
-	/* as in window_start; the ring is in time order */
-	if (r->count > 0 &&
-		(double) r->off[r->head] >= floor(t_from) - (double) r->base)
+	/* the ring is in time order */
+	if (r->count > 0 && (double) r->off[r->head] >= window_from(r, t_from))
 		start = 0;
 	else
 		start = window_start(r, t_from);
@@ -205,8 +212,7 @@ vigil_ring_has_since(const VigilRing *r, double t_from, int m, bool *has)
 	else if (m > r->count)
 		*has = false;
 	else
-		*has = (double) r->off[slot(r, r->count - m)] >=
-			floor(t_from) - (double) r->base;	/* as in window_start */
+		*has = (double) r->off[slot(r, r->count - m)] >= window_from(r, t_from);
 	return true;
 }
 
