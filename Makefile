@@ -34,7 +34,12 @@ REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 
 # -Wextra is for our code: PostgreSQL's own headers are read as system
 # headers, so their inline functions' unused parameters do not count.
-PG_CFLAGS = -Wall -Wextra -Werror
+# Detection calls small functions of other files (a summary's update, a
+# rule's check) several times per row; link-time optimization inlines them,
+# which -fno-semantic-interposition allows in a shared library (nothing is
+# meant to replace our functions at run time).  That made scoring and
+# folding a row about a tenth faster.
+PG_CFLAGS = -Wall -Wextra -Werror -flto=auto -fno-semantic-interposition
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(includedir_server)
 SHLIB_LINK = -lcurl -lcrypto -lm
 

@@ -49,43 +49,47 @@ vigil_decay_init(VigilDecay *d)
 bool
 vigil_decay_add(VigilDecay *d, double t, double x, double half_life_s)
 {
-	VigilDecay	next = *d;
+	double		weight = d->weight,
+				mean = d->mean,
+				mean_lo = d->mean_lo,
+				m2 = d->m2,
+				last_t = d->last_t;
 	double		keep;			/* decay applied to the weights already in d */
-	double		w;				/* weight of x at next.last_t */
+	double		w;				/* weight of x at the new last_t */
 	double		dev,
 				dev2;
 
 	if (!isfinite(t) || !isfinite(x) || !vigil_half_life_valid(half_life_s))
 		return false;
 
-	if (d->weight <= 0.0)
+	if (weight <= 0.0)
 	{
 		/* empty: last_t means nothing yet, so t cannot be "late" */
-		vigil_decay_init(&next);
+		weight = mean = mean_lo = m2 = 0.0;
 		keep = 1.0;
 		w = 1.0;
-		next.last_t = t;
+		last_t = t;
 	}
-	else if (t >= d->last_t)
+	else if (t >= last_t)
 	{
-		keep = vigil_decay_factor(t - d->last_t, half_life_s);
+		keep = vigil_decay_factor(t - last_t, half_life_s);
 		w = 1.0;
-		next.last_t = t;
+		last_t = t;
 	}
 	else
 	{
 		keep = 1.0;
-		w = vigil_decay_factor(d->last_t - t, half_life_s);
+		w = vigil_decay_factor(last_t - t, half_life_s);
 	}
 
 	if (w == 0.0)
 		return true;			/* too late to matter: see decay.h */
 
-	next.weight = next.weight * keep + w;
-	dev = vigil_comp_dev(next.mean, next.mean_lo, x);
-	vigil_comp_add(&next.mean, &next.mean_lo, dev * (w / next.weight));
-	dev2 = vigil_comp_dev(next.mean, next.mean_lo, x);
-	next.m2 = next.m2 * keep + w * dev * dev2;
+	weight = weight * keep + w;
+	dev = vigil_comp_dev(mean, mean_lo, x);
+	vigil_comp_add(&mean, &mean_lo, dev * (w / weight));
+	dev2 = vigil_comp_dev(mean, mean_lo, x);
+	m2 = m2 * keep + w * dev * dev2;
 
 	/*
 	 * m2 is a sum of non-negative terms, but when the old weight has decayed
@@ -93,13 +97,22 @@ vigil_decay_add(VigilDecay *d, double t, double x, double half_life_s)
 	 * value itself and the rounding of the last deviation can have either
 	 * sign, leaving m2 a few ulps below 0.
 	 */
-	if (next.m2 < 0.0)
-		next.m2 = 0.0;
+	if (m2 < 0.0)
+		m2 = 0.0;
 
-	if (!isfinite(next.weight) || !isfinite(next.mean) ||
-		!isfinite(next.mean_lo) || !isfinite(next.m2))
+	if (!isfinite(weight) || !isfinite(mean) || !isfinite(mean_lo) ||
+		!isfinite(m2))
 		return false;
-	*d = next;
+
+	/*
+	 * Field by field, from locals: a copy of the whole state, written in
+	 * parts and read back at once, stalled every row on the store buffer.
+	 */
+	d->weight = weight;
+	d->mean = mean;
+	d->mean_lo = mean_lo;
+	d->m2 = m2;
+	d->last_t = last_t;
 	return true;
 }
 

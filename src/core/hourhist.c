@@ -16,7 +16,7 @@
 #define SECONDS_PER_HOUR 3600
 
 /*
- * Sum of the buckets as of last_t, in double.  Four running sums, not one:
+ * Sum of the buckets as of ref_t, in double.  Four running sums, not one:
  * this runs for every row, and a single chain of 24 dependent additions
  * took longer than the rest of the rule.  Each bucket is a float, so the
  * double sums are exact unless the buckets span more than 2^24 in
@@ -62,44 +62,38 @@ vigil_hourhist_init(VigilHourHist *h)
 bool
 vigil_hourhist_add(VigilHourHist *h, double t, int hour, double half_life_s)
 {
-	double		last_t = h->last_t;
-	double		keep,			/* decay applied to the existing buckets */
-				w;				/* weight of this event at last_t */
-	float		added;
-	int			i;
+	double		elapsed = t - h->ref_t;
+	double		w;				/* weight of this event at ref_t */
 
 	if (!isfinite(t) || hour < 0 || hour >= VIGIL_HOURS ||
 		!vigil_half_life_valid(half_life_s))
 		return false;
 
-	if (empty(h))
-	{
-		/* no weight left: last_t no longer matters, start afresh at t */
-		keep = 1.0;
-		w = 1.0;
-		last_t = t;
-	}
-	else if (t >= last_t)
-	{
-		keep = vigil_decay_factor(t - last_t, half_life_s);
-		w = 1.0;
-		last_t = t;
-	}
+	/*
+	 * An event up to a half-life after ref_t, or any time before it, adds its
+	 * weight at ref_t.  Otherwise ref_t moves to the event, decaying the
+	 * buckets; so it does for a histogram without events, which counts at
+	 * time 0 (the test of ref_t saves looking at its buckets every time; a
+	 * histogram whose events were at time 0 is decayed all the same).
+	 */
+	if (elapsed < 0.0 ? !empty(h) : (elapsed <= half_life_s && h->ref_t != 0.0))
+		w = exp2(elapsed / half_life_s);
 	else
 	{
-		keep = 1.0;
-		w = vigil_decay_factor(last_t - t, half_life_s);
+		/* count at t from now on: decay the buckets to it */
+		double		keep = vigil_decay_factor(elapsed, half_life_s);
+
+		for (int i = 0; i < VIGIL_HOURS; i++)
+			h->bucket[i] = (float) (h->bucket[i] * keep);
+		h->ref_t = t;
+		w = 1.0;
 	}
 
 	/*
-	 * In double, FLT_MAX + 1 rounds back to FLT_MAX, so no bucket can
-	 * overflow to Infinity.
+	 * FLT_MAX + 2, in double, rounds back to FLT_MAX as a float, so no bucket
+	 * can overflow to Infinity.
 	 */
-	added = (float) (h->bucket[hour] * keep + w);
-	for (i = 0; i < VIGIL_HOURS; i++)
-		h->bucket[i] = (float) (h->bucket[i] * keep);
-	h->bucket[hour] = added;
-	h->last_t = last_t;
+	h->bucket[hour] = (float) (h->bucket[hour] + w);
 	return true;
 }
 
@@ -114,7 +108,7 @@ vigil_hourhist_prob(const VigilHourHist *h, double t, int hour,
 		!vigil_half_life_valid(half_life_s))
 		return false;
 
-	keep = vigil_decay_factor(t - h->last_t, half_life_s);
+	keep = vigil_decay_factor(t - h->ref_t, half_life_s);
 	*p = (h->bucket[hour] * keep + 1.0) / (total(h) * keep + VIGIL_HOURS);
 	return true;
 }
@@ -127,7 +121,7 @@ vigil_hourhist_weight(const VigilHourHist *h, double t, double half_life_s,
 	if (!isfinite(t) || !vigil_half_life_valid(half_life_s))
 		return false;
 
-	*weight = total(h) * vigil_decay_factor(t - h->last_t, half_life_s);
+	*weight = total(h) * vigil_decay_factor(t - h->ref_t, half_life_s);
 	return true;
 }
 
@@ -143,21 +137,24 @@ vigil_hourhist_hour(double t, int32_t utc_offset_s, int *hour)
 
 	/*
 	 * Whole seconds of any event time fit an int64 (event times are below
-	 * 2^53 s), and integer remainders are exact and several times cheaper
-	 * than fmod, which is on detection's path twice per row.  Other times
-	 * take the exact fmod.  Either way, shift negative remainders into
-	 * [0, 1 day).
+	 * 2^53 s), and integer arithmetic is exact and several times cheaper
+	 * than floor and fmod, on detection's path for every row: truncate,
+	 * then step down for negative fractions.  Other times take the exact
+	 * fmod.  Either way, shift negative remainders into [0, 1 day).
 	 */
-	sec = floor(t) + utc_offset_s;
-	if (fabs(sec) < 9.0e15)
+	if (fabs(t) < 9.0e15)
 	{
-		int64_t		r = (int64_t) sec % SECONDS_PER_DAY;
+		int64_t		r = (int64_t) t;
 
+		if ((double) r > t)
+			r--;
+		r = (r + utc_offset_s) % SECONDS_PER_DAY;
 		if (r < 0)
 			r += SECONDS_PER_DAY;
 		*hour = (int) (r / SECONDS_PER_HOUR);
 		return true;
 	}
+	sec = floor(t) + utc_offset_s;
 	sec = fmod(sec, SECONDS_PER_DAY);
 	if (sec < 0.0)
 		sec += SECONDS_PER_DAY;

@@ -3,12 +3,19 @@
  *		Exponentially decayed hour-of-day histogram, driven by event time.
  *
  * One bucket per hour of the day holds the decayed number of events seen in
- * that hour, as of last_t, the newest event time folded in.  An event adds
- * 1 to its hour's bucket after every bucket has been decayed by
- * 2^(-(t - last_t) / half_life).  The caller chooses the hour, so it can use
- * whatever local time is meaningful (the card holder's time zone, with its
- * daylight saving rules); vigil_hourhist_hour derives it from an event time
- * and a fixed UTC offset for callers that have nothing better.
+ * that hour, counted at ref_t: an event at time t weighs 1 at t and
+ * 2^(-(T - t) / half_life) at any later time T, so at ref_t it weighs
+ * 2^((t - ref_t) / half_life), which is more than 1 for an event after
+ * ref_t.  Counting at a reference time rather than at the newest event means
+ * an event changes only its own bucket; decaying all 24 at every event was
+ * most of the cost of folding one.  ref_t moves to the event's time (and the
+ * buckets are decayed to it) only when an event comes more than a half-life
+ * after it, so an event never weighs more than 2 at ref_t and the buckets
+ * keep the precision they would have at the newest event; ref_t is always
+ * the time of an event folded in.  The caller chooses the hour, so it can
+ * use whatever local time is meaningful (the card holder's time zone, with
+ * its daylight saving rules); vigil_hourhist_hour derives it from an event
+ * time and a fixed UTC offset for callers that have nothing better.
  *
  * Probabilities use add-one (Laplace) smoothing over the 24 hours:
  *
@@ -18,10 +25,9 @@
  * each with no history, and drift back towards 1/24 as history ages, so
  * habits learnt long ago are trusted less.
  *
- * Out-of-order events are handled as in decay.h: an event older than
- * last_t adds its already-decayed weight 2^(-(last_t - t) / half_life) and
- * leaves last_t alone, so arrival order does not matter.  Query times
- * before last_t read as last_t.
+ * Arrival order does not matter: an event before ref_t adds its weight at
+ * ref_t, 2^(-(ref_t - t) / half_life), as one after it does.  Query times
+ * before ref_t read as ref_t, so weights are never inflated.
  *
  * Buckets are floats (relative precision 2^-24), updated in double; a
  * bucket stops growing near 2^24 (1.7e7) events' worth of weight, far more
@@ -42,8 +48,8 @@
 
 typedef struct VigilHourHist
 {
-	double		last_t;			/* newest event time folded in */
-	float		bucket[VIGIL_HOURS];	/* decayed event counts at last_t */
+	double		ref_t;			/* the time the buckets are counted at */
+	float		bucket[VIGIL_HOURS];	/* decayed event counts at ref_t */
 } VigilHourHist;
 
 extern void vigil_hourhist_init(VigilHourHist *h);

@@ -337,22 +337,25 @@ hours_invalid(const VigilProfile *p)
 	const VigilHourHist *h = &p->hours;
 	int			i;
 
-	if (!isfinite(h->last_t))
+	if (!isfinite(h->ref_t))
 		return "hour histogram time must be finite";
 	for (i = 0; i < VIGIL_HOURS; i++)
 		if (!(h->bucket[i] >= 0.0f && isfinite(h->bucket[i])))
 			return "hour histogram buckets must be finite and not negative";
 	if (p->amount.n == 0)
 	{
-		if (h->last_t != 0.0)
+		if (h->ref_t != 0.0)
 			return "hour histogram of an empty profile must be empty";
 		for (i = 0; i < VIGIL_HOURS; i++)
 			if (h->bucket[i] != 0.0f)
 				return "hour histogram of an empty profile must be empty";
 		return NULL;
 	}
-	if (h->last_t > p->recent_amount.last_t)
+	if (h->ref_t > p->recent_amount.last_t)
 		return "hour histogram time must not be after the last event";
+	/* it moves to an event that comes more than a half-life after it */
+	if (p->recent_amount.last_t - h->ref_t > VIGIL_HOUR_HALF_LIFE_S)
+		return "hour histogram time must be within a half-life of the last event";
 	return NULL;
 }
 

@@ -183,7 +183,11 @@ static const KindSpec kinds[VIGIL_RULE_NKINDS] = {
 			{"max_share", 0.02, 0.0, 1.0, true, true, false}}},
 };
 
-/* Inlining that the compiler must do where it can (see eval_checked). */
+/*
+ * Inlining that the compiler must do where it can: eval_checked, and the
+ * evaluations of the rules most watches run on every row, into the loops
+ * over rules.  Called, they cost more than most of them compute.
+ */
 #ifdef __GNUC__
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 #else
@@ -449,11 +453,13 @@ format_km(double km, char *buf, size_t len)
 /*
  * The evaluations below compute numbers only: they run for every row, and
  * most rows alert on nothing.  The sentences of the findings are written by
- * describe(), for the rules that fired on rows that alert.
+ * describe(), for the rules that fired on rows that alert.  All but the
+ * hour-of-day rule's (light, and often left out by vigil_rules_decide) are
+ * inlined into the loops over rules.
  */
 
 /* amount_zscore: see the top of the file. */
-static double
+static ALWAYS_INLINE double
 eval_zscore(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 			VigilFinding *f)
 {
@@ -490,7 +496,7 @@ eval_zscore(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 }
 
 /* amount_ratio: see the top of the file. */
-static double
+static ALWAYS_INLINE double
 eval_ratio(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 		   VigilFinding *f)
 {
@@ -513,7 +519,7 @@ eval_ratio(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 }
 
 /* amount_limit: see the top of the file. */
-static double
+static ALWAYS_INLINE double
 eval_limit(const VigilRule *r, const VigilEvent *e, VigilFinding *f)
 {
 	double		limit = r->param[AL_LIMIT];
@@ -528,7 +534,7 @@ eval_limit(const VigilRule *r, const VigilEvent *e, VigilFinding *f)
 }
 
 /* velocity: see the top of the file. */
-static double
+static ALWAYS_INLINE double
 eval_velocity(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 			  VigilFinding *f)
 {
@@ -561,7 +567,7 @@ eval_velocity(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 }
 
 /* window_sum: see the top of the file. */
-static double
+static ALWAYS_INLINE double
 eval_window_sum(const VigilRule *r, const VigilProfile *p,
 				const VigilEvent *e, VigilFinding *f)
 {
@@ -582,7 +588,7 @@ eval_window_sum(const VigilRule *r, const VigilProfile *p,
 }
 
 /* card_testing: see the top of the file. */
-static double
+static ALWAYS_INLINE double
 eval_card_testing(const VigilRule *r, const VigilProfile *p,
 				  const VigilEvent *e, VigilFinding *f)
 {
@@ -623,7 +629,7 @@ journey(const VigilProfile *p, const VigilEvent *e, double *km, double *elapsed)
 }
 
 /* impossible_travel: see the top of the file. */
-static double
+static ALWAYS_INLINE double
 eval_travel(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 			VigilFinding *f)
 {
@@ -648,7 +654,7 @@ eval_travel(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 }
 
 /* new_merchant and new_category: see the top of the file. */
-static double
+static ALWAYS_INLINE double
 eval_new(const VigilRule *r, const VigilProfile *p, bool has,
 		 uint64_t hash, const VigilSeenSet *seen, VigilFinding *f)
 {

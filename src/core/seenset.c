@@ -39,13 +39,16 @@ fingerprint(uint64_t hash)
 	return (uint16_t) (hash >> 48);
 }
 
-/* Position of fp in s, or -1. */
+/*
+ * Position of fp in s, or -1.  Newest first: a card's next merchant is most
+ * often one it used lately.
+ */
 static int
 find(const VigilSeenSet *s, uint16_t fp)
 {
 	int			i;
 
-	for (i = 0; i < s->count; i++)
+	for (i = s->count - 1; i >= 0; i--)
 		if (s->fp[i] == fp)
 			return i;
 	return -1;
@@ -77,10 +80,13 @@ vigil_seenset_insert(VigilSeenSet *s, uint64_t hash)
 
 	if (i >= 0)
 	{
-		/* move it to the newest position */
-		memmove(&s->fp[i], &s->fp[i + 1],
-				(s->count - 1 - i) * sizeof(s->fp[0]));
-		s->fp[s->count - 1] = fp;
+		/* move it to the newest position, unless it is there already */
+		if (i < s->count - 1)
+		{
+			memmove(&s->fp[i], &s->fp[i + 1],
+					(s->count - 1 - i) * sizeof(s->fp[0]));
+			s->fp[s->count - 1] = fp;
+		}
 		return false;
 	}
 

@@ -3,6 +3,7 @@
  *		Unit tests for the decayed hour-of-day histogram.
  */
 #include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -99,12 +100,13 @@ decay(void)
 	vigil_hourhist_init(&h);
 	CHECK(vigil_hourhist_add(&h, t0, 5, DAY));
 	CHECK(vigil_hourhist_add(&h, t0 + DAY, 7, DAY));
-	CHECK(h.bucket[5] == 0.5f);
-	CHECK(h.bucket[7] == 1.0f);
-	CHECK(h.last_t == t0 + DAY);
+	/* counted at the first event: the second weighs 2 there */
+	CHECK(h.ref_t == t0);
+	CHECK(h.bucket[5] == 1.0f);
+	CHECK(h.bucket[7] == 2.0f);
 	CHECK(weight(&h, t0 + DAY, DAY) == 1.5);
 	CHECK(weight(&h, t0 + 2 * DAY, DAY) == 0.75);
-	CHECK(weight(&h, t0, DAY) == 1.5);	/* before last_t: as at last_t */
+	CHECK(weight(&h, t0 - DAY, DAY) == 3.0);	/* before ref_t: as at ref_t */
 	CHECK_CLOSE(prob(&h, t0 + DAY, 5, DAY), 1.5 / 25.5, 1e-15);
 	CHECK_CLOSE(prob(&h, t0 + DAY, 7, DAY), 2.0 / 25.5, 1e-15);
 	/* one more half-life: the habit fades towards uniform */
@@ -117,6 +119,12 @@ decay(void)
 	(void) prob(&h, t0 + 50 * DAY, 7, DAY);
 	(void) weight(&h, t0 + 50 * DAY, DAY);
 	CHECK(memcmp(&before, &h, sizeof(h)) == 0);
+
+	/* more than a half-life on, the buckets are counted at the new event */
+	CHECK(vigil_hourhist_add(&h, t0 + 3 * DAY, 9, DAY));
+	CHECK(h.ref_t == t0 + 3 * DAY);
+	CHECK(h.bucket[5] == 0.125f && h.bucket[7] == 0.25f && h.bucket[9] == 1.0f);
+	CHECK(weight(&h, t0 + 3 * DAY, DAY) == 1.375);
 
 	/* after all weight has underflowed, the next event starts afresh */
 	CHECK(vigil_hourhist_add(&h, t0 + 1e6 * DAY, 3, DAY));
@@ -136,21 +144,82 @@ out_of_order(void)
 	vigil_hourhist_init(&a);
 	CHECK(vigil_hourhist_add(&a, t0 + DAY, 7, DAY));
 	CHECK(vigil_hourhist_add(&a, t0, 5, DAY));
-	CHECK(a.last_t == t0 + DAY);
+	CHECK(a.ref_t == t0 + DAY);
 	CHECK(a.bucket[5] == 0.5f);
 	CHECK(a.bucket[7] == 1.0f);
 
+	/* a late event into a histogram without events is counted at its time */
+	vigil_hourhist_init(&a);
+	CHECK(vigil_hourhist_add(&a, -DAY, 7, DAY));
+	CHECK(a.ref_t == -DAY && a.bucket[7] == 1.0f);
+
+	/* in order, the reference time moves once; in reverse, never */
 	vigil_hourhist_init(&a);
 	vigil_hourhist_init(&b);
 	for (i = 0; i < 48; i++)
 		CHECK(vigil_hourhist_add(&a, t0 + 3600.0 * i, i % 24, DAY));
 	for (i = 47; i >= 0; i--)
 		CHECK(vigil_hourhist_add(&b, t0 + 3600.0 * i, i % 24, DAY));
-	CHECK(a.last_t == b.last_t);
+	CHECK(a.ref_t == t0 + 25 * 3600.0);
+	CHECK(b.ref_t == t0 + 47 * 3600.0);
 	for (i = 0; i < VIGIL_HOURS; i++)
-		CHECK_CLOSE(b.bucket[i], a.bucket[i], 1e-6);
+		CHECK_CLOSE(prob(&b, t0 + 47 * 3600.0, i, DAY),
+					prob(&a, t0 + 47 * 3600.0, i, DAY), 1e-7);
 	CHECK_CLOSE(weight(&b, t0 + 47 * 3600.0, DAY),
 				weight(&a, t0 + 47 * 3600.0, DAY), 1e-6);
+}
+
+/*
+ * Counting at a reference time gives the histogram that decaying every
+ * bucket to each new event would, up to float rounding: random streams,
+ * some events late, against that definition computed in double.
+ */
+static void
+matches_eager_decay(void)
+{
+	uint64_t	s = 7;
+
+	for (int round = 0; round < 200; round++)
+	{
+		VigilHourHist h;
+		double		ref[VIGIL_HOURS] = {0};
+		double		newest = 0.0;
+		double		t = 1.7e9;
+		double		half_life = (round % 2) ? DAY : 90 * DAY;
+		int			n = 1 + round * 3;
+
+		vigil_hourhist_init(&h);
+		for (int i = 0; i < n; i++)
+		{
+			double		et;
+			int			hour;
+
+			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+			t += (double) (s >> 44) * (round % 3 == 0 ? 1.0 : 20.0);
+			/* one event in five is up to two days late */
+			et = (s >> 20) % 5 == 0 ? t - (double) ((s >> 24) % (2 * 86400)) : t;
+			hour = (int) ((s >> 33) % VIGIL_HOURS);
+			CHECK(vigil_hourhist_add(&h, et, hour, half_life));
+			CHECK(h.ref_t <= fmax(newest, et));
+
+			/* the definition: every bucket counted at the newest event */
+			if (i == 0 || et > newest)
+			{
+				double		keep = i == 0 ? 0.0 : exp2(-(et - newest) / half_life);
+
+				for (int k = 0; k < VIGIL_HOURS; k++)
+					ref[k] *= keep;
+				newest = et;
+			}
+			ref[hour] += exp2(-(newest - et) / half_life);
+		}
+		for (int k = 0; k < VIGIL_HOURS; k++)
+		{
+			double		got = h.bucket[k] * exp2(-(newest - h.ref_t) / half_life);
+
+			CHECK_CLOSE(got, ref[k], 1e-6 * (1.0 + ref[k]));
+		}
+	}
 }
 
 /* Random events and query times: probabilities always sum to 1. */
@@ -299,6 +368,7 @@ main(void)
 	RUN(laplace_smoothing);
 	RUN(decay);
 	RUN(out_of_order);
+	RUN(matches_eager_decay);
 	RUN(probabilities_sum_to_one);
 	RUN(hour_from_time);
 	RUN(rejects_invalid);

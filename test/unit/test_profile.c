@@ -503,7 +503,8 @@ valid_rejects_corruption(void)
 	CORRUPT(p.hours.bucket[5] = -1.0f);
 	CORRUPT(p.hours.bucket[5] = NAN);
 	CORRUPT(p.hours.bucket[5] = INFINITY);
-	CORRUPT(p.hours.last_t = p.recent_amount.last_t + 1.0);
+	CORRUPT(p.hours.ref_t = p.recent_amount.last_t + 1.0);
+	CORRUPT(p.hours.ref_t = p.recent_amount.last_t - VIGIL_HOUR_HALF_LIFE_S - 1.0);
 	CORRUPT(p.merchants.count = VIGIL_SEENSET_CAP + 1);
 	CORRUPT(p.merchants.fp[1] = p.merchants.fp[0]);
 	CORRUPT(p.categories.fp[1] = p.categories.fp[0]);
