@@ -71,16 +71,14 @@ vigil_hourhist_add(VigilHourHist *h, double t, int hour, double half_life_s)
 
 	/*
 	 * An event up to a half-life after ref_t, or any time before it, adds its
-	 * weight at ref_t.  Otherwise ref_t moves to the event, decaying the
-	 * buckets; so it does for a histogram without events, which counts at
-	 * time 0 (the test of ref_t saves looking at its buckets every time; a
-	 * histogram whose events were at time 0 is decayed all the same).
+	 * weight at ref_t; a histogram without events counts at time 0.  Else
+	 * ref_t moves to the event, decaying the buckets: for an event more
+	 * than a half-life on, and for a late one when there is nothing to keep.
 	 */
-	if (elapsed < 0.0 ? !empty(h) : (elapsed <= half_life_s && h->ref_t != 0.0))
+	if (elapsed < 0.0 ? !empty(h) : elapsed <= half_life_s)
 		w = exp2(elapsed / half_life_s);
 	else
 	{
-		/* count at t from now on: decay the buckets to it */
 		double		keep = vigil_decay_factor(elapsed, half_life_s);
 
 		for (int i = 0; i < VIGIL_HOURS; i++)

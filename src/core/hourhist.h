@@ -8,14 +8,16 @@
  * 2^((t - ref_t) / half_life), which is more than 1 for an event after
  * ref_t.  Counting at a reference time rather than at the newest event means
  * an event changes only its own bucket; decaying all 24 at every event was
- * most of the cost of folding one.  ref_t moves to the event's time (and the
- * buckets are decayed to it) only when an event comes more than a half-life
- * after it, so an event never weighs more than 2 at ref_t and the buckets
- * keep the precision they would have at the newest event; ref_t is always
- * the time of an event folded in.  The caller chooses the hour, so it can
- * use whatever local time is meaningful (the card holder's time zone, with
- * its daylight saving rules); vigil_hourhist_hour derives it from an event
- * time and a fixed UTC offset for callers that have nothing better.
+ * a quarter of the instructions of folding one.  ref_t moves to an event
+ * (and the buckets are decayed to it) only when the event comes more than a
+ * half-life after ref_t, or before it into a histogram without events
+ * (which counts at time 0).  So ref_t is 0 or the time of an event, no more
+ * than a half-life before the newest event, an event never weighs more than
+ * 2 at ref_t, and the buckets keep the precision they would have at the
+ * newest event.  The caller chooses the hour, so it can use whatever local
+ * time is meaningful (the card holder's time zone, with its daylight saving
+ * rules); vigil_hourhist_hour derives it from an event time and a fixed UTC
+ * offset for callers that have nothing better.
  *
  * Probabilities use add-one (Laplace) smoothing over the 24 hours:
  *
@@ -25,9 +27,11 @@
  * each with no history, and drift back towards 1/24 as history ages, so
  * habits learnt long ago are trusted less.
  *
- * Arrival order does not matter: an event before ref_t adds its weight at
- * ref_t, 2^(-(ref_t - t) / half_life), as one after it does.  Query times
- * before ref_t read as ref_t, so weights are never inflated.
+ * Arrival order does not matter (up to rounding): an event before ref_t
+ * adds its weight at ref_t, 2^(-(ref_t - t) / half_life), as one after it
+ * does.  Queries decay the buckets from ref_t to the query time; times
+ * before ref_t read as ref_t.  Events after the query time (a late event's
+ * query) count with their weight at that time, above 1.
  *
  * Buckets are floats (relative precision 2^-24), updated in double; a
  * bucket stops growing near 2^24 (1.7e7) events' worth of weight, far more

@@ -148,10 +148,17 @@ out_of_order(void)
 	CHECK(a.bucket[5] == 0.5f);
 	CHECK(a.bucket[7] == 1.0f);
 
-	/* a late event into a histogram without events is counted at its time */
+	/*
+	 * A histogram without events counts at time 0: an event before it is
+	 * counted at its own time, one within a half-life after it at 0.
+	 */
 	vigil_hourhist_init(&a);
 	CHECK(vigil_hourhist_add(&a, -DAY, 7, DAY));
 	CHECK(a.ref_t == -DAY && a.bucket[7] == 1.0f);
+	vigil_hourhist_init(&a);
+	CHECK(vigil_hourhist_add(&a, DAY / 2, 7, DAY));
+	CHECK(a.ref_t == 0.0 && a.bucket[7] == (float) M_SQRT2);
+	CHECK_CLOSE(weight(&a, DAY / 2, DAY), 1.0, 1e-7);
 
 	/* in order, the reference time moves once; in reverse, never */
 	vigil_hourhist_init(&a);
