@@ -19,7 +19,7 @@ MODULE_big = vigil
 
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 OBJS = src/vigil.o src/stats.o src/stats_agg.o src/stats_moving.o \
-	src/plan.o src/profile.o src/event.o src/rule_table.o src/score.o src/watch_cache.o src/detect.o src/profile_write.o src/profile_hint.o src/replay.o src/verify.o \
+	src/plan.o src/profile.o src/event.o src/rule_table.o src/score.o src/watch_cache.o src/detect.o src/keyset.o src/profile_write.o src/profile_hint.o src/replay.o src/verify.o \
 	src/guc.o src/utility.o src/launcher.o src/notifier.o src/outbox.o src/message.o src/http.o src/sns.o src/credentials.o \
 	src/metrics.o \
 	$(CORE_SRCS:.c=.o)

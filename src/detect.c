@@ -52,7 +52,6 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
-#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -68,6 +67,7 @@
 
 #include "core/rules.h"
 #include "event.h"
+#include "keyset.h"
 #include "notifier.h"
 #include "plan.h"
 #include "profile.h"
@@ -133,35 +133,6 @@ typedef struct KeyResult
 	int			max;
 } KeyResult;
 
-/* A key's bytes, as read from a row: not NUL-terminated. */
-typedef struct KeyRef
-{
-	const char *s;
-	int			len;
-} KeyRef;
-
-/* Distinct keys of a batch, by hash. */
-typedef struct KeyEntry
-{
-	KeyRef		key;			/* its s is the batch's NUL-terminated copy */
-	uint32		hash;
-	char		status;
-	int32		id;
-} KeyEntry;
-
-#define SH_PREFIX keytab
-#define SH_ELEMENT_TYPE KeyEntry
-#define SH_KEY_TYPE KeyRef
-#define SH_KEY key
-#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).s, (k).len)
-#define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).s, (b).s, (a).len) == 0)
-#define SH_STORE_HASH
-#define SH_GET_HASH(tb, a) (a)->hash
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
-
 /* The state of one trigger call. */
 typedef struct Detection
 {
@@ -175,10 +146,9 @@ typedef struct Detection
 	RowExtra   *extra;			/* beside rows; NULL when the watch has none */
 	int64		nrows;
 	int64		maxrows;
-	char	  **keys;			/* by key id */
+	KeySet	   *keyset;			/* the batch's keys, numbered: key ids */
+	char	  **keys;			/* by key id, once the batch is read */
 	int32		nkeys;
-	int32		maxkeys;
-	keytab_hash *keytab;
 	int32	   *perm;			/* row indexes grouped by key, in (time, arrival) order */
 	int32	   *order;			/* key ids in key order */
 	int32	   *rank;			/* position of each key id in order */
@@ -320,35 +290,20 @@ batch_start(Detection *d, int64 first, int64 expected)
 		advise_huge_pages(d->extra, sizeof(RowExtra) * d->maxrows);
 	}
 	d->nrows = 0;
-	d->maxkeys = Min(d->maxrows, 1024);
-	d->keys = MemoryContextAllocHuge(d->batchcxt, sizeof(char *) * d->maxkeys);
-	d->nkeys = 0;
-	d->keytab = keytab_create(d->batchcxt, d->maxkeys, NULL);
+	d->keyset = vigil_keyset_create(d->batchcxt, Min(d->maxrows, 1024));
 }
 
-/* Add a scorable row to the batch; the key is copied if it is new. */
+/*
+ * Add a scorable row, whose key is the keylen bytes at key, to the batch;
+ * the key is copied if it is new.
+ */
 static void
-batch_add(Detection *d, int64 arrival, const VigilEvent *e, KeyRef key)
+batch_add(Detection *d, int64 arrival, const VigilEvent *e, const char *key,
+		  int keylen)
 {
-	bool		found;
-	KeyEntry   *k = keytab_insert(d->keytab, key, &found);
+	int32		id = vigil_keyset_intern(d->keyset, key, keylen);
 	Row		   *r;
 
-	if (!found)
-	{
-		char	   *copy = MemoryContextAlloc(d->batchcxt, key.len + 1);
-
-		if (d->nkeys == d->maxkeys)
-		{
-			d->maxkeys *= 2;
-			d->keys = repalloc_huge(d->keys, sizeof(char *) * d->maxkeys);
-		}
-		memcpy(copy, key.s, key.len);
-		copy[key.len] = '\0';
-		k->key.s = copy;
-		k->id = d->nkeys;
-		d->keys[d->nkeys++] = copy;
-	}
 	if (d->nrows == d->maxrows)
 	{
 		d->maxrows *= 2;
@@ -371,7 +326,7 @@ batch_add(Detection *d, int64 arrival, const VigilEvent *e, KeyRef key)
 	r->amount = e->amount;
 	r->merchant_hash = e->merchant_hash;
 	r->offset = (uint32) (arrival - d->first);
-	r->key = k->id;
+	r->key = id;
 	r->has_merchant = e->has_merchant;
 }
 
@@ -549,8 +504,7 @@ vigil_fold_profile(PG_FUNCTION_ARGS)
 {
 	Detection  *d = current;
 	text	   *key;
-	KeyRef		ref;
-	KeyEntry   *k;
+	int32		id;
 	VigilProfile prof;
 
 	if (d == NULL)
@@ -560,17 +514,15 @@ vigil_fold_profile(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		elog(ERROR, "vigil.fold_profile called without a key");
 	key = PG_GETARG_TEXT_PP(0);
-	ref.s = VARDATA_ANY(key);
-	ref.len = VARSIZE_ANY_EXHDR(key);
-	k = keytab_lookup(d->keytab, ref);
-	if (k == NULL)
+	id = vigil_keyset_find(d->keyset, VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key));
+	if (id < 0)
 		elog(ERROR, "vigil.fold_profile called for key \"%s\" outside the statement",
 			 text_to_cstring(key));
 	if (PG_ARGISNULL(1))
 		vigil_profile_init(&prof);
 	else
 		memcpy(&prof, &PG_GETARG_VIGIL_PROFILE_P(1)->p, sizeof(VigilProfile));
-	fold_key(d, k->id, &prof);
+	fold_key(d, id, &prof);
 	PG_RETURN_DATUM(vigil_profile_datum(&prof));
 }
 
@@ -749,6 +701,8 @@ batch_finish(Detection *d)
 
 	if (d->nrows == 0)
 		return;
+	d->keys = vigil_keyset_keys(d->keyset);
+	d->nkeys = vigil_keyset_count(d->keyset);
 	old = MemoryContextSwitchTo(d->batchcxt);
 	batch_order(d);
 	d->results = palloc0(sizeof(KeyResult) * d->nkeys);
@@ -949,16 +903,17 @@ vigil_detect(PG_FUNCTION_ARGS)
 	while (tuplestore_gettupleslot(ts, true, false, slot))
 	{
 		VigilEvent	e;
-		KeyRef		key = {NULL, 0};
+		const char *key = NULL;
+		int			keylen = 0;
 		const char *why;
 		MemoryContext old = MemoryContextSwitchTo(d.scratch);
 
-		why = vigil_event_read(&d.w, slot, &e, &key.s, &key.len);
+		why = vigil_event_read(&d.w, slot, &e, &key, &keylen);
 		MemoryContextSwitchTo(old);
 		if (why != NULL)
 			skip_row(&d, arrival, why);
 		else
-			batch_add(&d, arrival, &e, key);
+			batch_add(&d, arrival, &e, key, keylen);
 		arrival++;
 		if (arrival % 1024 == 0)
 			MemoryContextReset(d.scratch);
