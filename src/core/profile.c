@@ -321,8 +321,10 @@ ring_invalid(const VigilProfile *p)
 		s = (r->head + i) % VIGIL_RING_CAP;
 		if (i > 0 && r->off[s] < r->off[prev])
 			return "recent-event ring must be in time order";
-		if (!isfinite(r->amount[s]))
-			return "recent-event ring amounts must be finite";
+		/* as floats, the ring's amounts are among the profile's (rules.c) */
+		if (!(r->amount[s] >= (float) p->amount.min &&
+			  r->amount[s] <= (float) p->amount.max))
+			return "recent-event ring amounts must lie between the amount min and max";
 		prev = s;
 	}
 

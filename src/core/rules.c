@@ -575,6 +575,19 @@ eval_window_sum(const VigilRule *r, const VigilProfile *p,
 	double		sum,
 				sev;
 
+	/*
+	 * Without negative amounts, a window holds at most count amounts of at
+	 * most M, the largest amount as the float the ring stores it (that none
+	 * is larger is checked by vigil_profile_valid).  A double holds every
+	 * k * M exactly (M has 24 bits, k at most 16), so each rounded partial
+	 * sum stays at most k * M, and where count * M + amount does not exceed
+	 * max_sum neither does the window's sum plus amount: the sum need not be
+	 * taken.  That is the usual row of a card whose amounts are small beside
+	 * the limit.  An empty profile's bound is NaN, which takes the sum.
+	 */
+	if (p->amount.min >= 0.0 &&
+		p->recent.count * (double) (float) p->amount.max + e->amount <= max_sum)
+		return 0.0;
 	if (!vigil_ring_sum_since(&p->recent, e->t - r->param[WS_WINDOW], &sum))
 		return 0.0;
 	sum += e->amount;

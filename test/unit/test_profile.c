@@ -499,6 +499,8 @@ valid_rejects_corruption(void)
 	CORRUPT(p.recent.lost = UINT32_MAX);
 	CORRUPT(p.recent.off[p.recent.head] = INT32_MAX);	/* order */
 	CORRUPT(p.recent.amount[3] = NAN);
+	CORRUPT(p.recent.amount[3] = (float) p.amount.max * 2.0f);	/* above every amount */
+	CORRUPT(p.recent.amount[3] = (float) p.amount.min - 1.0f);
 	CORRUPT(p.recent.base = INT64_MIN);
 	CORRUPT(p.hours.bucket[5] = -1.0f);
 	CORRUPT(p.hours.bucket[5] = NAN);

@@ -545,6 +545,91 @@ window_sum(void)
 	CHECK(eval(&r, &p, &e, NULL) == 0.0);
 }
 
+/*
+ * window_sum's severity computed the long way, from the ring's sum: what
+ * the rule must give whether or not its bound let it skip the sum.
+ */
+static double
+window_sum_reference(const VigilRule *r, const VigilProfile *p, const VigilEvent *e)
+{
+	double		max_sum = r->param[1];
+	double		sum,
+				x;
+
+	if (!vigil_ring_sum_since(&p->recent, e->t - r->param[0], &sum))
+		return 0.0;
+	sum += e->amount;
+	if (!(sum > max_sum))
+		return 0.0;
+	x = (sum - max_sum) / max_sum;
+	return x < 1.0 ? 0.5 + 0.5 * x : 1.0;
+}
+
+/*
+ * window_sum skips the sum when the ring's count times the largest amount
+ * cannot exceed max_sum: it must agree with the sum exactly, at the edges
+ * too, for amounts that floats round up (0.1), round down (1/3), repeat
+ * (so the bound is the sum) or vary, and limits on either side of the sum
+ * and of the bound, one ulp apart.
+ */
+static void
+window_sum_bound_is_exact(void)
+{
+	static const double amounts[] = {0.1, 1.0 / 3.0, 99.99, 1e6 + 0.01, 7.0, 0.0};
+	uint64_t	rng = 23;
+	int			skipped = 0,
+				fired = 0;
+
+	for (int i = 0; i < N_RANDOM; i++)
+	{
+		VigilProfile p;
+		VigilRule	r = rule(VIGIL_RULE_WINDOW_SUM);
+		double		base = amounts[unit_bits64(&rng) % 6];
+		bool		same = unit_uniform(&rng) < 0.5;
+		int			n = 1 + (int) (unit_bits64(&rng) % 20);
+		double		t = T0,
+					sum,
+					ceiling,
+					limits[8];
+		VigilEvent	e;
+
+		vigil_profile_init(&p);
+		for (int k = 0; k < n; k++)
+		{
+			fold(&p, event(t, same ? base : base * unit_uniform(&rng) * 2.0));
+			/* mostly inside a day, sometimes not */
+			t += unit_uniform(&rng) < 0.9 ? unit_uniform(&rng) * HOUR : DAY;
+		}
+		e = event(t, same ? base : base * unit_uniform(&rng) * 2.0);
+		CHECK(vigil_ring_sum_since(&p.recent, e.t - DAY, &sum));
+		ceiling = p.recent.count * (double) (float) p.amount.max;
+		limits[0] = sum + e.amount;
+		limits[1] = nextafter(limits[0], 0.0);
+		limits[2] = nextafter(limits[0], INFINITY);
+		limits[3] = ceiling + e.amount;
+		limits[4] = nextafter(limits[3], 0.0);
+		limits[5] = nextafter(limits[3], INFINITY);
+		limits[6] = ceiling;
+		limits[7] = (sum + e.amount) * (0.5 + unit_uniform(&rng));
+		for (int k = 0; k < 8; k++)
+		{
+			double		got;
+
+			if (!(limits[k] > 0.0))
+				continue;
+			set(&r, "max_sum", limits[k]);
+			got = eval(&r, &p, &e, NULL);
+			CHECK(got == window_sum_reference(&r, &p, &e));
+			if (ceiling + e.amount <= limits[k])
+				skipped++;
+			if (got > 0.0)
+				fired++;
+		}
+	}
+	printf("# bound skipped the sum %d times; the rule fired %d times\n", skipped, fired);
+	CHECK(skipped > 0 && fired > 0);
+}
+
 /* Card testing: bursts of small amounts. */
 static void
 card_testing(void)
@@ -1091,6 +1176,7 @@ main(void)
 	RUN(limit_boundary);
 	RUN(velocity_counts);
 	RUN(window_sum);
+	RUN(window_sum_bound_is_exact);
 	RUN(card_testing);
 	RUN(impossible_travel);
 	RUN(new_merchant_category);
