@@ -382,14 +382,16 @@ cmp_rows_time(const void *a, const void *b)
 }
 
 /*
- * Order the batch's rows by key, each key's rows by (time, arrival), as a
- * permutation d->perm of row indexes (the rows themselves stay put), with
- * d->order (key ids in key order), d->rank (its inverse) and d->start (where
- * each rank's rows begin in perm; start[nkeys] = nrows).
+ * Order the batch's rows by key, as a permutation d->perm of row indexes
+ * (the rows themselves stay put), with d->order (key ids in key order),
+ * d->rank (its inverse) and d->start (where each rank's rows begin in perm;
+ * start[nkeys] = nrows).  Each key's rows are in arrival order, which
+ * order_by_time makes (time, arrival) order where it is not already.
  */
 static void
 batch_order(Detection *d)
 {
+	const int64 *counts = vigil_keyset_counts(d->keyset);
 	int32	   *ord = MemoryContextAllocHuge(d->batchcxt, sizeof(int32) * Max(d->nkeys, 1));
 	int32	   *rank = MemoryContextAllocHuge(d->batchcxt, sizeof(int32) * Max(d->nkeys, 1));
 	int64	   *st = MemoryContextAllocHuge(d->batchcxt, sizeof(int64) * (d->nkeys + 1));
@@ -406,32 +408,40 @@ batch_order(Detection *d)
 		rank[ord[i]] = i;
 
 	/* counting sort by key rank; stable, so arrival order is kept */
-	memset(st, 0, sizeof(int64) * (d->nkeys + 1));
-	for (int64 i = 0; i < d->nrows; i++)
-		st[rank[d->rows[i].key] + 1]++;
+	st[0] = 0;
 	for (int32 i = 0; i < d->nkeys; i++)
-		st[i + 1] += st[i];
+		st[i + 1] = st[i] + counts[ord[i]];
+	Assert(st[d->nkeys] == d->nrows);
 	memcpy(fill, st, sizeof(int64) * d->nkeys);
 	for (int64 i = 0; i < d->nrows; i++)
 		perm[fill[rank[d->rows[i].key]]++] = (int32) i;
 
-	/* rows usually arrive in time order; sort only the keys that did not */
-	sort_rows = d->rows;
-	for (int32 i = 0; i < d->nkeys; i++)
-	{
-		for (int64 j = st[i] + 1; j < st[i + 1]; j++)
-		{
-			if (d->rows[perm[j]].t < d->rows[perm[j - 1]].t)
-			{
-				qsort(perm + st[i], st[i + 1] - st[i], sizeof(int32), cmp_rows_time);
-				break;
-			}
-		}
-	}
 	d->perm = perm;
 	d->order = ord;
 	d->rank = rank;
 	d->start = st;
+}
+
+/*
+ * Put the rows of rank r in (time, arrival) order in perm.  Rows usually
+ * arrive in time order, so this is mostly one comparison per row, made just
+ * before the fold reads the same rows.
+ */
+static void
+order_by_time(Detection *d, int32 r)
+{
+	int64		first = d->start[r];
+	int64		end = d->start[r + 1];
+
+	for (int64 j = first + 1; j < end; j++)
+	{
+		if (d->rows[d->perm[j]].t < d->rows[d->perm[j - 1]].t)
+		{
+			sort_rows = d->rows;
+			qsort(d->perm + first, end - first, sizeof(int32), cmp_rows_time);
+			return;
+		}
+	}
 }
 
 /*
@@ -461,7 +471,10 @@ score_row(Detection *d, int32 id, int64 arrival, const VigilEvent *e,
 	MemoryContextSwitchTo(old);
 }
 
-/* Fold all of key id's rows of the batch into prof, scoring each first. */
+/*
+ * Fold all of key id's rows of the batch into prof in (time, arrival)
+ * order, scoring each first.
+ */
 static void
 fold_key(Detection *d, int32 id, VigilProfile *prof)
 {
@@ -469,6 +482,7 @@ fold_key(Detection *d, int32 id, VigilProfile *prof)
 
 	d->folded[id] = true;
 	d->results[id].n = 0;		/* an earlier fold of this key does not count */
+	order_by_time(d, r);
 	for (int64 j = d->start[r]; j < d->start[r + 1]; j++)
 	{
 		int64		i = d->perm[j];

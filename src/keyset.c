@@ -1,6 +1,7 @@
 /*
  * keyset.c
- *		The distinct keys of a batch of rows, numbered in order of appearance.
+ *		The distinct keys of a batch of rows, numbered in order of appearance,
+ *		with how many rows each has.
  *
  * A batch is up to a million rows over, typically, thousands of keys, and
  * every row's key is looked up as the row is read.  The lookups land at
@@ -38,6 +39,7 @@ struct KeySet
 	int32		max;			/* room in keys and lens */
 	char	  **keys;			/* by number: NUL-terminated copies */
 	int32	   *lens;			/* by number: lengths in bytes */
+	int64	   *counts;			/* by number: times interned */
 	char	   *free;			/* room for the next copies */
 	Size		nfree;
 };
@@ -66,6 +68,7 @@ vigil_keyset_create(MemoryContext mcxt, int32 expected)
 	ks->max = Max(expected, 8);
 	ks->keys = MemoryContextAllocHuge(mcxt, sizeof(char *) * ks->max);
 	ks->lens = MemoryContextAllocHuge(mcxt, sizeof(int32) * ks->max);
+	ks->counts = MemoryContextAllocHuge(mcxt, sizeof(int64) * ks->max);
 	return ks;
 }
 
@@ -129,7 +132,10 @@ copy_key(KeySet *ks, const char *s, int len)
 	return copy;
 }
 
-/* The number of the key s of len bytes, added (copied) if it is new. */
+/*
+ * The number of the key s of len bytes, added (copied) if it is new; counts
+ * one more row of the key.
+ */
 int32
 vigil_keyset_intern(KeySet *ks, const char *s, int len)
 {
@@ -137,15 +143,20 @@ vigil_keyset_intern(KeySet *ks, const char *s, int len)
 	KeySlot    *slot = probe(ks, s, len, hash);
 
 	if (slot->id >= 0)
+	{
+		ks->counts[slot->id]++;
 		return slot->id;
+	}
 	if (ks->n == ks->max)
 	{
 		ks->max *= 2;
 		ks->keys = repalloc_huge(ks->keys, sizeof(char *) * ks->max);
 		ks->lens = repalloc_huge(ks->lens, sizeof(int32) * ks->max);
+		ks->counts = repalloc_huge(ks->counts, sizeof(int64) * ks->max);
 	}
 	ks->keys[ks->n] = copy_key(ks, s, len);
 	ks->lens[ks->n] = len;
+	ks->counts[ks->n] = 1;
 	slot->hash = hash;
 	slot->id = ks->n++;
 	if ((uint32) ks->n > (ks->mask + 1) / 2)
@@ -175,4 +186,14 @@ char	  **
 vigil_keyset_keys(const KeySet *ks)
 {
 	return ks->keys;
+}
+
+/*
+ * How many times each key was interned, by number; the array moves when a
+ * key is added.
+ */
+const int64 *
+vigil_keyset_counts(const KeySet *ks)
+{
+	return ks->counts;
 }

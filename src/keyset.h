@@ -1,6 +1,7 @@
 /*
  * keyset.h
- *		The distinct keys of a batch of rows, numbered in order of appearance.
+ *		The distinct keys of a batch of rows, numbered in order of appearance,
+ *		with how many rows each has.
  *
  * Detection looks up every row's key once, so this is on the path of every
  * row: see keyset.c for why it is not a simplehash.
@@ -15,5 +16,6 @@ extern int32 vigil_keyset_intern(KeySet *ks, const char *s, int len);
 extern int32 vigil_keyset_find(const KeySet *ks, const char *s, int len);
 extern int32 vigil_keyset_count(const KeySet *ks);
 extern char **vigil_keyset_keys(const KeySet *ks);
+extern const int64 *vigil_keyset_counts(const KeySet *ks);
 
 #endif							/* VIGIL_KEYSET_H */
