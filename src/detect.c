@@ -391,7 +391,6 @@ cmp_rows_time(const void *a, const void *b)
 static void
 batch_order(Detection *d)
 {
-	const int64 *counts = vigil_keyset_counts(d->keyset);
 	int32	   *ord = MemoryContextAllocHuge(d->batchcxt, sizeof(int32) * Max(d->nkeys, 1));
 	int32	   *rank = MemoryContextAllocHuge(d->batchcxt, sizeof(int32) * Max(d->nkeys, 1));
 	int64	   *st = MemoryContextAllocHuge(d->batchcxt, sizeof(int64) * (d->nkeys + 1));
@@ -410,7 +409,7 @@ batch_order(Detection *d)
 	/* counting sort by key rank; stable, so arrival order is kept */
 	st[0] = 0;
 	for (int32 i = 0; i < d->nkeys; i++)
-		st[i + 1] = st[i] + counts[ord[i]];
+		st[i + 1] = st[i] + vigil_keyset_rows(d->keyset, ord[i]);
 	Assert(st[d->nkeys] == d->nrows);
 	memcpy(fill, st, sizeof(int64) * d->nkeys);
 	for (int64 i = 0; i < d->nrows; i++)

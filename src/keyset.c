@@ -30,16 +30,24 @@ typedef struct KeySlot
 	int32		id;				/* the key's number; -1 when the slot is empty */
 } KeySlot;
 
+/* What a lookup needs of a key, in one place: it touches one cache line. */
+typedef struct KeyInfo
+{
+	char	   *s;				/* NUL-terminated copy */
+	int32		len;			/* in bytes */
+	int32		rows;			/* times interned */
+} KeyInfo;
+
 struct KeySet
 {
 	MemoryContext mcxt;
 	KeySlot    *slots;
 	uint32		mask;			/* number of slots - 1, a power of 2 - 1 */
 	int32		n;				/* keys */
-	int32		max;			/* room in keys and lens */
-	char	  **keys;			/* by number: NUL-terminated copies */
-	int32	   *lens;			/* by number: lengths in bytes */
-	int64	   *counts;			/* by number: times interned */
+	int32		max;			/* room in info */
+	KeyInfo    *info;			/* by number */
+	char	  **keys;			/* by number, once asked for */
+	int32		nkeys;			/* entries of keys filled */
 	char	   *free;			/* room for the next copies */
 	Size		nfree;
 };
@@ -66,9 +74,7 @@ vigil_keyset_create(MemoryContext mcxt, int32 expected)
 	ks->slots = empty_slots(mcxt, nslots);
 	ks->mask = nslots - 1;
 	ks->max = Max(expected, 8);
-	ks->keys = MemoryContextAllocHuge(mcxt, sizeof(char *) * ks->max);
-	ks->lens = MemoryContextAllocHuge(mcxt, sizeof(int32) * ks->max);
-	ks->counts = MemoryContextAllocHuge(mcxt, sizeof(int64) * ks->max);
+	ks->info = MemoryContextAllocHuge(mcxt, sizeof(KeyInfo) * ks->max);
 	return ks;
 }
 
@@ -84,8 +90,8 @@ probe(const KeySet *ks, const char *s, int len, uint32 hash)
 		KeySlot    *slot = &ks->slots[i];
 
 		if (slot->id < 0 ||
-			(slot->hash == hash && ks->lens[slot->id] == len &&
-			 memcmp(ks->keys[slot->id], s, len) == 0))
+			(slot->hash == hash && ks->info[slot->id].len == len &&
+			 memcmp(ks->info[slot->id].s, s, len) == 0))
 			return slot;
 	}
 }
@@ -144,19 +150,17 @@ vigil_keyset_intern(KeySet *ks, const char *s, int len)
 
 	if (slot->id >= 0)
 	{
-		ks->counts[slot->id]++;
+		ks->info[slot->id].rows++;
 		return slot->id;
 	}
 	if (ks->n == ks->max)
 	{
 		ks->max *= 2;
-		ks->keys = repalloc_huge(ks->keys, sizeof(char *) * ks->max);
-		ks->lens = repalloc_huge(ks->lens, sizeof(int32) * ks->max);
-		ks->counts = repalloc_huge(ks->counts, sizeof(int64) * ks->max);
+		ks->info = repalloc_huge(ks->info, sizeof(KeyInfo) * ks->max);
 	}
-	ks->keys[ks->n] = copy_key(ks, s, len);
-	ks->lens[ks->n] = len;
-	ks->counts[ks->n] = 1;
+	ks->info[ks->n].s = copy_key(ks, s, len);
+	ks->info[ks->n].len = len;
+	ks->info[ks->n].rows = 1;
 	slot->hash = hash;
 	slot->id = ks->n++;
 	if ((uint32) ks->n > (ks->mask + 1) / 2)
@@ -178,22 +182,26 @@ vigil_keyset_count(const KeySet *ks)
 	return ks->n;
 }
 
-/*
- * The keys by number, as NUL-terminated strings; the array moves when a key
- * is added.
- */
+/* The keys by number, as NUL-terminated strings, valid until one is added. */
 char	  **
-vigil_keyset_keys(const KeySet *ks)
+vigil_keyset_keys(KeySet *ks)
 {
+	if (ks->keys == NULL || ks->nkeys < ks->n)
+	{
+		if (ks->keys != NULL)
+			pfree(ks->keys);
+		ks->keys = MemoryContextAllocHuge(ks->mcxt, sizeof(char *) * Max(ks->n, 1));
+		for (int32 id = 0; id < ks->n; id++)
+			ks->keys[id] = ks->info[id].s;
+		ks->nkeys = ks->n;
+	}
 	return ks->keys;
 }
 
-/*
- * How many times each key was interned, by number; the array moves when a
- * key is added.
- */
-const int64 *
-vigil_keyset_counts(const KeySet *ks)
+/* How many times the key numbered id was interned: its rows. */
+int64
+vigil_keyset_rows(const KeySet *ks, int32 id)
 {
-	return ks->counts;
+	Assert(id >= 0 && id < ks->n);
+	return ks->info[id].rows;
 }

@@ -15,7 +15,7 @@ extern KeySet *vigil_keyset_create(MemoryContext mcxt, int32 expected);
 extern int32 vigil_keyset_intern(KeySet *ks, const char *s, int len);
 extern int32 vigil_keyset_find(const KeySet *ks, const char *s, int len);
 extern int32 vigil_keyset_count(const KeySet *ks);
-extern char **vigil_keyset_keys(const KeySet *ks);
-extern const int64 *vigil_keyset_counts(const KeySet *ks);
+extern char **vigil_keyset_keys(KeySet *ks);
+extern int64 vigil_keyset_rows(const KeySet *ks, int32 id);
 
 #endif							/* VIGIL_KEYSET_H */
