@@ -754,11 +754,17 @@ write_pending(Detection *d, Tuplestorestate *ts, TupleTableSlot *slot)
 
 	qsort(d->pending, d->npending, sizeof(Pending), cmp_pending);
 	tuplestore_rescan(ts);
-	while (next < d->npending && tuplestore_gettupleslot(ts, true, false, slot))
+	while (next < d->npending)
 	{
-		while (next < d->npending && d->pending[next].arrival == arrival)
+		int64		want = d->pending[next].arrival;
+
+		/* the rows in between are skipped, not stored in the slot */
+		if ((want > arrival && !tuplestore_skiptuples(ts, want - arrival, true)) ||
+			!tuplestore_gettupleslot(ts, true, false, slot))
+			elog(ERROR, "the transition table has fewer rows than detection read");
+		while (next < d->npending && d->pending[next].arrival == want)
 			refs[next++] = vigil_row_ref(&d->w, slot);
-		arrival++;
+		arrival = want + 1;
 	}
 
 	for (int64 i = 0; i < d->npending; i++)
