@@ -25,6 +25,7 @@
 #include "utils/timestamp.h"
 
 #include "core/decimal.h"
+#include "core/rules.h"
 #include "core/seenset.h"
 #include "event.h"
 #include "plan.h"
@@ -430,4 +431,23 @@ vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot)
 	}
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
+}
+
+/*
+ * What w's events can carry beyond a time and an amount (VIGIL_INPUT_*
+ * bits): vigil_event_read sets a location, merchant or category only from
+ * the columns the watch has.
+ */
+unsigned
+vigil_watch_inputs(const VigilWatch *w)
+{
+	unsigned	inputs = 0;
+
+	if (w->lat.attnum != 0 && w->lon.attnum != 0)
+		inputs |= VIGIL_INPUT_LOCATION;
+	if (w->merchant.attnum != 0)
+		inputs |= VIGIL_INPUT_MERCHANT;
+	if (w->category.attnum != 0)
+		inputs |= VIGIL_INPUT_CATEGORY;
+	return inputs;
 }

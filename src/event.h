@@ -50,5 +50,6 @@ extern const char *vigil_event_read(const VigilWatch *w, TupleTableSlot *slot,
 extern const char *vigil_event_from_slot(const VigilWatch *w, TupleTableSlot *slot,
 										 VigilEvent *e, char **key);
 extern char *vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot);
+extern unsigned vigil_watch_inputs(const VigilWatch *w);
 
 #endif							/* VIGIL_EVENT_H */

@@ -113,7 +113,7 @@ load_watch(VigilPass *p)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the watch on table %s is incomplete", RelationGetRelationName(p->rel))));
-	vigil_scorer_init(&p->scorer, id, CurrentMemoryContext);
+	vigil_scorer_init(&p->scorer, id, vigil_watch_inputs(&p->w), CurrentMemoryContext);
 }
 
 /* replay: score one row against its key's profile and emit it. */

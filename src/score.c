@@ -18,11 +18,13 @@
 #include "score.h"
 
 /*
- * Load the enabled rules of a watch into mcxt (inside the caller's SPI
+ * Load the enabled rules of a watch, whose events carry what inputs
+ * (VIGIL_INPUT_* bits) says, into mcxt (inside the caller's SPI
  * connection).
  */
 void
-vigil_scorer_init(VigilScorer *s, int32 watch_id, MemoryContext mcxt)
+vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
+				  MemoryContext mcxt)
 {
 	VigilLoadedRule *loaded = vigil_load_rules(watch_id, &s->nrules, mcxt);
 
@@ -36,7 +38,7 @@ vigil_scorer_init(VigilScorer *s, int32 watch_id, MemoryContext mcxt)
 	s->findings = MemoryContextAlloc(mcxt, sizeof(VigilFinding) * Max(s->nrules, 1));
 	s->order = MemoryContextAlloc(mcxt, sizeof(int) * Max(s->nrules, 1));
 	s->rest = MemoryContextAlloc(mcxt, sizeof(double) * (s->nrules + 1));
-	vigil_rules_plan(s->rules, s->nrules, s->order, s->rest);
+	s->nplan = vigil_rules_plan(s->rules, s->nrules, inputs, s->order, s->rest);
 }
 
 /*
@@ -59,7 +61,7 @@ double
 vigil_score_decide(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
 				   double threshold)
 {
-	return vigil_rules_decide(s->rules, s->nrules, s->order, s->rest, threshold,
+	return vigil_rules_decide(s->rules, s->nrules, s->order, s->nplan, s->rest, threshold,
 							  before, e, s->findings);
 }
 

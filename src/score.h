@@ -19,10 +19,12 @@ typedef struct VigilScorer
 	int			nrules;
 	VigilFinding *findings;		/* one per rule */
 	int		   *order;			/* vigil_rules_plan's, for vigil_score_decide */
+	int			nplan;
 	double	   *rest;
 } VigilScorer;
 
-extern void vigil_scorer_init(VigilScorer *s, int32 watch_id, MemoryContext mcxt);
+extern void vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
+							  MemoryContext mcxt);
 extern double vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e);
 extern double vigil_score_decide(VigilScorer *s, const VigilProfile *before,
 								 const VigilEvent *e, double threshold);

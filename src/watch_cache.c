@@ -108,7 +108,7 @@ vigil_watch_cache_get(int32 watch_id, Relation rel, VigilWatch *w, VigilScorer *
 	e.relid = RelationGetRelid(rel);
 	if (!vigil_watch_load(&e.w, watch_id, rel, cache_cxt))
 		return false;
-	vigil_scorer_init(&e.scorer, watch_id, cache_cxt);
+	vigil_scorer_init(&e.scorer, watch_id, vigil_watch_inputs(&e.w), cache_cxt);
 	if (nentries == maxentries)
 	{
 		maxentries = maxentries ? maxentries * 2 : 4;

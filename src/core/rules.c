@@ -940,13 +940,34 @@ kind_cost(VigilRuleKind kind)
 	}
 }
 
+/* What a rule of this kind needs an event to carry to fire at all. */
+static unsigned
+kind_inputs(VigilRuleKind kind)
+{
+	switch (kind)
+	{
+		case VIGIL_RULE_IMPOSSIBLE_TRAVEL:
+			return VIGIL_INPUT_LOCATION;
+		case VIGIL_RULE_NEW_MERCHANT:
+			return VIGIL_INPUT_MERCHANT;
+		case VIGIL_RULE_NEW_CATEGORY:
+			return VIGIL_INPUT_CATEGORY;
+		default:
+			return 0;
+	}
+}
+
 /* Whether rule a goes before rule b in a plan: see vigil_rules_plan. */
 static bool
-plan_before(const VigilRule *rules, int a, int b)
+plan_before(const VigilRule *rules, unsigned inputs, int a, int b)
 {
+	bool		used_a = (kind_inputs(rules[a].kind) & ~inputs) == 0;
+	bool		used_b = (kind_inputs(rules[b].kind) & ~inputs) == 0;
 	bool		light_a = !(clamp01(rules[a].weight) >= 0.5);
 	bool		light_b = !(clamp01(rules[b].weight) >= 0.5);
 
+	if (used_a != used_b)
+		return used_a;
 	if (light_a != light_b)
 		return light_b;
 	if (kind_cost(rules[a].kind) != kind_cost(rules[b].kind))
@@ -955,32 +976,42 @@ plan_before(const VigilRule *rules, int a, int b)
 }
 
 /*
- * Plan the order in which vigil_rules_decide evaluates n rules: order[0 ..
- * n-1] is a permutation of the rule indexes and rest[k] (k in 0 .. n) the
- * most that the rules order[k ..] can leave of a score's complement,
+ * Plan the order in which vigil_rules_decide evaluates n rules for events
+ * that carry only what inputs (VIGIL_INPUT_* bits) says: order[0 .. n-1] is
+ * a permutation of the rule indexes whose first entries, as many as this
+ * returns, are the rules to evaluate; the others need what the events never
+ * carry (a travel rule on a watch without a location), cannot fire, and are
+ * never evaluated.  rest[k] (k in 0 .. that count) is the most that the
+ * rules order[k ..] evaluated can leave of a score's complement,
  * prod (1 - weight).  Only the last rules of a plan can be left out, so
  * heavy rules (weight 0.5 or more, which can alert alone) come first and
  * the light ones after them, cheapest first: the expensive light rule left
  * last is the one that can most often go unevaluated.
  */
-void
-vigil_rules_plan(const VigilRule *rules, int n, int *order, double *rest)
+int
+vigil_rules_plan(const VigilRule *rules, int n, unsigned inputs, int *order,
+				 double *rest)
 {
+	int			nplan = 0;
+
 	for (int i = 0; i < n; i++)
 	{
 		int			k = i;
 
 		/* insertion sort: n is the number of a watch's rules */
-		while (k > 0 && plan_before(rules, i, order[k - 1]))
+		while (k > 0 && plan_before(rules, inputs, i, order[k - 1]))
 		{
 			order[k] = order[k - 1];
 			k--;
 		}
 		order[k] = i;
+		if ((kind_inputs(rules[i].kind) & ~inputs) == 0)
+			nplan++;
 	}
-	rest[n] = 1.0;
-	for (int k = n - 1; k >= 0; k--)
+	rest[nplan] = 1.0;
+	for (int k = nplan - 1; k >= 0; k--)
 		rest[k] = rest[k + 1] * (1.0 - clamp01(rules[order[k]].weight));
+	return nplan;
 }
 
 /*
@@ -992,17 +1023,18 @@ vigil_rules_plan(const VigilRule *rules, int n, int *order, double *rest)
 
 /*
  * vigil_rules_score for detection, which keeps only the scores that reach
- * the alert threshold: the rules are evaluated in the order planned by
- * vigil_rules_plan, and evaluation stops as soon as the rules left could
- * not lift the score to threshold, even all at full severity.  So the
- * result is at least threshold exactly when vigil_rules_score's is, and
- * then it is the same score with the same severities; otherwise it is some
- * score below threshold, and the findings are partial.  why is left as it
- * was: vigil_rules_explain fills it in for the rows that alert.
+ * the alert threshold: the first nplan rules of the order planned by
+ * vigil_rules_plan (for inputs e carries no more than) are evaluated in
+ * that order, and evaluation stops as soon as the rules left could not
+ * lift the score to threshold, even all at full severity.  So the result
+ * is at least threshold exactly when vigil_rules_score's is, and then it is
+ * the same score with the same severities; otherwise it is some score
+ * below threshold, and the findings are partial.  why is left as it was:
+ * vigil_rules_explain fills it in for the rows that alert.
  */
 double
 vigil_rules_decide(const VigilRule *rules, int n, const int *order,
-				   const double *rest, double threshold,
+				   int nplan, const double *rest, double threshold,
 				   const VigilProfile *before, const VigilEvent *e,
 				   VigilFinding *findings)
 {
@@ -1015,7 +1047,7 @@ vigil_rules_decide(const VigilRule *rules, int n, const int *order,
 	if (!vigil_event_valid(e, NULL) || !vigil_profile_sound(before))
 		k = 0;
 	else
-		for (k = 0; k < n; k++)
+		for (k = 0; k < nplan; k++)
 		{
 			int			i = order[k];
 
@@ -1028,15 +1060,13 @@ vigil_rules_decide(const VigilRule *rules, int n, const int *order,
 				partial = vigil_score_combine(partial, rules[i].weight, findings[i].severity);
 			}
 		}
-	if (k < n)
-	{
-		/* the rules left unevaluated did not fire */
-		for (; k < n; k++)
-			findings[order[k]].severity = 0.0;
+	/* the rules left unevaluated did not fire */
+	for (int j = k; j < n; j++)
+		findings[order[j]].severity = 0.0;
+	if (k < nplan)
 		return partial;
-	}
 
-	/* every rule was evaluated: combine in rule order, as vigil_rules_score */
+	/* every planned rule was evaluated: combine in rule order, as vigil_rules_score */
 	if (!fired)
 		return 0.0;
 	for (int i = 0; i < n; i++)

@@ -45,6 +45,16 @@ typedef struct VigilRule
 	double		param[VIGIL_RULE_MAX_PARAMS];	/* by position, see rules.c */
 } VigilRule;
 
+/*
+ * What a watch's events can carry beyond a time and an amount, for
+ * vigil_rules_plan: a rule that needs what a watch's events never carry
+ * cannot fire for it.
+ */
+#define VIGIL_INPUT_LOCATION 0x1
+#define VIGIL_INPUT_MERCHANT 0x2
+#define VIGIL_INPUT_CATEGORY 0x4
+#define VIGIL_INPUT_ALL (VIGIL_INPUT_LOCATION | VIGIL_INPUT_MERCHANT | VIGIL_INPUT_CATEGORY)
+
 /* Why a rule fired, for the alert's explanation. */
 typedef struct VigilFinding
 {
@@ -79,10 +89,10 @@ extern double vigil_rule_eval(const VigilRule *r, const VigilProfile *before,
 extern double vigil_rules_score(const VigilRule *rules, int n,
 								const VigilProfile *before, const VigilEvent *e,
 								VigilFinding *findings);
-extern void vigil_rules_plan(const VigilRule *rules, int n, int *order,
-							 double *rest);
+extern int	vigil_rules_plan(const VigilRule *rules, int n, unsigned inputs,
+							 int *order, double *rest);
 extern double vigil_rules_decide(const VigilRule *rules, int n, const int *order,
-								 const double *rest, double threshold,
+								 int nplan, const double *rest, double threshold,
 								 const VigilProfile *before, const VigilEvent *e,
 								 VigilFinding *findings);
 extern void vigil_rules_explain(const VigilRule *rules, int n,

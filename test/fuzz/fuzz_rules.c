@@ -46,7 +46,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				decided;
 	uint8_t		kind = fuzz_u8(&in),
 				sel;
-	int			nparams,
+	int			nplan,
+				nparams,
 				i,
 				k,
 				nsets = fuzz_u8(&in) % 8;
@@ -110,7 +111,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (k = 0; k < VIGIL_RULE_NKINDS; k++)
 		vigil_rule_defaults(&all[k + 1], (VigilRuleKind) k);
 
-	vigil_rules_plan(all, VIGIL_RULE_NKINDS + 1, order, rest);
+	nplan = vigil_rules_plan(all, VIGIL_RULE_NKINDS + 1, VIGIL_INPUT_ALL, order, rest);
 	vigil_profile_init(&p);
 	while (in.n > 0)
 	{
@@ -124,7 +125,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		score = vigil_rules_score(all, VIGIL_RULE_NKINDS + 1, &p, &e, findings);
 		FUZZ_CHECK(score >= 0.0 && score <= 1.0);
 		/* detection's path alerts exactly when the full score does */
-		decided = vigil_rules_decide(all, VIGIL_RULE_NKINDS + 1, order, rest, 0.5,
+		decided = vigil_rules_decide(all, VIGIL_RULE_NKINDS + 1, order, nplan, rest, 0.5,
 									 &p, &e, some);
 		FUZZ_CHECK((decided >= 0.5) == (score >= 0.5));
 		if (score >= 0.5)

@@ -1042,10 +1042,14 @@ decide_agrees_with_score(void)
 				quiet = 0,
 				skipped = 0;
 
-	for (int round = 0; round < 40; round++)
+	for (int round = 0; round < 80; round++)
 	{
 		/* round 0: the defaults, at the default threshold */
 		double		threshold = round == 0 ? 0.5 : unit_uniform(&rng);
+
+		/* half the rounds: a watch whose events lack some of the inputs */
+		unsigned	inputs = round % 2 == 0 ? VIGIL_INPUT_ALL : (unsigned) (round / 2) % 8;
+		int			nplan;
 
 		for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
 		{
@@ -1053,9 +1057,11 @@ decide_agrees_with_score(void)
 			if (round > 0)
 				rules[k].weight = unit_uniform(&rng) < 0.3 ? 1.0 : unit_uniform(&rng);
 		}
-		vigil_rules_plan(rules, VIGIL_RULE_NKINDS, order, rest);
-		CHECK(rest[VIGIL_RULE_NKINDS] == 1.0);
-		for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
+		nplan = vigil_rules_plan(rules, VIGIL_RULE_NKINDS, inputs, order, rest);
+		CHECK(nplan == VIGIL_RULE_NKINDS - !(inputs & VIGIL_INPUT_LOCATION) -
+			  !(inputs & VIGIL_INPUT_MERCHANT) - !(inputs & VIGIL_INPUT_CATEGORY));
+		CHECK(rest[nplan] == 1.0);
+		for (int k = 0; k < nplan; k++)
 			CHECK(rest[k] <= rest[k + 1]);
 
 		vigil_profile_init(&p);
@@ -1065,11 +1071,16 @@ decide_agrees_with_score(void)
 			double		score,
 						decided;
 
+			/* such a watch's events never carry them */
+			e.has_location &= (inputs & VIGIL_INPUT_LOCATION) != 0;
+			e.has_merchant &= (inputs & VIGIL_INPUT_MERCHANT) != 0;
+			e.has_category &= (inputs & VIGIL_INPUT_CATEGORY) != 0;
+
 			score = vigil_rules_score(rules, VIGIL_RULE_NKINDS, &p, &e, all);
 			/* now and then a threshold the score sits right on */
 			if (i % 50 == 49 && score > 0.0)
 				threshold = score;
-			decided = vigil_rules_decide(rules, VIGIL_RULE_NKINDS, order, rest,
+			decided = vigil_rules_decide(rules, VIGIL_RULE_NKINDS, order, nplan, rest,
 										 threshold, &p, &e, some);
 			CHECK((decided >= threshold) == (score >= threshold));
 			if (score >= threshold)
@@ -1100,7 +1111,7 @@ decide_agrees_with_score(void)
 /*
  * The plan of the default rules evaluates the heavy rules first and leaves
  * unusual_hour, the costliest light rule, for last, where it can be
- * skipped.
+ * skipped; rules a watch's events cannot fire are not evaluated at all.
  */
 static void
 plan_of_defaults(void)
@@ -1112,7 +1123,8 @@ plan_of_defaults(void)
 
 	for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
 		rules[k] = rule((VigilRuleKind) k);
-	vigil_rules_plan(rules, VIGIL_RULE_NKINDS, order, rest);
+	CHECK(vigil_rules_plan(rules, VIGIL_RULE_NKINDS, VIGIL_INPUT_ALL, order, rest) ==
+		  VIGIL_RULE_NKINDS);
 	CHECK(order[VIGIL_RULE_NKINDS - 1] == VIGIL_RULE_UNUSUAL_HOUR);
 	for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
 	{
@@ -1124,6 +1136,20 @@ plan_of_defaults(void)
 	CHECK(light == 3);
 	CHECK_CLOSE(rest[VIGIL_RULE_NKINDS - 1], 0.65, 1e-15);
 	CHECK(rest[VIGIL_RULE_NKINDS - 4] == 0.0);
+
+	/*
+	 * A watch with only a merchant column: the travel and category rules
+	 * are left out, after the others, and so from the bound.
+	 */
+	CHECK(vigil_rules_plan(rules, VIGIL_RULE_NKINDS, VIGIL_INPUT_MERCHANT, order, rest) ==
+		  VIGIL_RULE_NKINDS - 2);
+	CHECK(order[VIGIL_RULE_NKINDS - 3] == VIGIL_RULE_UNUSUAL_HOUR);
+	CHECK(order[VIGIL_RULE_NKINDS - 2] == VIGIL_RULE_IMPOSSIBLE_TRAVEL);
+	CHECK(order[VIGIL_RULE_NKINDS - 1] == VIGIL_RULE_NEW_CATEGORY);
+	CHECK(rest[VIGIL_RULE_NKINDS - 2] == 1.0);
+	CHECK_CLOSE(rest[VIGIL_RULE_NKINDS - 3], 0.65, 1e-15);
+	CHECK_CLOSE(rest[VIGIL_RULE_NKINDS - 4], 0.75 * 0.65, 1e-15);
+	CHECK(rest[VIGIL_RULE_NKINDS - 5] == 0.0);
 }
 
 /* Noisy-OR combination. */
