@@ -116,6 +116,21 @@ SELECT key, vigil.profile_json(profile) ->> 'n' AS n
 FROM vigil.profiles p JOIN vigil.watches w ON w.id = p.watch_id
 WHERE w.relation = 'ptxn'::regclass;
 
+-- Alerts and skipped rows carry their row's primary key, here of two
+-- columns, and of a text column below, read from the transition table again
+-- for the rows flagged: the 3rd, 4th and 5th of the statement, and the 2nd.
+INSERT INTO ptxn VALUES (7, 'card-q', 10, '2026-06-01'), (8, 'card-q', NULL, '2026-06-01 01:00'),
+						(9, 'card-q', 6000, '2026-06-01 02:00'), (10, 'card-q', 20, '2026-06-01 03:00'),
+						(11, 'card-r', 7000, '2026-08-01');
+SELECT row_ref, fired FROM vigil.alerts WHERE relation = 'ptxn'::regclass ORDER BY id;
+SELECT row_ref, reason FROM vigil.skipped WHERE relation = 'ptxn'::regclass;
+CREATE TABLE ttxn (ref text PRIMARY KEY, card text, amount numeric, ts timestamptz);
+SELECT vigil.watch('ttxn', 'card', 'amount', 'ts') > 0 AS watched;
+INSERT INTO ttxn VALUES ('a-1', 'c', 10, '2026-06-01'), ('a-2', 'c', 9000, '2026-06-01 01:00'),
+						('a-3', 'c', 10, '2026-06-01 02:00'), ('a"4', NULL, 10, '2026-06-01 03:00');
+SELECT row_ref, fired FROM vigil.alerts WHERE relation = 'ttxn'::regclass ORDER BY id;
+SELECT row_ref, reason FROM vigil.skipped WHERE relation = 'ttxn'::regclass;
+
 -- Integer epoch seconds as the time column.
 CREATE TABLE etxn (id int PRIMARY KEY, card int, cents int, at bigint);
 SELECT vigil.watch('etxn', 'card', 'cents', 'at') > 0 AS watched;
@@ -212,7 +227,7 @@ SELECT count(*) AS replayed,
 	   count(*) FILTER (WHERE r.amount IS DISTINCT FROM t.amount::float8) AS mismatched
 FROM vigil.replay('numtxn') r JOIN numtxn t ON t.id = (r.row_ref ->> 'id')::int;
 
-DROP TABLE txn, txn_copy, ptxn, etxn, live, replayed, numtxn;
+DROP TABLE txn, txn_copy, ptxn, ttxn, etxn, live, replayed, numtxn;
 DROP OWNED BY vigil_app;
 DROP ROLE vigil_app;
 DROP EXTENSION vigil;
