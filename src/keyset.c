@@ -9,10 +9,11 @@
  * table is kept small for that: 8 bytes a slot (the key's hash and number),
  * linear probing, at most half full; the keys' bytes are packed one after
  * the other into blocks, without the header and rounding up of an
- * allocation per key.  A simplehash of (pointer, length, hash, status,
- * number) entries, with a palloc'd copy of each key, took two and a half
- * times the memory, which no longer stayed in the CPU's cache beside the
- * rows streaming past, and its misses were a quarter of reading the rows.
+ * allocation per key, and what a lookup reads of a key is in one record.
+ * A simplehash of (pointer, length, hash, status, number) entries, with a
+ * palloc'd copy of each key, took nearly twice the memory, which stayed
+ * less in the CPU's cache beside the rows streaming past: reading a
+ * million rows over 10,000 keys took a tenth longer with it.
  */
 #include "postgres.h"
 
