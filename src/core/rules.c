@@ -1066,7 +1066,7 @@ vigil_rules_decide(const VigilRule *rules, int n, const int *order,
 	if (k < nplan)
 		return partial;
 
-	/* every planned rule was evaluated: combine in rule order, as vigil_rules_score */
+	/* all planned rules evaluated: combine in rule order, as vigil_rules_score */
 	if (!fired)
 		return 0.0;
 	for (int i = 0; i < n; i++)

@@ -53,7 +53,8 @@ typedef struct VigilRule
 #define VIGIL_INPUT_LOCATION 0x1
 #define VIGIL_INPUT_MERCHANT 0x2
 #define VIGIL_INPUT_CATEGORY 0x4
-#define VIGIL_INPUT_ALL (VIGIL_INPUT_LOCATION | VIGIL_INPUT_MERCHANT | VIGIL_INPUT_CATEGORY)
+#define VIGIL_INPUT_ALL \
+	(VIGIL_INPUT_LOCATION | VIGIL_INPUT_MERCHANT | VIGIL_INPUT_CATEGORY)
 
 /* Why a rule fired, for the alert's explanation. */
 typedef struct VigilFinding
