@@ -957,12 +957,19 @@ kind_inputs(VigilRuleKind kind)
 	}
 }
 
+/* Whether rule r can fire on events that carry only what inputs says. */
+static bool
+can_fire(const VigilRule *r, unsigned inputs)
+{
+	return (kind_inputs(r->kind) & ~inputs) == 0;
+}
+
 /* Whether rule a goes before rule b in a plan: see vigil_rules_plan. */
 static bool
 plan_before(const VigilRule *rules, unsigned inputs, int a, int b)
 {
-	bool		used_a = (kind_inputs(rules[a].kind) & ~inputs) == 0;
-	bool		used_b = (kind_inputs(rules[b].kind) & ~inputs) == 0;
+	bool		used_a = can_fire(&rules[a], inputs);
+	bool		used_b = can_fire(&rules[b], inputs);
 	bool		light_a = !(clamp01(rules[a].weight) >= 0.5);
 	bool		light_b = !(clamp01(rules[b].weight) >= 0.5);
 
@@ -1005,7 +1012,7 @@ vigil_rules_plan(const VigilRule *rules, int n, unsigned inputs, int *order,
 			k--;
 		}
 		order[k] = i;
-		if ((kind_inputs(rules[i].kind) & ~inputs) == 0)
+		if (can_fire(&rules[i], inputs))
 			nplan++;
 	}
 	rest[nplan] = 1.0;
