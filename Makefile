@@ -14,7 +14,7 @@
 # root) before building, so they work on a fresh Debian 12 machine.
 
 EXTENSION = vigil
-EXTVERSION = 0.1
+EXTVERSION = 0.2
 MODULE_big = vigil
 
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
@@ -24,11 +24,15 @@ OBJS = src/vigil.o src/stats.o src/stats_agg.o src/stats_moving.o \
 	src/metrics.o \
 	$(CORE_SRCS:.c=.o)
 
-# The extension script is assembled from one piece per feature.
+# The current version's script is assembled from one piece per feature.
+# Released versions are frozen as they shipped (vigil--0.1.sql), and each
+# later schema change also goes into the upgrade script from the last
+# release, so installed databases follow with ALTER EXTENSION vigil UPDATE.
 SQL_PIECES = src/sql/header.sql src/sql/stats.sql src/sql/engine.sql src/sql/watch.sql \
 	src/sql/notify.sql src/sql/ops.sql src/sql/metrics.sql src/sql/admin.sql \
 	src/sql/verify.sql
 DATA_built = vigil--$(EXTVERSION).sql
+DATA = vigil--0.1.sql vigil--0.1--0.2.sql
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 
