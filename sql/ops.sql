@@ -144,11 +144,12 @@ SELECT row_ref ->> 'id' AS kept FROM vigil.alerts WHERE key = 'card-p' ORDER BY 
 SELECT status, count(*) FROM vigil.alerts GROUP BY 1 ORDER BY 1;
 ROLLBACK;
 
--- rebuild_all: every watch, from the rows of the last `history`.
+-- rebuild_all: every watch, from the rows of the last `history` (txn's are
+-- from 2020, txn2's from yesterday), or from all rows (the default, NULL).
 CREATE TABLE txn2 (LIKE txn INCLUDING ALL);
 SELECT vigil.watch('txn2', 'card', 'amount', 'ts') > 0 AS watched;
 INSERT INTO txn2 VALUES (1, 'card-z', 12, now() - interval '1 day');
-SELECT * FROM vigil.rebuild_all('100 years') ORDER BY 1;
+SELECT * FROM vigil.rebuild_all('30 days') ORDER BY 1;
 SELECT key, transactions FROM vigil.key_risk ORDER BY key;
 SELECT * FROM vigil.rebuild_all() ORDER BY 1;
 SELECT key, transactions FROM vigil.key_risk ORDER BY key;

@@ -36,9 +36,10 @@ $$;
 COMMENT ON FUNCTION vigil.purge_alerts(interval) IS
 	'delete sent and dead alerts older than that (by their latest event); returns how many';
 
--- The daily retrain: vigil.rebuild() of every watch, in watch order, from the
--- rows of the last `history`, in one transaction.
-CREATE FUNCTION vigil.rebuild_all(history interval DEFAULT '30 days')
+-- The daily repair: vigil.rebuild() of every watch, in watch order, in one
+-- transaction; from all rows (history NULL, the default: profiles then equal
+-- what replay and verify compute), or from the rows of the last `history`.
+CREATE FUNCTION vigil.rebuild_all(history interval DEFAULT NULL)
 	RETURNS TABLE (relation regclass, profiles bigint)
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -46,11 +47,6 @@ CREATE FUNCTION vigil.rebuild_all(history interval DEFAULT '30 days')
 DECLARE
 	w record;
 BEGIN
-	IF history IS NULL THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'null_value_not_allowed',
-			MESSAGE = 'history must not be NULL';
-	END IF;
 	IF history <= interval '0' THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'invalid_parameter_value',
@@ -62,14 +58,14 @@ BEGIN
 			 WHERE EXISTS (SELECT FROM pg_class c WHERE c.oid = ws.relation)
 			 ORDER BY ws.id LOOP
 		relation := w.relation;
-		profiles := vigil.rebuild(w.relation, now() - history);
+		profiles := vigil.rebuild(w.relation, now() - history);	-- NULL: all rows
 		RETURN NEXT;
 	END LOOP;
 END
 $$;
 
 COMMENT ON FUNCTION vigil.rebuild_all(interval) IS
-	'vigil.rebuild() of every watched table from the rows of the last `history`; one row per table';
+	'vigil.rebuild() of every watched table from all its rows (or those of the last `history`); one row per table';
 
 -- The pg_cron jobs of this database: names, schedules and commands.  The
 -- commands do nothing when vigil is not installed (after DROP EXTENSION).
@@ -77,7 +73,7 @@ COMMENT ON FUNCTION vigil.rebuild_all(interval) IS
 -- whatever the job's session IntervalStyle.
 CREATE FUNCTION vigil.maintenance_jobs(rebuild_schedule text DEFAULT '0 6 * * *',
 									   purge_schedule text DEFAULT '30 5 * * *',
-									   history interval DEFAULT '30 days',
+									   history interval DEFAULT NULL,
 									   keep interval DEFAULT '90 days')
 	RETURNS TABLE (job_name text, schedule text, command text)
 	LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -85,10 +81,10 @@ CREATE FUNCTION vigil.maintenance_jobs(rebuild_schedule text DEFAULT '0 6 * * *'
 	SET IntervalStyle = 'postgres'
 	AS $$
 BEGIN
-	IF rebuild_schedule IS NULL OR purge_schedule IS NULL OR history IS NULL OR keep IS NULL THEN
+	IF rebuild_schedule IS NULL OR purge_schedule IS NULL OR keep IS NULL THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'null_value_not_allowed',
-			MESSAGE = 'rebuild_schedule, purge_schedule, history and keep must not be NULL';
+			MESSAGE = 'rebuild_schedule, purge_schedule and keep must not be NULL';
 	END IF;
 	IF history <= interval '0' THEN
 		RAISE EXCEPTION USING
@@ -104,8 +100,8 @@ BEGIN
 	job_name := ('vigil-rebuild-' || current_database())::name;
 	schedule := rebuild_schedule;
 	command := format('DO $vigil$BEGIN IF pg_catalog.to_regprocedure(%L) IS NOT NULL THEN '
-					  'PERFORM FROM vigil.rebuild_all(%L); END IF; END$vigil$',
-					  'vigil.rebuild_all(interval)', history);
+					  'PERFORM FROM vigil.rebuild_all(%s); END IF; END$vigil$',
+					  'vigil.rebuild_all(interval)', coalesce(quote_literal(history), ''));
 	RETURN NEXT;
 	job_name := ('vigil-purge-' || current_database())::name;
 	schedule := purge_schedule;
@@ -198,7 +194,7 @@ COMMENT ON FUNCTION vigil.require_pg_cron() IS
 -- database never has more than one pair.
 CREATE FUNCTION vigil.schedule_maintenance(rebuild_schedule text DEFAULT '0 6 * * *',
 										   purge_schedule text DEFAULT '30 5 * * *',
-										   history interval DEFAULT '30 days',
+										   history interval DEFAULT NULL,
 										   keep interval DEFAULT '90 days')
 	RETURNS TABLE (jobid bigint, job_name text, schedule text, command text)
 	LANGUAGE plpgsql VOLATILE

@@ -293,14 +293,17 @@ CREATE FUNCTION vigil.replay(relation regclass, since timestamptz DEFAULT NULL,
 COMMENT ON FUNCTION vigil.replay(regclass, timestamptz, timestamptz) IS
 	'backtest: the current rules over the table''s rows in [since, until), from empty profiles; changes nothing';
 
-CREATE FUNCTION vigil.rebuild(relation regclass,
-							  since timestamptz DEFAULT pg_catalog.now() - interval '30 days')
+-- A profile's history is every row of its key in the table: what detection
+-- folded, what replay and verify read by default.  A rebuild from a time on
+-- (since) forgets the rows before it, and then agrees with replay and verify
+-- only when they are given the same since.
+CREATE FUNCTION vigil.rebuild(relation regclass, since timestamptz DEFAULT NULL)
 	RETURNS bigint
 	AS 'MODULE_PATHNAME', 'vigil_rebuild'
 	LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION vigil.rebuild(regclass, timestamptz) IS
-	'recompute the live profiles from the rows since then (blocks inserts until commit); returns the number of profiles';
+	'recompute the live profiles from the table''s rows since then (NULL: all; blocks inserts until commit); returns the number of profiles';
 
 -- Changing what is watched is for the extension's owner (superusers).
 REVOKE ALL ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8),

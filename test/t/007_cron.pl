@@ -1,7 +1,7 @@
 # Maintenance with a real pg_cron: vigil.schedule_maintenance registers two
 # named jobs in the current database and updates them in place when called
-# again; scheduled every minute they really run (profiles rebuilt from the
-# last 30 days, old sent alerts purged); the commands of
+# again; scheduled every minute they really run (profiles rebuilt from all
+# rows, so vigil.verify is clean after them; old sent alerts purged); the commands of
 # vigil.maintenance_jobs() scheduled from the pg_cron database work for
 # another database, and do nothing where vigil was dropped;
 # unschedule_maintenance removes the jobs; without pg_cron in the database the
@@ -82,7 +82,9 @@ like($node->safe_psql('shop', $jobs), qr/45 2 \* \* 0 .* 15 3 \* \* \*/,
 	'failed calls leave the jobs as they were');
 
 # Data for the jobs: 40 daily transactions for a card (the live profile has
-# them all), and alerts: sent 100 days ago, sent yesterday, pending for 200 days.
+# them all), then one 50 days old arriving late (folded last, so the live
+# profile differs from the rows in time order until a rebuild), and alerts:
+# sent 100 days ago, sent yesterday, pending for 200 days.
 my $alerts = q{
 	INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, score, fired,
 							  explanation, created_at, status, last_attempt_at, delivered_at)
@@ -97,11 +99,14 @@ my $setup = q{
 	UPDATE vigil.rules SET enabled = false;
 	INSERT INTO txn SELECT i, 'card-1', 10 + i, now() - i * interval '1 day'
 	FROM generate_series(1, 40) i;
+	INSERT INTO txn VALUES (41, 'card-1', 5, now() - interval '50 days');
 } . $alerts;
 $node->safe_psql($_, $setup) for qw(shop branch);
 my $n = q{SELECT vigil.profile_json(profile) ->> 'n' FROM vigil.profiles WHERE key = 'card-1'};
 my $kept = q{SELECT string_agg(row_ref ->> 'id', ' ' ORDER BY row_ref ->> 'id') FROM vigil.alerts};
-is($node->safe_psql('shop', $n), '40', 'the live profile has every transaction');
+my $verify = q{SELECT string_agg(key || ' ' || status, ', ') FROM vigil.verify('txn')};
+is($node->safe_psql('shop', $n), '41', 'the live profile has every transaction');
+is($node->safe_psql('shop', $verify), 'card-1 differs', 'verify sees the late row folded last');
 
 # Another database's jobs, scheduled from the pg_cron database with the
 # commands vigil.maintenance_jobs() gives there; and those of a database
@@ -122,6 +127,9 @@ $node->safe_psql('closed', 'DROP EXTENSION vigil');
 
 # Every minute, for real: wait for a succeeded run of each job.
 $node->safe_psql('shop', "SELECT vigil.schedule_maintenance('* * * * *', '* * * * *')");
+like( $node->safe_psql('shop', q{SELECT command FROM cron.job WHERE jobname = 'vigil-rebuild-shop'}),
+	qr/PERFORM FROM vigil\.rebuild_all\(\); END IF;/,
+	'by default the rebuild job reads all rows');
 my $t0 = time();
 my $done = q{
 	SELECT count(*) FILTER (WHERE EXISTS (SELECT FROM cron.job_run_details d
@@ -142,10 +150,12 @@ is($state, '6 6', 'every job ran and succeeded (within 150 s)');
 is($node->safe_psql('shop', $failed), '', 'no run failed');
 diag(sprintf('the jobs ran after %.0f s', time() - $t0));
 
-is($node->safe_psql('shop', $n), '29', 'shop: the profile was rebuilt from the last 30 days');
+is($node->safe_psql('shop', $n), '41', 'shop: the profile was rebuilt from all rows');
+is($node->safe_psql('shop', $verify), '', 'shop: verify is clean after the jobs ran');
 is($node->safe_psql('shop', $kept), 'new-sent old-pending',
 	'shop: the alert sent 100 days ago was purged, the recent and the pending ones kept');
-is($node->safe_psql('branch', $n), '29', 'branch, from the pg_cron database: rebuilt');
+is($node->safe_psql('branch', $n), '41', 'branch, from the pg_cron database: rebuilt');
+is($node->safe_psql('branch', $verify), '', 'branch: verify is clean after the jobs ran');
 is($node->safe_psql('branch', $kept), 'new-sent old-pending', 'branch: purged');
 is( $node->safe_psql(
 		'shop', q{SELECT string_agg(DISTINCT d.return_message, ' ') FROM cron.job_run_details d
@@ -177,7 +187,7 @@ $node->safe_psql('branch', 'CREATE ROLE analyst LOGIN IN ROLE vigil_reader');
 my ($ret, $out, $stderr) = $node->psql('branch',
 	'SELECT count(*) FROM vigil.alert_feed; SELECT transactions FROM vigil.key_risk',
 	extra_params => [ '-U', 'analyst' ]);
-is($out, "2\n29", 'analyst reads alert_feed and key_risk');
+is($out, "2\n41", 'analyst reads alert_feed and key_risk');
 ($ret, $out, $stderr) = $node->psql('branch', 'SELECT count(*) FROM vigil.alerts',
 	extra_params => [ '-U', 'analyst' ]);
 like($stderr, qr/permission denied for table alerts/, 'but not vigil.alerts');
