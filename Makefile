@@ -17,8 +17,11 @@ EXTENSION = vigil
 EXTVERSION = 0.2
 MODULE_big = vigil
 
-CORE_SRCS = $(sort $(wildcard src/core/*.c))
-OBJS = src/vigil.o src/stats.o src/stats_agg.o src/stats_moving.o \
+# Each part of src/ keeps the code that needs no PostgreSQL header in a core/
+# directory of its own; the unit tests and fuzz targets link all of them.
+CORE_SRCS = $(sort $(wildcard src/core/*.c src/*/core/*.c))
+CORE_HDRS = $(wildcard src/core/*.h src/*/core/*.h)
+OBJS = src/vigil.o src/stats/stats.o src/stats/stats_agg.o src/stats/stats_moving.o \
 	src/plan.o src/profile.o src/event.o src/rule_table.o src/score.o src/watch_cache.o src/detect.o src/keyset.o src/profile_write.o src/profile_hint.o src/replay.o src/verify.o \
 	src/guc.o src/utility.o src/launcher.o src/notifier.o src/outbox.o src/message.o src/http.o src/sns.o src/credentials.o \
 	src/metrics.o \
@@ -47,9 +50,13 @@ PG_CFLAGS = -Wall -Wextra -Werror -flto=auto -fno-semantic-interposition
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(includedir_server)
 SHLIB_LINK = -lcurl -lcrypto -lm
 
-UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
-UNIT_BINS = $(patsubst test/unit/%.c,test/unit/bin/%,$(UNIT_SRCS))
-UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc/core
+# Unit tests sit in test/unit/<part>/ as the code they test sits in src/; the
+# binaries all go to test/unit/bin/, where vpath finds each one's source.
+UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c test/unit/*/test_*.c))
+UNIT_BINS = $(patsubst %.c,test/unit/bin/%,$(notdir $(UNIT_SRCS)))
+UNIT_HDRS = $(wildcard test/unit/*.h test/unit/*/*.h)
+UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc/core -Isrc -Itest/unit
+vpath test_%.c $(sort $(dir $(UNIT_SRCS)))
 
 EXTRA_CLEAN = test/unit/bin results regression.diffs regression.out tmp
 
@@ -71,7 +78,7 @@ vigil--$(EXTVERSION).sql: $(SQL_PIECES)
 
 # PGXS does not track header dependencies: rebuild every object when any of
 # our headers changes, so no object is left compiled against an old layout.
-$(OBJS): $(wildcard src/*.h src/core/*.h)
+$(OBJS): $(wildcard src/*.h src/*/*.h src/*/core/*.h)
 
 unit: $(UNIT_BINS) test/unit/bin/sigv4_vectors.txt
 
@@ -80,7 +87,7 @@ test/unit/bin/sigv4_vectors.txt: test/unit/sigv4_vectors.py
 	@mkdir -p $(dir $@)
 	/usr/bin/python3 $< > $@
 
-test/unit/bin/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h test/unit/*.h)
+test/unit/bin/%: %.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lcrypto -lm
 

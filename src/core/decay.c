@@ -12,7 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "compensated.h"
+#include "stats/core/compensated.h"
 
 /* Whether h can be used as a half-life (seconds): finite and positive. */
 bool

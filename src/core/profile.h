@@ -23,7 +23,7 @@
 #include "hourhist.h"
 #include "ring.h"
 #include "seenset.h"
-#include "welford.h"
+#include "stats/core/welford.h"
 
 /* Bumped whenever the layout below changes; stored in every profile. */
 #define VIGIL_PROFILE_VERSION 1

@@ -24,23 +24,22 @@ FUZZ_TARGETS = $(patsubst test/fuzz/fuzz_%.c,%,$(sort $(wildcard test/fuzz/fuzz_
 
 FUZZ_BIN = test/fuzz/bin
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-SAN_CFLAGS = -std=gnu99 -O1 -g -Wall -Wextra -Werror -Isrc/core $(SAN_FLAGS)
-CORE_HDRS = $(wildcard src/core/*.h)
+SAN_CFLAGS = -std=gnu99 -O1 -g -Wall -Wextra -Werror -Isrc/core -Isrc -Itest/unit $(SAN_FLAGS)
 
 # Core objects twice: with the sanitizers only, for the unit tests, and also
 # with libFuzzer's coverage instrumentation, for the fuzz targets.
-SAN_OBJS = $(patsubst src/core/%.c,$(FUZZ_BIN)/san/%.o,$(CORE_SRCS))
-COV_OBJS = $(patsubst src/core/%.c,$(FUZZ_BIN)/cov/%.o,$(CORE_SRCS))
+SAN_OBJS = $(patsubst src/%.c,$(FUZZ_BIN)/san/%.o,$(CORE_SRCS))
+COV_OBJS = $(patsubst src/%.c,$(FUZZ_BIN)/cov/%.o,$(CORE_SRCS))
 FUZZ_BINS = $(patsubst %,$(FUZZ_BIN)/fuzz_%,$(FUZZ_TARGETS))
-SAN_UNIT_BINS = $(patsubst test/unit/%.c,test/unit/bin/san/%,$(UNIT_SRCS))
+SAN_UNIT_BINS = $(patsubst %.c,test/unit/bin/san/%,$(notdir $(UNIT_SRCS)))
 
 EXTRA_CLEAN += $(FUZZ_BIN)
 
-$(SAN_OBJS): $(FUZZ_BIN)/san/%.o: src/core/%.c $(CORE_HDRS)
+$(SAN_OBJS): $(FUZZ_BIN)/san/%.o: src/%.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(SAN_CFLAGS) -c -o $@ $<
 
-$(COV_OBJS): $(FUZZ_BIN)/cov/%.o: src/core/%.c $(CORE_HDRS)
+$(COV_OBJS): $(FUZZ_BIN)/cov/%.o: src/%.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(SAN_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
@@ -52,7 +51,7 @@ $(FUZZ_BIN)/libcore.a: $(COV_OBJS)
 $(FUZZ_BIN)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz.h $(FUZZ_BIN)/libcore.a $(CORE_HDRS)
 	$(FUZZ_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BIN)/libcore.a -lcrypto -lm
 
-$(SAN_UNIT_BINS): test/unit/bin/san/%: test/unit/%.c $(SAN_OBJS) $(wildcard test/unit/*.h)
+$(SAN_UNIT_BINS): test/unit/bin/san/%: %.c $(SAN_OBJS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(SAN_CFLAGS) -o $@ $< $(SAN_OBJS) -lcrypto -lm
 

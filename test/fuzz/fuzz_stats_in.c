@@ -1,7 +1,7 @@
 /*
  * fuzz_stats_in.c
  *		libFuzzer target: vigil.stats's text input (vigil_stats_in, through
- *		vigil_stats_from_text in core/stats_io.c).
+ *		vigil_stats_from_text in stats/core/stats_io.c).
  *
  * The input, up to its first NUL, is the cstring PostgreSQL would pass.  A
  * summary read must be valid, and printed back with every double exact
@@ -9,8 +9,8 @@
  * point inside the string and say why.
  */
 #include "fuzz.h"
-#include "stats_io.h"
-#include "welford.h"
+#include "stats/core/stats_io.h"
+#include "stats/core/welford.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,14 +1,14 @@
 /*
  * fuzz_stats_recv.c
  *		libFuzzer target: vigil.stats's binary input (vigil_stats_recv,
- *		through vigil_stats_from_binary in core/stats_io.c).
+ *		through vigil_stats_from_binary in stats/core/stats_io.c).
  *
  * The whole input is the message.  A summary read must be valid and,
  * written back as stats_send writes it, give the input back.
  */
 #include "fuzz.h"
-#include "stats_io.h"
-#include "welford.h"
+#include "stats/core/stats_io.h"
+#include "stats/core/welford.h"
 
 /* Write v big-endian at p, as pq_sendint64 does. */
 static void

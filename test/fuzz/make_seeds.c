@@ -19,7 +19,7 @@
 
 #include "profile.h"
 #include "rules.h"
-#include "welford.h"
+#include "stats/core/welford.h"
 
 static const char *dir = "test/fuzz/corpus";
 

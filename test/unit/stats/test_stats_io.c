@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "stats_io.h"
+#include "stats/core/stats_io.h"
 #include "unit.h"
 
 /* The status of reading str, with err filled in. */

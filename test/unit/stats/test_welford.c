@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "movstats.h"
+#include "stats/core/movstats.h"
+#include "stats/core/welford.h"
 #include "unit.h"
-#include "welford.h"
 
 /*
  * Two-pass mean and sample variance in binary128, as the reference: long

@@ -15,7 +15,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
-#include "stats.h"
+#include "stats/stats.h"
 
 PG_FUNCTION_INFO_V1(vigil_stats_trans);
 PG_FUNCTION_INFO_V1(vigil_stats_rollup_trans);

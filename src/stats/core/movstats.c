@@ -2,7 +2,7 @@
  * movstats.c
  *		Sliding-window mean, M2, min and max with O(1) amortized removal.
  */
-#include "movstats.h"
+#include "stats/core/movstats.h"
 
 #include <math.h>
 

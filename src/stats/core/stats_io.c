@@ -7,7 +7,7 @@
  * and float8in_internal, including which error comes first, because
  * pg_regress checks those messages and dumps must keep loading.
  */
-#include "stats_io.h"
+#include "stats/core/stats_io.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "welford.h"
+#include "stats/core/welford.h"
 
 /* The field names of the text form, in the order they must appear. */
 static const char *const field_names[] = {"n", "mean", "m2", "min", "max"};

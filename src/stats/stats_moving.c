@@ -5,17 +5,17 @@
  * With a frame such as ROWS BETWEEN 50 PRECEDING AND 1 PRECEDING, PostgreSQL
  * adds the row entering the frame and calls the inverse transition for the
  * row leaving it, instead of recomputing the frame for every row.  The state
- * is a VigilMovStats (see core/movstats.h): O(1) amortized per row with exact
- * min and max.  When removal would lose precision, the inverse transition
- * returns NULL and PostgreSQL recomputes that frame from its rows.
+ * is a VigilMovStats (see stats/core/movstats.h): O(1) amortized per row
+ * with exact min and max.  When removal would lose precision, the inverse
+ * transition returns NULL and PostgreSQL recomputes that frame from its rows.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 #include "utils/builtins.h"
 
-#include "core/movstats.h"
-#include "stats.h"
+#include "stats/core/movstats.h"
+#include "stats/stats.h"
 
 PG_FUNCTION_INFO_V1(vigil_stats_mtrans);
 PG_FUNCTION_INFO_V1(vigil_stats_minvtrans);

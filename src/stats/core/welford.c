@@ -6,13 +6,13 @@
  * non-finite input and overflow by returning false with the summary left
  * as it was, so a bad value can never poison a summary.
  */
-#include "welford.h"
+#include "stats/core/welford.h"
 
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
 
-#include "compensated.h"
+#include "stats/core/compensated.h"
 
 /* Unit roundoff of double arithmetic. */
 #define U (DBL_EPSILON / 2)

@@ -22,7 +22,7 @@
 
 #include <stddef.h>
 
-#include "welford.h"
+#include "stats/core/welford.h"
 
 typedef void *(*VigilReallocFn) (void *ptr, size_t size);
 

@@ -8,7 +8,7 @@
 #include "postgres.h"
 #include "fmgr.h"
 
-#include "core/welford.h"
+#include "stats/core/welford.h"
 
 /* On-disk and in-memory layout of vigil.stats (INTERNALLENGTH 40). */
 typedef struct VigilStats

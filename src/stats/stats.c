@@ -8,8 +8,8 @@
  * form so a dump and restore reproduces it bit for bit.  Input from text or
  * binary is checked for consistency, so no stored value is a summary that
  * no data set could have produced.  Reading both forms is done without
- * PostgreSQL in core/stats_io.c, so it can be fuzzed; the input functions
- * here only turn its verdicts into errors.
+ * PostgreSQL in stats/core/stats_io.c, so it can be fuzzed; the input
+ * functions here only turn its verdicts into errors.
  */
 #include "postgres.h"
 
@@ -21,8 +21,8 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 
-#include "core/stats_io.h"
-#include "stats.h"
+#include "stats/core/stats_io.h"
+#include "stats/stats.h"
 
 PG_FUNCTION_INFO_V1(vigil_stats_in);
 PG_FUNCTION_INFO_V1(vigil_stats_out);
@@ -159,7 +159,7 @@ stats_from_value(const VigilStatsValue *v)
 	return s;
 }
 
-/* Text input: (n:3,mean:2,m2:2,min:1,max:3), see core/stats_io.h. */
+/* Text input: (n:3,mean:2,m2:2,min:1,max:3), see stats/core/stats_io.h. */
 Datum
 vigil_stats_in(PG_FUNCTION_ARGS)
 {
