@@ -22,7 +22,9 @@ MODULE_big = vigil
 CORE_SRCS = $(sort $(wildcard src/core/*.c src/*/core/*.c))
 CORE_HDRS = $(wildcard src/core/*.h src/*/core/*.h)
 OBJS = src/vigil.o src/stats/stats.o src/stats/stats_agg.o src/stats/stats_moving.o \
-	src/plan.o src/profile.o src/event.o src/rule_table.o src/score.o src/watch_cache.o src/detect.o src/keyset.o src/profile_write.o src/profile_hint.o src/replay.o src/verify.o \
+	src/plan.o src/detect/profile_type.o src/detect/event.o src/detect/rule_table.o src/detect/score.o \
+	src/detect/watch_cache.o src/detect/detect.o src/detect/keyset.o src/detect/profile_write.o \
+	src/detect/profile_hint.o src/detect/replay.o src/detect/verify.o \
 	src/guc.o src/utility.o src/launcher.o src/notifier.o src/outbox.o src/message.o src/http.o src/sns.o src/credentials.o \
 	src/metrics.o \
 	$(CORE_SRCS:.c=.o)

@@ -10,9 +10,9 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "detect/profile_hint.h"
 #include "guc.h"
 #include "notifier.h"
-#include "profile_hint.h"
 #include "utility.h"
 
 PG_MODULE_MAGIC;

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "profile.h"
+#include "detect/core/profile.h"
 #include "utf8.h"
 
 /* Abort, naming the broken promise, when cond does not hold. */

@@ -1,16 +1,16 @@
 /*
  * fuzz_profile_in.c
  *		libFuzzer target: vigil.profile's text input (vigil_profile_in,
- *		through vigil_profile_from_text in core/profile_io.c), which dumps,
- *		COPY and casts from text feed.
+ *		through vigil_profile_from_text in detect/core/profile_io.c), which
+ *		dumps, COPY and casts from text feed.
  *
  * The input, up to its first NUL, is the cstring PostgreSQL would pass.  A
  * profile read must be valid and be exactly the payload's bytes; each
  * error must point inside the string; and the payload written back as
  * profile_out writes it must read back the same.
  */
+#include "detect/core/profile_io.h"
 #include "fuzz.h"
-#include "profile_io.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

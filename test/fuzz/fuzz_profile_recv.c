@@ -1,7 +1,7 @@
 /*
  * fuzz_profile_recv.c
  *		libFuzzer target: vigil.profile's binary input (vigil_profile_recv,
- *		through vigil_profile_from_binary in core/profile_io.c), which
+ *		through vigil_profile_from_binary in detect/core/profile_io.c), which
  *		COPY ... (FORMAT binary) and clients sending binary parameters feed.
  *
  * The whole input is the payload.  A profile that passes validation is then
@@ -12,9 +12,9 @@
  * back from a dump).  Inputs longer than a payload also use their first
  * sizeof(VigilProfile) bytes as one, and the rest as the events.
  */
+#include "detect/core/profile_io.h"
+#include "detect/core/rules.h"
 #include "fuzz.h"
-#include "profile_io.h"
-#include "rules.h"
 
 /* Score events against p and fold them in, checking what must hold. */
 static void

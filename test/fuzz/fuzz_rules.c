@@ -1,8 +1,8 @@
 /*
  * fuzz_rules.c
  *		libFuzzer target: rule parameters as vigil.rules rows give them
- *		(vigil_rule_set_param, vigil_rule_check in core/rules.c), and the
- *		evaluation of whatever rule comes out.
+ *		(vigil_rule_set_param, vigil_rule_check in detect/core/rules.c), and
+ *		the evaluation of whatever rule comes out.
  *
  * Input: a kind byte, a weight, then (selector, value) pairs that set
  * parameters by name (known names, and sometimes a name taken from the
@@ -13,8 +13,8 @@
  * scores stay in [0, 1], explanations are terminated, folding keeps the
  * profile valid.
  */
+#include "detect/core/rules.h"
 #include "fuzz.h"
-#include "rules.h"
 
 /* Longest message set_param and check give (rules.c's why_buf). */
 #define WHY_MAX 320

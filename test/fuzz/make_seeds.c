@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "profile.h"
-#include "rules.h"
+#include "detect/core/profile.h"
+#include "detect/core/rules.h"
 #include "stats/core/welford.h"
 
 static const char *dir = "test/fuzz/corpus";

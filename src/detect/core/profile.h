@@ -1,0 +1,80 @@
+/*
+ * profile.h
+ *		The per-key profile: everything detection knows about one card.
+ *
+ * A profile is a fixed-size block of plain old data built from the core
+ * summaries: all-time amount statistics, exponentially decayed amount
+ * statistics (whose last_t is also the profile's last event time), the
+ * last known location, a ring of recent events, a decayed hour-of-day
+ * histogram and sets of seen merchants and categories.  It is stored as the
+ * payload of the vigil.profile varlena (<= 512 bytes with its header) and
+ * must therefore never hold pointers or padding-dependent data.
+ *
+ * Detection is prequential: each event is scored against the profile as it
+ * was before the event (rules.h), then folded in with vigil_profile_fold.
+ */
+#ifndef VIGIL_PROFILE_H
+#define VIGIL_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "detect/core/decay.h"
+#include "detect/core/hourhist.h"
+#include "detect/core/ring.h"
+#include "detect/core/seenset.h"
+#include "stats/core/welford.h"
+
+/* Bumped whenever the layout below changes; stored in every profile. */
+#define VIGIL_PROFILE_VERSION 1
+
+/* Half-lives of the decayed summaries, in seconds of event time. */
+#define VIGIL_AMOUNT_HALF_LIFE_S (30.0 * 86400.0)
+#define VIGIL_HOUR_HALF_LIFE_S (90.0 * 86400.0)
+
+/* Bits of VigilProfile.flags. */
+#define VIGIL_PROFILE_HAS_LOCATION 0x0001
+
+/* One transaction as detection sees it. */
+typedef struct VigilEvent
+{
+	double		t;				/* event time, seconds since the epoch */
+	double		amount;			/* finite */
+	double		lat;			/* degrees; used only if has_location */
+	double		lon;
+	uint64_t	merchant_hash;	/* vigil_hash64 of the text; if has_merchant */
+	uint64_t	category_hash;	/* if has_category */
+	bool		has_location;
+	bool		has_merchant;
+	bool		has_category;
+} VigilEvent;
+
+typedef struct VigilProfile
+{
+	uint32_t	version;		/* VIGIL_PROFILE_VERSION */
+	uint32_t	flags;			/* VIGIL_PROFILE_* bits */
+	VigilWelford amount;		/* all events' amounts */
+	VigilDecay	recent_amount;	/* decayed amounts; last_t is the last event */
+	double		last_lat;		/* last located event, if HAS_LOCATION */
+	double		last_lon;
+	double		last_loc_t;
+	VigilRing	recent;			/* recent (time, amount) events */
+	VigilHourHist hours;		/* decayed hour-of-day (UTC) histogram */
+	VigilSeenSet merchants;
+	VigilSeenSet categories;
+} VigilProfile;
+
+extern void vigil_profile_init(VigilProfile *p);
+extern bool vigil_event_valid(const VigilEvent *e, const char **why);
+extern bool vigil_profile_fold(VigilProfile *p, const VigilEvent *e);
+extern bool vigil_profile_valid(const VigilProfile *p, const char **why);
+extern double vigil_profile_last_time(const VigilProfile *p);
+
+/*
+ * Cheap structural check (ring and seen-set indexes in bounds) that makes
+ * fold and rule evaluation memory-safe on any bytes; not a validation: use
+ * vigil_profile_valid for profiles that arrive from outside.
+ */
+extern bool vigil_profile_sound(const VigilProfile *p);
+
+#endif							/* VIGIL_PROFILE_H */

@@ -1,0 +1,77 @@
+/*
+ * profile_io.c
+ *		Reading a vigil.profile from outside: text payload and binary form.
+ *
+ * See profile_io.h.  The profile is decoded into a local copy and checked
+ * before anything is written to *out, so a caller never sees half a value.
+ */
+#include "detect/core/profile_io.h"
+
+#include <string.h>
+
+#include "core/hex.h"
+
+/* A profile from the "data:\x<hex>)" payload of its text form. */
+VigilProfileInStatus
+vigil_profile_from_text(const char *str, VigilProfile *out,
+						VigilProfileInError *err)
+{
+	static const char marker[] = "data:\\x";
+	unsigned char bytes[sizeof(VigilProfile)];
+	const char *hex = strstr(str, marker);
+	const char *end;
+	size_t		hexlen,
+				i;
+
+	memset(err, 0, sizeof(*err));
+	if (hex == NULL)
+		return VIGIL_PROFILE_IN_NO_PAYLOAD;
+	hex += strlen(marker);
+	end = strchr(hex, ')');
+	if (end == NULL || end[1] != '\0')
+		return VIGIL_PROFILE_IN_NO_END;
+	hexlen = (size_t) (end - hex);
+	if (hexlen != 2 * sizeof(VigilProfile))
+	{
+		err->length = hexlen;
+		return VIGIL_PROFILE_IN_BAD_LENGTH;
+	}
+
+	/* digits are checked in order, so the first bad one is reported */
+	for (i = 0; i < hexlen; i++)
+	{
+		int			v = vigil_hex_value((unsigned char) hex[i]);
+
+		if (v < 0)
+		{
+			err->offset = (size_t) (hex + i - str);
+			return VIGIL_PROFILE_IN_BAD_DIGIT;
+		}
+		if (i % 2 == 0)
+			bytes[i / 2] = (unsigned char) (v << 4);
+		else
+			bytes[i / 2] |= (unsigned char) v;
+	}
+	return vigil_profile_from_binary(bytes, sizeof(bytes), out, err);
+}
+
+/* A profile from its binary form: exactly the payload's bytes, validated. */
+VigilProfileInStatus
+vigil_profile_from_binary(const void *buf, size_t len, VigilProfile *out,
+						  VigilProfileInError *err)
+{
+	VigilProfile p;
+
+	memset(err, 0, sizeof(*err));
+	if (len != sizeof(VigilProfile))
+	{
+		err->length = len;
+		return VIGIL_PROFILE_IN_BAD_LENGTH;
+	}
+	/* copy first: buf need not be aligned for a VigilProfile */
+	memcpy(&p, buf, sizeof(p));
+	if (!vigil_profile_valid(&p, &err->why))
+		return VIGIL_PROFILE_IN_INVALID;
+	memcpy(out, &p, sizeof(p));
+	return VIGIL_PROFILE_IN_OK;
+}

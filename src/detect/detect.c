@@ -1,0 +1,957 @@
+/*
+ * detect.c
+ *		The detection trigger: AFTER INSERT ... FOR EACH STATEMENT.
+ *
+ * One call per statement, however many rows it inserted:
+ *
+ *	1. read the transition table once, turning rows into events grouped by
+ *	   key (rows that cannot be scored are set aside with the reason);
+ *	2. order the keys (byte order) and, within a key, the rows by (time,
+ *	   arrival);
+ *	3. for each chunk of keys in that order, lock each key's profile row
+ *	   in that order (so every session takes key locks in the same order
+ *	   and concurrent inserters cannot deadlock), compute the new profile
+ *	   while the row is locked and write it: one write per key.  Keys are
+ *	   written directly (profile_write.c): a key's row is updated, or
+ *	   inserted speculatively as INSERT ... ON CONFLICT would, so that of
+ *	   two sessions inserting a new key the second updates the first's
+ *	   row.  Where that would not give the statement's result (see
+ *	   profile_write.c), the chunk's remaining keys go through the
+ *	   statement itself,
+ *
+ *		INSERT INTO vigil.profiles ... ON CONFLICT DO UPDATE
+ *			SET profile = vigil.fold_profile(key, profile)
+ *
+ *	   which inserts or locks each key in input order.  Either way the
+ *	   fold is fold_key here; vigil.fold_profile calls back into it, which
+ *	   scores each of the key's rows against the profile as it was before
+ *	   the row, then folds the row in (prequential: a row never vouches for
+ *	   itself).  A key whose row turns up only once it was folded from
+ *	   an empty profile is folded again from the stored one (the last fold
+ *	   counts).  The statement is preceded by a probe of the profiles'
+ *	   primary key, which tells which keys already have a profile, so those
+ *	   are folded only once, from the stored profile; the probe is only a
+ *	   hint, and a key the probe saw but that was deleted before the insert
+ *	   (so it went in with no profile) is folded afterwards by an UPDATE of
+ *	   the row this statement inserted;
+ *	4. only if something was flagged or skipped, read the transition table
+ *	   again for those rows' primary keys and insert alerts and skips.
+ *
+ * Everything is ordinary transactional writes, so a rolled-back statement,
+ * savepoint or transaction leaves no trace.  The function runs as its owner
+ * (see vigil_detect): inserters need no privileges on the vigil schema.
+ */
+#include "postgres.h"
+
+#include <sys/mman.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "detect/core/rules.h"
+#include "detect/event.h"
+#include "detect/keyset.h"
+#include "detect/profile_type.h"
+#include "detect/profile_write.h"
+#include "detect/score.h"
+#include "detect/watch_cache.h"
+#include "notifier.h"
+#include "plan.h"
+
+PG_FUNCTION_INFO_V1(vigil_detect);
+
+/*
+ * Rows of one statement are processed in batches of at most this many, to
+ * bound memory.  Within a batch, rows are ordered by (key, time, arrival);
+ * batches follow each other in arrival order.
+ */
+#define BATCH_ROWS 1000000
+
+/* Keys whose profiles are locked, scored and written per SPI statement. */
+#define CHUNK_KEYS 1000
+
+/*
+ * One scorable row, kept small: a batch holds up to BATCH_ROWS of them, and
+ * touching their memory for the first time was a tenth of detection's
+ * cost.  What only some watches have (a location, a category) is in a
+ * RowExtra beside it.
+ */
+typedef struct Row
+{
+	double		t;
+	double		amount;
+	uint64		merchant_hash;	/* if has_merchant */
+	uint32		offset;			/* arrival - the batch's first arrival */
+	uint32		key:31;			/* index into the batch's keys */
+	uint32		has_merchant:1;
+} Row;
+
+/* The rest of a row's event, for watches with a location or a category. */
+typedef struct RowExtra
+{
+	double		lat;
+	double		lon;
+	uint64		category_hash;
+	bool		has_location;
+	bool		has_category;
+} RowExtra;
+
+/* A row set aside, flagged or skipped, waiting for its primary key. */
+typedef struct Pending
+{
+	int64		arrival;
+	char	   *key;
+	double		amount;
+	double		t;
+	double		score;
+	char	   *fired;			/* JSON array of rule names; NULL when skipped */
+	char	   *explanation;	/* JSON; for a skipped row, the reason */
+} Pending;
+
+/* What the last fold of one key flagged or skipped. */
+typedef struct KeyResult
+{
+	Pending    *items;
+	int			n;
+	int			max;
+} KeyResult;
+
+/* The state of one trigger call. */
+typedef struct Detection
+{
+	VigilWatch	w;
+	VigilScorer scorer;
+	MemoryContext batchcxt;
+	MemoryContext scratch;		/* per-row garbage, reset every few rows */
+	/* the current batch */
+	int64		first;			/* arrival of its first row, scorable or not */
+	Row		   *rows;
+	RowExtra   *extra;			/* beside rows; NULL when the watch has none */
+	int64		nrows;
+	int64		maxrows;
+	KeySet	   *keyset;			/* the batch's keys, numbered: key ids */
+	char	  **keys;			/* by key id, once the batch is read */
+	int32		nkeys;
+	int32	   *perm;			/* row indexes grouped by key, in (time, arrival) order */
+	int32	   *order;			/* key ids in key order */
+	int32	   *rank;			/* position of each key id in order */
+	int64	   *start;			/* perm[start[r] .. start[r + 1]) are rank r's */
+	KeyResult  *results;		/* by key id: what its last fold flagged */
+	bool	   *folded;			/* by key id: folded by the current chunk */
+	MemoryContext stmtcxt;		/* lives for the whole statement */
+	/* flagged and skipped rows of the whole statement */
+	Pending    *pending;
+	int64		npending;
+	int64		maxpending;
+} Detection;
+
+static SPIPlanPtr fold_plan = NULL;
+static SPIPlanPtr refold_plan = NULL;
+static SPIPlanPtr alert_plan = NULL;
+static SPIPlanPtr skip_plan = NULL;
+
+/* The detection whose profiles vigil.fold_profile is computing, if any. */
+static Detection *current = NULL;
+
+/* The statements this file runs, prepared once per backend. */
+static void
+prepare_plans(void)
+{
+	Oid			fold_args[3] = {INT4OID, TEXTARRAYOID, BOOLARRAYOID};
+	Oid			refold_args[2] = {INT4OID, TEXTOID};
+	Oid			alert_args[9] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID,
+	FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Oid			skip_args[4] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID};
+
+	if (fold_plan != NULL)
+		return;
+	fold_plan = vigil_prepare_plan(
+						"INSERT INTO vigil.profiles AS p (watch_id, key, profile) "
+						"SELECT $1, k, CASE WHEN e THEN NULL ELSE vigil.fold_profile(k, NULL) END "
+						"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+						"WITH ORDINALITY AS u(k, e, i) ORDER BY i "
+						"ON CONFLICT (watch_id, key) DO UPDATE "
+						"SET profile = vigil.fold_profile(p.key, p.profile), updated_at = pg_catalog.now()",
+						3, fold_args);
+	refold_plan = vigil_prepare_plan(
+						  "UPDATE vigil.profiles SET profile = vigil.fold_profile(key, profile) "
+						  "WHERE watch_id OPERATOR(pg_catalog.=) $1 AND key OPERATOR(pg_catalog.=) $2",
+						  2, refold_args);
+	alert_plan = vigil_prepare_plan(
+						 "INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, "
+						 "score, fired, explanation) "
+						 "SELECT $1, $2, r::jsonb, k, a, t, s, "
+						 "ARRAY(SELECT pg_catalog.jsonb_array_elements_text(f::jsonb)), e::jsonb "
+						 "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
+						 "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), "
+						 "pg_catalog.unnest($9)) WITH ORDINALITY AS u(r, k, a, t, s, f, e, i) ORDER BY i",
+						 9, alert_args);
+	skip_plan = vigil_prepare_plan(
+						"INSERT INTO vigil.skipped (watch_id, relation, row_ref, reason) "
+						"SELECT $1, $2, r::jsonb, why "
+						"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(r, why)",
+						4, skip_args);
+}
+
+/* Remember a flagged or skipped row for the final pass. */
+static Pending *
+add_pending(Detection *d)
+{
+	if (d->npending == d->maxpending)
+	{
+		d->maxpending = d->maxpending ? d->maxpending * 2 : 64;
+		d->pending = d->pending
+			? repalloc_huge(d->pending, sizeof(Pending) * d->maxpending)
+			: MemoryContextAllocHuge(d->stmtcxt, sizeof(Pending) * d->maxpending);
+	}
+	return &d->pending[d->npending++];
+}
+
+/* Set a row aside as not scored, with the reason. */
+static void
+skip_row(Detection *d, int64 arrival, const char *why)
+{
+	Pending    *p = add_pending(d);
+
+	memset(p, 0, sizeof(*p));
+	p->arrival = arrival;
+	p->explanation = MemoryContextStrdup(d->stmtcxt, why);
+}
+
+/* A new entry in the results of key id's current fold. */
+static Pending *
+key_result(Detection *d, int32 id)
+{
+	KeyResult  *r = &d->results[id];
+
+	if (r->n == r->max)
+	{
+		r->max = r->max ? r->max * 2 : 4;
+		r->items = r->items
+			? repalloc(r->items, sizeof(Pending) * r->max)
+			: MemoryContextAlloc(d->stmtcxt, sizeof(Pending) * r->max);
+	}
+	memset(&r->items[r->n], 0, sizeof(Pending));
+	return &r->items[r->n++];
+}
+
+/*
+ * Ask the kernel to back the whole 2 MB pages of a large array with huge
+ * pages: a batch's rows are written once each, and taking a page fault for
+ * every 4 kB of them cost a twentieth of detection.  Only advice: where it
+ * is not available, or refused, the array works all the same.
+ */
+static void
+advise_huge_pages(void *p, Size size)
+{
+#ifdef MADV_HUGEPAGE
+	const uintptr_t huge = 2 * 1024 * 1024;
+	uintptr_t	start = TYPEALIGN(huge, (uintptr_t) p);
+	uintptr_t	end = ((uintptr_t) p + size) & ~(huge - 1);
+
+	if (end > start)
+		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+#endif
+}
+
+/*
+ * Start an empty batch at arrival first, with room for the rows expected.
+ */
+static void
+batch_start(Detection *d, int64 first, int64 expected)
+{
+	MemoryContextReset(d->batchcxt);
+	d->first = first;
+	/* sized for the statement: a single-row INSERT is the common case */
+	d->maxrows = Max(Min(expected, BATCH_ROWS), 16);
+	d->rows = MemoryContextAllocHuge(d->batchcxt, sizeof(Row) * d->maxrows);
+	advise_huge_pages(d->rows, sizeof(Row) * d->maxrows);
+	d->extra = NULL;
+	if (d->w.lat.attnum != 0 || d->w.category.attnum != 0)
+	{
+		d->extra = MemoryContextAllocHuge(d->batchcxt, sizeof(RowExtra) * d->maxrows);
+		advise_huge_pages(d->extra, sizeof(RowExtra) * d->maxrows);
+	}
+	d->nrows = 0;
+	d->keyset = vigil_keyset_create(d->batchcxt, Min(d->maxrows, 1024));
+}
+
+/*
+ * Add a scorable row, whose key is the keylen bytes at key, to the batch;
+ * the key is copied if it is new.
+ */
+static void
+batch_add(Detection *d, int64 arrival, const VigilEvent *e, const char *key,
+		  int keylen)
+{
+	int32		id = vigil_keyset_intern(d->keyset, key, keylen);
+	Row		   *r;
+
+	if (d->nrows == d->maxrows)
+	{
+		d->maxrows *= 2;
+		d->rows = repalloc_huge(d->rows, sizeof(Row) * d->maxrows);
+		if (d->extra != NULL)
+			d->extra = repalloc_huge(d->extra, sizeof(RowExtra) * d->maxrows);
+	}
+	if (d->extra != NULL)
+	{
+		RowExtra   *x = &d->extra[d->nrows];
+
+		x->lat = e->lat;
+		x->lon = e->lon;
+		x->category_hash = e->category_hash;
+		x->has_location = e->has_location;
+		x->has_category = e->has_category;
+	}
+	r = &d->rows[d->nrows++];
+	r->t = e->t;
+	r->amount = e->amount;
+	r->merchant_hash = e->merchant_hash;
+	r->offset = (uint32) (arrival - d->first);
+	r->key = id;
+	r->has_merchant = e->has_merchant;
+}
+
+/* The event of row i of the batch. */
+static inline void
+row_event(const Detection *d, int64 i, VigilEvent *e)
+{
+	const Row  *r = &d->rows[i];
+
+	e->t = r->t;
+	e->amount = r->amount;
+	e->merchant_hash = r->merchant_hash;
+	e->has_merchant = r->has_merchant;
+	if (d->extra != NULL)
+	{
+		const RowExtra *x = &d->extra[i];
+
+		e->lat = x->lat;
+		e->lon = x->lon;
+		e->category_hash = x->category_hash;
+		e->has_location = x->has_location;
+		e->has_category = x->has_category;
+	}
+	else
+	{
+		e->lat = e->lon = 0.0;
+		e->category_hash = 0;
+		e->has_location = e->has_category = false;
+	}
+}
+
+static char **sort_keys_text;
+
+/* qsort comparator: key ids by their text, byte order. */
+static int
+cmp_key_ids(const void *a, const void *b)
+{
+	return strcmp(sort_keys_text[*(const int32 *) a], sort_keys_text[*(const int32 *) b]);
+}
+
+static Row *sort_rows;
+
+/* qsort comparator: row indexes of one key by (time, arrival). */
+static int
+cmp_rows_time(const void *a, const void *b)
+{
+	const Row  *ra = &sort_rows[*(const int32 *) a];
+	const Row  *rb = &sort_rows[*(const int32 *) b];
+
+	if (ra->t != rb->t)
+		return ra->t < rb->t ? -1 : 1;
+	return ra->offset < rb->offset ? -1 : (ra->offset > rb->offset);
+}
+
+/*
+ * Order the batch's rows by key, as a permutation d->perm of row indexes
+ * (the rows themselves stay put), with d->order (key ids in key order),
+ * d->rank (its inverse) and d->start (where each rank's rows begin in perm;
+ * start[nkeys] = nrows).  Each key's rows are in arrival order, which
+ * order_by_time makes (time, arrival) order where it is not already.
+ */
+static void
+batch_order(Detection *d)
+{
+	int32	   *ord = MemoryContextAllocHuge(d->batchcxt, sizeof(int32) * Max(d->nkeys, 1));
+	int32	   *rank = MemoryContextAllocHuge(d->batchcxt, sizeof(int32) * Max(d->nkeys, 1));
+	int64	   *st = MemoryContextAllocHuge(d->batchcxt, sizeof(int64) * (d->nkeys + 1));
+	int64	   *fill = MemoryContextAllocHuge(d->batchcxt, sizeof(int64) * Max(d->nkeys, 1));
+	int32	   *perm = MemoryContextAllocHuge(d->batchcxt, sizeof(int32) * Max(d->nrows, 1));
+
+	advise_huge_pages(perm, sizeof(int32) * Max(d->nrows, 1));
+
+	for (int32 i = 0; i < d->nkeys; i++)
+		ord[i] = i;
+	sort_keys_text = d->keys;
+	qsort(ord, d->nkeys, sizeof(int32), cmp_key_ids);
+	for (int32 i = 0; i < d->nkeys; i++)
+		rank[ord[i]] = i;
+
+	/* counting sort by key rank; stable, so arrival order is kept */
+	st[0] = 0;
+	for (int32 i = 0; i < d->nkeys; i++)
+		st[i + 1] = st[i] + vigil_keyset_rows(d->keyset, ord[i]);
+	Assert(st[d->nkeys] == d->nrows);
+	memcpy(fill, st, sizeof(int64) * d->nkeys);
+	for (int64 i = 0; i < d->nrows; i++)
+		perm[fill[rank[d->rows[i].key]]++] = (int32) i;
+
+	d->perm = perm;
+	d->order = ord;
+	d->rank = rank;
+	d->start = st;
+}
+
+/*
+ * Put the rows of rank r in (time, arrival) order in perm.  Rows usually
+ * arrive in time order, so this is mostly one comparison per row, made just
+ * before the fold reads the same rows.
+ */
+static void
+order_by_time(Detection *d, int32 r)
+{
+	int64		first = d->start[r];
+	int64		end = d->start[r + 1];
+
+	for (int64 j = first + 1; j < end; j++)
+	{
+		if (d->rows[d->perm[j]].t < d->rows[d->perm[j - 1]].t)
+		{
+			sort_rows = d->rows;
+			qsort(d->perm + first, end - first, sizeof(int32), cmp_rows_time);
+			return;
+		}
+	}
+}
+
+/*
+ * Score the event e of a row of key id, which arrived at arrival, against
+ * the key's profile as it was before the row, and remember the row when
+ * the score reaches the watch's threshold.  Text is built only for rows
+ * that alert.
+ */
+static void
+score_row(Detection *d, int32 id, int64 arrival, const VigilEvent *e,
+		  const VigilProfile *before)
+{
+	double		score = vigil_score_decide(&d->scorer, before, e, d->w.alert_threshold);
+	MemoryContext old;
+	Pending    *p;
+
+	if (score <= 0.0 || score < d->w.alert_threshold)
+		return;
+	old = MemoryContextSwitchTo(d->stmtcxt);
+	p = key_result(d, id);
+	p->arrival = arrival;
+	p->key = pstrdup(d->keys[id]);
+	p->amount = e->amount;
+	p->t = e->t;
+	p->score = score;
+	vigil_explain(&d->scorer, before, e, &p->fired, &p->explanation);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Fold all of key id's rows of the batch into prof in (time, arrival)
+ * order, scoring each first.
+ */
+static void
+fold_key(Detection *d, int32 id, VigilProfile *prof)
+{
+	int32		r = d->rank[id];
+
+	d->folded[id] = true;
+	d->results[id].n = 0;		/* an earlier fold of this key does not count */
+	order_by_time(d, r);
+	for (int64 j = d->start[r]; j < d->start[r + 1]; j++)
+	{
+		int64		i = d->perm[j];
+		int64		arrival = d->first + d->rows[i].offset;
+		int			flagged = d->results[id].n;
+		VigilEvent	e;
+
+		row_event(d, i, &e);
+		score_row(d, id, arrival, &e, prof);
+		if (!vigil_profile_fold(prof, &e))
+		{
+			Pending    *p;
+
+			/* a row the profile refuses is skipped, so it cannot alert */
+			d->results[id].n = flagged;
+			p = key_result(d, id);
+			p->arrival = arrival;
+			p->explanation = MemoryContextStrdup(d->stmtcxt,
+												 "the key's profile cannot take more rows");
+		}
+	}
+}
+
+PG_FUNCTION_INFO_V1(vigil_fold_profile);
+
+/*
+ * vigil.fold_profile(key, profile): called by the statement process_chunk
+ * runs, with the key's row locked (or about to be inserted), to compute the
+ * key's new profile from the stored one (NULL: none yet).
+ */
+Datum
+vigil_fold_profile(PG_FUNCTION_ARGS)
+{
+	Detection  *d = current;
+	text	   *key;
+	int32		id;
+	VigilProfile prof;
+
+	if (d == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("vigil.fold_profile can only be used by vigil's detection trigger")));
+	if (PG_ARGISNULL(0))
+		elog(ERROR, "vigil.fold_profile called without a key");
+	key = PG_GETARG_TEXT_PP(0);
+	id = vigil_keyset_find(d->keyset, VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key));
+	if (id < 0)
+		elog(ERROR, "vigil.fold_profile called for key \"%s\" outside the statement",
+			 text_to_cstring(key));
+	if (PG_ARGISNULL(1))
+		vigil_profile_init(&prof);
+	else
+		memcpy(&prof, &PG_GETARG_VIGIL_PROFILE_P(1)->p, sizeof(VigilProfile));
+	fold_key(d, id, &prof);
+	PG_RETURN_DATUM(vigil_profile_datum(&prof));
+}
+
+/* A text[] datum of n C strings. */
+static Datum
+text_array(char **strs, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(strs[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * Which of n keys of watch_id have a row in vigil.profiles, as seen by a
+ * fresh snapshot: one probe of its primary key per key.
+ */
+static void
+probe_profiles(int32 watch_id, char **keys, int32 n, bool *exists)
+{
+	Relation	heap = table_open(vigil_watch_cache_profiles(), AccessShareLock);
+	Relation	index = index_open(RelationGetPrimaryKeyIndex(heap), AccessShareLock);
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	IndexScanDesc scan = index_beginscan(heap, index, snap, 2, 0);
+	ScanKeyData skey[2];
+
+	for (int32 i = 0; i < n; i++)
+	{
+		text	   *key = cstring_to_text(keys[i]);
+
+		vigil_profile_scankeys(skey, index, watch_id, key);
+		index_rescan(scan, skey, 2, NULL, 0);
+		exists[i] = index_getnext_slot(scan, ForwardScanDirection, slot);
+		pfree(key);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+}
+
+/*
+ * Fold key id's rows straight into its row of vigil.profiles, inserting the
+ * row if it has none; false, with nothing written, when only the statement
+ * can insert it (see profile_write.c).
+ */
+static bool
+fold_into_row(Detection *d, ProfileWriter *pw, int32 id)
+{
+	VigilProfile prof;
+	bool		found = vigil_profile_writer_read(pw, d->w.id, d->keys[id], &prof);
+
+	for (;;)
+	{
+		if (!found)
+		{
+			if (!vigil_profile_writer_inserts(pw))
+				return false;
+			vigil_profile_init(&prof);
+			fold_key(d, id, &prof);
+			if (vigil_profile_writer_insert(pw, d->w.id, d->keys[id], &prof))
+				return true;
+			/* the key has a row after all, locked now: prof is its profile */
+		}
+		fold_key(d, id, &prof);
+		if (vigil_profile_writer_update(pw, &prof))
+			return true;
+		/* another session wrote the row meanwhile: fold again from its version */
+		found = vigil_profile_writer_relock(pw, &prof);
+	}
+}
+
+/*
+ * Fold the keys of ranks [first, first + n) straight into their rows, in
+ * key order, stopping at the first key that only the statement can write;
+ * returns how many were done.
+ */
+static int32
+fold_directly(Detection *d, int32 first, int32 n)
+{
+	ProfileWriter *pw = vigil_profile_writer_begin();
+	int32		done = 0;
+
+	if (pw == NULL)
+		return 0;
+	while (done < n && fold_into_row(d, pw, d->order[first + done]))
+		done++;
+	vigil_profile_writer_end(pw);
+
+	/* what follows, the next batch's probes among it, must see the writes */
+	if (done > 0)
+		CommandCounterIncrement();
+	return done;
+}
+
+/*
+ * Lock, score and write the keys of ranks [first, first + n) in one
+ * statement, which inserts the keys that have no profile yet.
+ */
+static void
+fold_with_statement(Detection *d, int32 first, int32 n)
+{
+	char	  **keys = palloc(sizeof(char *) * n);
+	bool	   *exists = palloc(sizeof(bool) * n);
+	Datum	   *flags = palloc(sizeof(Datum) * n);
+	Datum		args[3];
+
+	for (int32 i = 0; i < n; i++)
+	{
+		keys[i] = d->keys[d->order[first + i]];
+		d->folded[d->order[first + i]] = false;
+	}
+	probe_profiles(d->w.id, keys, n, exists);
+	for (int32 i = 0; i < n; i++)
+		flags[i] = BoolGetDatum(exists[i]);
+	args[0] = Int32GetDatum(d->w.id);
+	args[1] = text_array(keys, n);
+	args[2] = PointerGetDatum(construct_array(flags, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+	current = d;
+	PG_TRY();
+	{
+		if (SPI_execute_plan(fold_plan, args, NULL, false, 0) != SPI_OK_INSERT ||
+			SPI_processed != (uint64) n)
+			elog(ERROR, "could not update the profiles of watch %d", d->w.id);
+
+		/* keys the probe saw that were gone by the insert went in unfolded */
+		for (int32 i = 0; i < n; i++)
+		{
+			Datum		refold[2];
+
+			if (d->folded[d->order[first + i]])
+				continue;
+			refold[0] = args[0];
+			refold[1] = CStringGetTextDatum(keys[i]);
+			if (SPI_execute_plan(refold_plan, refold, NULL, false, 0) != SPI_OK_UPDATE ||
+				SPI_processed != 1)
+				elog(ERROR, "could not update the profile of key \"%s\" of watch %d",
+					 keys[i], d->w.id);
+		}
+	}
+	PG_FINALLY();
+	{
+		current = NULL;
+	}
+	PG_END_TRY();
+	pfree(DatumGetPointer(args[1]));
+	pfree(DatumGetPointer(args[2]));
+	pfree(keys);
+	pfree(exists);
+	pfree(flags);
+}
+
+/*
+ * Lock, score and write the keys of ranks [first, first + n): directly, in
+ * key order, where profile_write.c can; the rest in one statement, which
+ * takes their locks in the same order (so concurrent sessions cannot
+ * deadlock) and inserts the new ones.
+ */
+static void
+process_chunk(Detection *d, int32 first, int32 n)
+{
+	int32		done = fold_directly(d, first, n);
+
+	if (done < n)
+		fold_with_statement(d, first + done, n - done);
+}
+
+/* Score every row of the current batch, then keep what the folds flagged. */
+static void
+batch_finish(Detection *d)
+{
+	MemoryContext old;
+
+	if (d->nrows == 0)
+		return;
+	d->keys = vigil_keyset_keys(d->keyset);
+	d->nkeys = vigil_keyset_count(d->keyset);
+	old = MemoryContextSwitchTo(d->batchcxt);
+	batch_order(d);
+	d->results = palloc0(sizeof(KeyResult) * d->nkeys);
+	d->folded = palloc0(sizeof(bool) * d->nkeys);
+	MemoryContextSwitchTo(old);
+	for (int32 first = 0; first < d->nkeys; first += CHUNK_KEYS)
+		process_chunk(d, first, Min(CHUNK_KEYS, d->nkeys - first));
+	for (int32 id = 0; id < d->nkeys; id++)
+		for (int i = 0; i < d->results[id].n; i++)
+			*add_pending(d) = d->results[id].items[i];
+}
+
+/* qsort comparator: pending rows by arrival. */
+static int
+cmp_pending(const void *a, const void *b)
+{
+	int64		x = ((const Pending *) a)->arrival;
+	int64		y = ((const Pending *) b)->arrival;
+
+	return x < y ? -1 : (x > y);
+}
+
+/*
+ * Read the transition table again for the primary keys of the flagged and
+ * skipped rows, then insert the alerts and the skips.
+ */
+static void
+write_pending(Detection *d, Tuplestorestate *ts, TupleTableSlot *slot)
+{
+	int64		arrival = 0;
+	int64		next = 0;
+	int			nalerts = 0;
+	int			nskips = 0;
+	char	  **refs = palloc(sizeof(char *) * d->npending);
+	Datum		args[9];
+
+	qsort(d->pending, d->npending, sizeof(Pending), cmp_pending);
+	tuplestore_rescan(ts);
+	while (next < d->npending)
+	{
+		int64		want = d->pending[next].arrival;
+
+		/* the rows in between are skipped, not stored in the slot */
+		if ((want > arrival && !tuplestore_skiptuples(ts, want - arrival, true)) ||
+			!tuplestore_gettupleslot(ts, true, false, slot))
+			elog(ERROR, "the transition table has fewer rows than detection read");
+		while (next < d->npending && d->pending[next].arrival == want)
+			refs[next++] = vigil_row_ref(&d->w, slot);
+		arrival = want + 1;
+	}
+
+	for (int64 i = 0; i < d->npending; i++)
+		d->pending[i].fired ? nalerts++ : nskips++;
+
+	args[0] = Int32GetDatum(d->w.id);
+	args[1] = ObjectIdGetDatum(d->w.relid);
+	if (nalerts > 0)
+	{
+		char	  **r = palloc(sizeof(char *) * nalerts);
+		char	  **k = palloc(sizeof(char *) * nalerts);
+		Datum	   *a = palloc(sizeof(Datum) * nalerts);
+		Datum	   *t = palloc(sizeof(Datum) * nalerts);
+		Datum	   *s = palloc(sizeof(Datum) * nalerts);
+		char	  **f = palloc(sizeof(char *) * nalerts);
+		char	  **e = palloc(sizeof(char *) * nalerts);
+		int			n = 0;
+
+		for (int64 i = 0; i < d->npending; i++)
+		{
+			Pending    *p = &d->pending[i];
+
+			if (!p->fired)
+				continue;
+			r[n] = refs[i];
+			k[n] = p->key;
+			a[n] = Float8GetDatum(p->amount);
+			t[n] = TimestampTzGetDatum(vigil_epoch_to_timestamptz(p->t));
+			s[n] = Float8GetDatum(p->score);
+			f[n] = p->fired;
+			e[n] = p->explanation;
+			n++;
+		}
+		args[2] = text_array(r, n);
+		args[3] = text_array(k, n);
+		args[4] = PointerGetDatum(construct_array(a, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[5] = PointerGetDatum(construct_array(t, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[6] = PointerGetDatum(construct_array(s, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[7] = text_array(f, n);
+		args[8] = text_array(e, n);
+		if (SPI_execute_plan(alert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert alerts for watch %d", d->w.id);
+		vigil_notifier_wake_at_commit();
+	}
+	if (nskips > 0)
+	{
+		char	  **r = palloc(sizeof(char *) * nskips);
+		char	  **why = palloc(sizeof(char *) * nskips);
+		int			n = 0;
+
+		for (int64 i = 0; i < d->npending; i++)
+		{
+			if (d->pending[i].fired)
+				continue;
+			r[n] = refs[i];
+			why[n] = d->pending[i].explanation;
+			n++;
+		}
+		args[2] = text_array(r, n);
+		args[3] = text_array(why, n);
+		if (SPI_execute_plan(skip_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not record skipped rows for watch %d", d->w.id);
+	}
+}
+
+/* The owner of the trigger function, whose rights detection runs with. */
+static Oid
+detect_owner(FunctionCallInfo fcinfo)
+{
+	Oid		   *owner = fcinfo->flinfo->fn_extra;
+
+	if (owner == NULL)
+	{
+		HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+		owner = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid));
+		*owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+		ReleaseSysCache(tup);
+		fcinfo->flinfo->fn_extra = owner;
+	}
+	return *owner;
+}
+
+/*
+ * The trigger function: vigil.detect(watch_id).
+ *
+ * It runs as its owner, with nothing but pg_catalog on the search path, as
+ * PostgreSQL's foreign-key triggers do: inserters need no privileges on
+ * vigil's tables, and nothing they put on their search_path can stand in
+ * for a table, operator or function of the statements it runs.  That is
+ * what SECURITY DEFINER with SET search_path would do, at a cost (saving,
+ * parsing and restoring the setting) as large for a single-row INSERT as
+ * scoring the row.  An error restores both at (sub)transaction abort.
+ */
+Datum
+vigil_detect(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Detection	d;
+	Tuplestorestate *ts;
+	TupleTableSlot *slot;
+	int64		arrival = 0;
+	int64		total;
+	Oid			save_userid;
+	int			save_sec_context;
+	OverrideSearchPath *path;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(td->tg_event) || td->tg_newtable == NULL ||
+		td->tg_trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("vigil.detect must be an AFTER INSERT ... REFERENCING NEW TABLE FOR EACH STATEMENT trigger with the watch id as its argument"),
+				 errhint("Use vigil.watch() to set up detection.")));
+	ts = td->tg_newtable;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(detect_owner(fcinfo),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	path = palloc0(sizeof(OverrideSearchPath));
+	path->addCatalog = true;
+	PushOverrideSearchPath(path);
+
+	memset(&d, 0, sizeof(d));
+	SPI_connect();
+	if (!vigil_watch_cache_get(pg_strtoint32(td->tg_trigger->tgargs[0]), td->tg_relation,
+							   &d.w, &d.scorer))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("vigil: the watch on table \"%s\" is gone or incomplete; rows not scored",
+						RelationGetRelationName(td->tg_relation)),
+				 errhint("Call vigil.unwatch('%s') or vigil.watch() again.",
+						 RelationGetRelationName(td->tg_relation))));
+		SPI_finish();
+		PopOverrideSearchPath();
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+		return PointerGetDatum(NULL);
+	}
+	prepare_plans();
+	d.stmtcxt = CurrentMemoryContext;
+	d.batchcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil detection batch",
+									   ALLOCSET_DEFAULT_SIZES);
+
+	d.scratch = AllocSetContextCreate(CurrentMemoryContext, "vigil detection row",
+									  ALLOCSET_SMALL_SIZES);
+
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(td->tg_relation), &TTSOpsMinimalTuple);
+	total = tuplestore_tuple_count(ts);
+	batch_start(&d, 0, total);
+	tuplestore_rescan(ts);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		VigilEvent	e;
+		const char *key = NULL;
+		int			keylen = 0;
+		const char *why;
+		MemoryContext old = MemoryContextSwitchTo(d.scratch);
+
+		why = vigil_event_read(&d.w, slot, &e, &key, &keylen);
+		MemoryContextSwitchTo(old);
+		if (why != NULL)
+			skip_row(&d, arrival, why);
+		else
+			batch_add(&d, arrival, &e, key, keylen);
+		arrival++;
+		if (arrival % 1024 == 0)
+			MemoryContextReset(d.scratch);
+		/* a row's offset in its batch is a uint32 */
+		if (d.nrows == BATCH_ROWS || arrival - d.first == PG_UINT32_MAX)
+		{
+			batch_finish(&d);
+			batch_start(&d, arrival, total - arrival);
+		}
+	}
+	batch_finish(&d);
+	MemoryContextDelete(d.batchcxt);
+	MemoryContextDelete(d.scratch);
+
+	if (d.npending > 0)
+		write_pending(&d, ts, slot);
+	ExecDropSingleTupleTableSlot(slot);
+	SPI_finish();
+	PopOverrideSearchPath();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return PointerGetDatum(NULL);
+}

@@ -1,0 +1,55 @@
+/*
+ * event.h
+ *		Reading a watched table's rows as detection events.
+ */
+#ifndef VIGIL_EVENT_H
+#define VIGIL_EVENT_H
+
+#include "postgres.h"
+
+#include "access/tupdesc.h"
+#include "executor/tuptable.h"
+#include "utils/rel.h"
+#include "fmgr.h"
+
+#include "detect/core/profile.h"
+
+/* A watched column: where it is and how to read it. */
+typedef struct VigilColumn
+{
+	AttrNumber	attnum;			/* 0 when the watch does not use it */
+	Oid			typid;
+	FmgrInfo	out;			/* output function, for text-valued columns */
+} VigilColumn;
+
+/* A watch as detection needs it for one statement. */
+typedef struct VigilWatch
+{
+	int32		id;
+	Oid			relid;
+	double		alert_threshold;
+	VigilColumn key;
+	VigilColumn amount;
+	VigilColumn time;
+	VigilColumn lat;
+	VigilColumn lon;
+	VigilColumn merchant;
+	VigilColumn category;
+	AttrNumber	last_attnum;	/* the greatest of the columns' attnums */
+	int			npk;			/* primary key columns, for row_ref */
+	AttrNumber *pk_attnums;
+	FmgrInfo   *pk_out;
+	char	  **pk_names;
+	Oid		   *pk_typids;
+} VigilWatch;
+
+extern bool vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel,
+							 MemoryContext mcxt);
+extern const char *vigil_event_read(const VigilWatch *w, TupleTableSlot *slot,
+									VigilEvent *e, const char **key, int *keylen);
+extern const char *vigil_event_from_slot(const VigilWatch *w, TupleTableSlot *slot,
+										 VigilEvent *e, char **key);
+extern char *vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot);
+extern unsigned vigil_watch_inputs(const VigilWatch *w);
+
+#endif							/* VIGIL_EVENT_H */

@@ -1,0 +1,35 @@
+/*
+ * score.h
+ *		Scoring one event against a watch's rules, and explaining the score.
+ */
+#ifndef VIGIL_SCORE_H
+#define VIGIL_SCORE_H
+
+#include "postgres.h"
+
+#include "utils/array.h"
+
+#include "detect/rule_table.h"
+
+/* A watch's rules, and the findings of the event scored last. */
+typedef struct VigilScorer
+{
+	VigilRule  *rules;
+	char	  **names;			/* rules[i] is called names[i] */
+	int			nrules;
+	VigilFinding *findings;		/* one per rule */
+	int		   *order;			/* vigil_rules_plan's, for vigil_score_decide */
+	int			nplan;
+	double	   *rest;
+} VigilScorer;
+
+extern void vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
+							  MemoryContext mcxt);
+extern double vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e);
+extern double vigil_score_decide(VigilScorer *s, const VigilProfile *before,
+								 const VigilEvent *e, double threshold);
+extern void vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
+						  char **fired, char **explanation);
+extern ArrayType *vigil_fired_array(const VigilScorer *s);
+
+#endif							/* VIGIL_SCORE_H */
