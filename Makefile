@@ -21,12 +21,13 @@ MODULE_big = vigil
 # directory of its own; the unit tests and fuzz targets link all of them.
 CORE_SRCS = $(sort $(wildcard src/core/*.c src/*/core/*.c))
 CORE_HDRS = $(wildcard src/core/*.h src/*/core/*.h)
-OBJS = src/vigil.o src/stats/stats.o src/stats/stats_agg.o src/stats/stats_moving.o \
-	src/plan.o src/detect/profile_type.o src/detect/event.o src/detect/rule_table.o src/detect/score.o \
+OBJS = src/vigil.o src/guc.o src/utility.o src/plan.o \
+	src/stats/stats.o src/stats/stats_agg.o src/stats/stats_moving.o \
+	src/detect/profile_type.o src/detect/event.o src/detect/rule_table.o src/detect/score.o \
 	src/detect/watch_cache.o src/detect/detect.o src/detect/keyset.o src/detect/profile_write.o \
 	src/detect/profile_hint.o src/detect/replay.o src/detect/verify.o \
-	src/guc.o src/utility.o src/launcher.o src/notifier.o src/outbox.o src/message.o src/http.o src/sns.o src/credentials.o \
-	src/metrics.o \
+	src/notify/launcher.o src/notify/notifier.o src/notify/outbox.o src/notify/message.o \
+	src/notify/http.o src/notify/sns.o src/notify/credentials.o src/notify/metrics.o \
 	$(CORE_SRCS:.c=.o)
 
 # The current version's script is assembled from one piece per feature.
@@ -54,10 +55,10 @@ SHLIB_LINK = -lcurl -lcrypto -lm
 
 # Unit tests sit in test/unit/<part>/ as the code they test sits in src/; the
 # binaries all go to test/unit/bin/, where vpath finds each one's source.
-UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c test/unit/*/test_*.c))
+UNIT_SRCS = $(sort $(wildcard test/unit/*/test_*.c))
 UNIT_BINS = $(patsubst %.c,test/unit/bin/%,$(notdir $(UNIT_SRCS)))
 UNIT_HDRS = $(wildcard test/unit/*.h test/unit/*/*.h)
-UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc/core -Isrc -Itest/unit
+UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc -Itest/unit
 vpath test_%.c $(sort $(dir $(UNIT_SRCS)))
 
 EXTRA_CLEAN = test/unit/bin results regression.diffs regression.out tmp
@@ -85,7 +86,7 @@ $(OBJS): $(wildcard src/*.h src/*/*.h src/*/core/*.h)
 unit: $(UNIT_BINS) test/unit/bin/sigv4_vectors.txt
 
 # SigV4 test vectors, signed by botocore (Debian's python3-botocore).
-test/unit/bin/sigv4_vectors.txt: test/unit/sigv4_vectors.py
+test/unit/bin/sigv4_vectors.txt: test/unit/notify/sigv4_vectors.py
 	@mkdir -p $(dir $@)
 	/usr/bin/python3 $< > $@
 

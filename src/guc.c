@@ -23,8 +23,8 @@
 #include "utils/elog.h"
 #include "utils/guc.h"
 
-#include "core/cwquery.h"
 #include "guc.h"
+#include "notify/core/cwquery.h"
 
 char	   *vigil_database = NULL;
 char	   *vigil_sns_topic_arn = NULL;

@@ -12,7 +12,7 @@
 
 #include "detect/profile_hint.h"
 #include "guc.h"
-#include "notifier.h"
+#include "notify/notifier.h"
 #include "utility.h"
 
 PG_MODULE_MAGIC;

@@ -72,7 +72,7 @@
 #include "detect/profile_write.h"
 #include "detect/score.h"
 #include "detect/watch_cache.h"
-#include "notifier.h"
+#include "notify/notifier.h"
 #include "plan.h"
 
 PG_FUNCTION_INFO_V1(vigil_detect);

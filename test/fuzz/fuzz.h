@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "detect/core/profile.h"
-#include "utf8.h"
+#include "notify/core/utf8.h"
 
 /* Abort, naming the broken promise, when cond does not hold. */
 #define FUZZ_CHECK(cond) \

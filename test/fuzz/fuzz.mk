@@ -24,7 +24,7 @@ FUZZ_TARGETS = $(patsubst test/fuzz/fuzz_%.c,%,$(sort $(wildcard test/fuzz/fuzz_
 
 FUZZ_BIN = test/fuzz/bin
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-SAN_CFLAGS = -std=gnu99 -O1 -g -Wall -Wextra -Werror -Isrc/core -Isrc -Itest/unit $(SAN_FLAGS)
+SAN_CFLAGS = -std=gnu99 -O1 -g -Wall -Wextra -Werror -Isrc -Itest/unit $(SAN_FLAGS)
 
 # Core objects twice: with the sanitizers only, for the unit tests, and also
 # with libFuzzer's coverage instrumentation, for the fuzz targets.

@@ -1,7 +1,7 @@
 /*
  * fuzz_awsjson.c
  *		libFuzzer target: the JSON credential documents of the ECS and EC2
- *		metadata services and their ISO 8601 times (core/awsjson.c).
+ *		metadata services and their ISO 8601 times (notify/core/awsjson.c).
  *
  * The input is a document; each field the credential provider reads is
  * looked up with buffers of several sizes, and the answers must keep the
@@ -12,8 +12,8 @@
  */
 #include <time.h>
 
-#include "awsjson.h"
 #include "fuzz.h"
+#include "notify/core/awsjson.h"
 
 /* The fields credentials.c reads, and a few more for variety. */
 static const char *const fields[] = {

@@ -1,7 +1,8 @@
 /*
  * fuzz_credfile.c
- *		libFuzzer target: the AWS shared credentials file (core/credfile.c),
- *		which anyone who can write the file controls.
+ *		libFuzzer target: the AWS shared credentials file
+ *		(notify/core/credfile.c), which anyone who can write the file
+ *		controls.
  *
  * The input is the file.  It is read for the default profile (NULL and
  * "default" must agree), a fixed name and the first bracketed name in the
@@ -12,8 +13,8 @@
 #define _GNU_SOURCE				/* memmem */
 #include <string.h>
 
-#include "credfile.h"
 #include "fuzz.h"
+#include "notify/core/credfile.h"
 
 /* Whether s is non-empty (unless may_be_empty) visible ASCII of at most max. */
 static bool

@@ -1,7 +1,7 @@
 /*
  * fuzz_snsxml.c
- *		libFuzzer target: SNS's XML responses (core/snsxml.c), which come
- *		from the network.
+ *		libFuzzer target: SNS's XML responses (notify/core/snsxml.c), which
+ *		come from the network.
  *
  * Each input is parsed as a Publish, a PublishBatch and an error response,
  * and every result must fit its field.  Then the input's bytes are used as
@@ -11,7 +11,7 @@
  * parser must read them back exactly (or refuse ones SNS could not send).
  */
 #include "fuzz.h"
-#include "snsxml.h"
+#include "notify/core/snsxml.h"
 
 /* A growing output buffer; aborts when out of memory. */
 typedef struct Doc

@@ -4,7 +4,7 @@
  *
  * See cwquery.h for the request's shape and AWS's limits.
  */
-#include "cwquery.h"
+#include "notify/core/cwquery.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -20,14 +20,14 @@
 
 #include "miscadmin.h"
 
-#include "core/sigv4.h"
-#include "core/snsxml.h"
-#include "credentials.h"
 #include "guc.h"
-#include "http.h"
-#include "message.h"
-#include "notifier.h"
-#include "sns.h"
+#include "notify/core/sigv4.h"
+#include "notify/core/snsxml.h"
+#include "notify/credentials.h"
+#include "notify/http.h"
+#include "notify/message.h"
+#include "notify/notifier.h"
+#include "notify/sns.h"
 
 /* SNS's most entries per PublishBatch. */
 #define BATCH_MAX 10

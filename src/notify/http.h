@@ -9,8 +9,8 @@
 
 #include <curl/curl.h>
 
-#include "core/sigv4.h"
-#include "credentials.h"
+#include "notify/core/sigv4.h"
+#include "notify/credentials.h"
 
 extern void vigil_http_setup(CURL *curl, const char *url, struct curl_slist *headers,
 							 char *errbuf, long timeout_ms, bool verify);

@@ -6,12 +6,12 @@
  * a truncated or hostile document can make a parse fail but never make it
  * read outside the buffer.
  */
-#include "snsxml.h"
+#include "notify/core/snsxml.h"
 
 #include <stdint.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "notify/core/utf8.h"
 
 /* A range of the input. */
 typedef struct Span

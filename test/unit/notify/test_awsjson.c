@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "awsjson.h"
+#include "notify/core/awsjson.h"
 #include "unit.h"
 
 #define ECS_DOC \

@@ -31,7 +31,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "sigv4.h"
+#include "notify/core/sigv4.h"
 
 /* The most data points in one PutMetricData request. */
 #define VIGIL_CW_MAX_DATA 1000

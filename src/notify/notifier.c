@@ -50,12 +50,12 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "credentials.h"
 #include "guc.h"
-#include "metrics.h"
-#include "notifier.h"
-#include "outbox.h"
-#include "sns.h"
+#include "notify/credentials.h"
+#include "notify/metrics.h"
+#include "notify/notifier.h"
+#include "notify/outbox.h"
+#include "notify/sns.h"
 
 PGDLLEXPORT void vigil_notifier_main(Datum arg pg_attribute_unused());
 

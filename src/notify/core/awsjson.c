@@ -7,12 +7,12 @@
  * for an object, 0 for an array), so hostile nesting costs neither stack
  * nor time beyond one pass, and every read is checked against len.
  */
-#include "awsjson.h"
+#include "notify/core/awsjson.h"
 
 #include <stdint.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "notify/core/utf8.h"
 
 /* What the tokenizer expects next. */
 typedef enum JsonExpect

@@ -5,7 +5,7 @@
  * Shared by the JSON, credentials-file and XML readers, so that all of
  * them accept exactly the same well-formed UTF-8 (RFC 3629).
  */
-#include "utf8.h"
+#include "notify/core/utf8.h"
 
 /*
  * Length of the well-formed UTF-8 sequence at p (at most avail bytes), or

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Compute AWS SigV4 test vectors with botocore for test/unit/test_sigv4.c.
+"""Compute AWS SigV4 test vectors with botocore for test/unit/notify/test_sigv4.c.
 
-Usage: python3 test/unit/sigv4_vectors.py > vectors.txt
+Usage: python3 test/unit/notify/sigv4_vectors.py > vectors.txt
        test/unit/bin/test_sigv4 vectors.txt   (or VIGIL_SIGV4_VECTORS=...)
 
 Needs only the standard library and botocore (Debian: python3-botocore).

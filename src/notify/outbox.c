@@ -30,10 +30,10 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "core/backoff.h"
 #include "guc.h"
-#include "message.h"
-#include "outbox.h"
+#include "notify/core/backoff.h"
+#include "notify/message.h"
+#include "notify/outbox.h"
 #include "plan.h"
 
 /*

@@ -4,7 +4,7 @@
  */
 #include <limits.h>
 
-#include "backoff.h"
+#include "notify/core/backoff.h"
 #include "unit.h"
 
 /* The ceiling doubles from base_ms per attempt and stops at max_ms. */

@@ -7,7 +7,7 @@
 
 #include "postgres.h"
 
-#include "delivery.h"
+#include "notify/delivery.h"
 
 extern bool vigil_outbox_begin(const char *activity);
 extern void vigil_outbox_end(MemoryContext mcxt);

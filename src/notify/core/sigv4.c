@@ -6,9 +6,10 @@
  * See sigv4.h for the conventions.  The signing follows AWS's "Create a
  * signed AWS API request" steps (canonical request, string to sign,
  * signing key, signature) and matches botocore's SigV4Auth byte for byte,
- * which test/unit/test_sigv4.c checks against vectors botocore computes.
+ * which test/unit/notify/test_sigv4.c checks against vectors botocore
+ * computes.
  */
-#include "sigv4.h"
+#include "notify/core/sigv4.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "hex.h"
+#include "core/hex.h"
 
 #define SHA256_LEN 32
 #define ALGORITHM "AWS4-HMAC-SHA256"

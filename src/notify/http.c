@@ -13,9 +13,9 @@
 
 #include <time.h>
 
-#include "core/sigv4.h"
 #include "guc.h"
-#include "http.h"
+#include "notify/core/sigv4.h"
+#include "notify/http.h"
 
 /*
  * Point curl at url with the given header lines, errors into errbuf

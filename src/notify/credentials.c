@@ -35,12 +35,12 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 
-#include "core/awsjson.h"
-#include "core/credfile.h"
-#include "core/sigv4.h"
-#include "credentials.h"
 #include "guc.h"
-#include "http.h"
+#include "notify/core/awsjson.h"
+#include "notify/core/credfile.h"
+#include "notify/core/sigv4.h"
+#include "notify/credentials.h"
+#include "notify/http.h"
 
 /* Refresh temporary credentials this long before they expire. */
 #define REFRESH_MARGIN_S 300

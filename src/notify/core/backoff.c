@@ -4,7 +4,7 @@
  *
  * See backoff.h for the formula and how out-of-range inputs are treated.
  */
-#include "backoff.h"
+#include "notify/core/backoff.h"
 
 #include <math.h>
 

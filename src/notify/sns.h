@@ -7,8 +7,8 @@
 
 #include "postgres.h"
 
-#include "credentials.h"
-#include "delivery.h"
+#include "notify/credentials.h"
+#include "notify/delivery.h"
 
 extern void vigil_sns_deliver(VigilDelivery *d, int n, const VigilCredentials *creds);
 extern void vigil_sns_reset(void);

@@ -7,7 +7,7 @@
 
 #include "postgres.h"
 
-#include "delivery.h"
+#include "notify/delivery.h"
 
 /* SNS's limit on one message, attributes included (and on a whole batch). */
 #define VIGIL_SNS_MAX_BYTES 262144

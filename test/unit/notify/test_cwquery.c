@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cwquery.h"
+#include "notify/core/cwquery.h"
 #include "unit.h"
 
 /* 2026-11-21T10:00:00Z */

@@ -17,9 +17,9 @@
 #include "mb/pg_wchar.h"
 #include "utils/json.h"
 
-#include "core/sigv4.h"
 #include "guc.h"
-#include "message.h"
+#include "notify/core/sigv4.h"
+#include "notify/message.h"
 
 /* SNS limits: Subject length, MessageGroupId length. */
 #define SUBJECT_MAX 99

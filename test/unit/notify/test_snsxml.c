@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snsxml.h"
+#include "notify/core/snsxml.h"
 #include "unit.h"
 
 static const char publish[] =

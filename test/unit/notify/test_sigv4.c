@@ -3,17 +3,17 @@
  *		Unit tests for AWS SigV4 signing and its helpers, against botocore.
  *
  * The signing cases compare with vectors botocore computes
- * (test/unit/sigv4_vectors.py), read from the file named by argv[1] or by
- * the environment variable VIGIL_SIGV4_VECTORS.  Without either, or with a
- * file missing any vector listed in required_vectors, those cases fail: a
- * skipped comparison must never pass for a successful one.
+ * (test/unit/notify/sigv4_vectors.py), read from the file named by argv[1]
+ * or by the environment variable VIGIL_SIGV4_VECTORS.  Without either, or
+ * with a file missing any vector listed in required_vectors, those cases
+ * fail: a skipped comparison must never pass for a successful one.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sigv4.h"
+#include "notify/core/sigv4.h"
 #include "unit.h"
 
 #define MAX_FIELDS 64
@@ -701,7 +701,7 @@ botocore_vectors_loaded(void)
 	if (vectors_path == NULL)
 	{
 		printf("# no botocore vectors: pass a file from "
-			   "test/unit/sigv4_vectors.py as argv[1] or in "
+			   "test/unit/notify/sigv4_vectors.py as argv[1] or in "
 			   "VIGIL_SIGV4_VECTORS\n");
 		unit_case_failed = 1;
 		return;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "credfile.h"
+#include "notify/core/credfile.h"
 #include "unit.h"
 
 #define AKID "AKIAIOSFODNN7EXAMPLE"

@@ -15,11 +15,11 @@
  * i.e. does not set the key itself; we treat it as inherited whenever
  * there is any other section, which would take per-key memory to refine.
  */
-#include "credfile.h"
+#include "notify/core/credfile.h"
 
 #include <string.h>
 
-#include "utf8.h"
+#include "notify/core/utf8.h"
 
 /* The keys we read, in the order they are kept in a KeySlot array. */
 enum
