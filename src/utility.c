@@ -13,7 +13,7 @@
 #include "tcop/utility.h"
 
 #include "guc.h"
-#include "notify/notifier.h"
+#include "notify/launcher.h"
 #include "utility.h"
 
 static ProcessUtility_hook_type prev_utility_hook = NULL;

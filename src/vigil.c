@@ -12,6 +12,7 @@
 
 #include "detect/profile_hint.h"
 #include "guc.h"
+#include "notify/launcher.h"
 #include "notify/notifier.h"
 #include "utility.h"
 

@@ -36,6 +36,7 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "notify/launcher.h"
 #include "notify/notifier.h"
 
 PGDLLEXPORT void vigil_launcher_main(Datum arg pg_attribute_unused());

@@ -1,14 +1,14 @@
 /*
  * notifier.h
- *		The background workers that deliver alerts to Amazon SNS: the
- *		launcher (launcher.c) and the notifier it starts (notifier.c).
+ *		The background worker that delivers alerts to Amazon SNS, and what it
+ *		shares with sessions and with the launcher that starts it
+ *		(launcher.h).
  */
 #ifndef VIGIL_NOTIFIER_H
 #define VIGIL_NOTIFIER_H
 
 #include "postgres.h"
 
-#include "nodes/nodes.h"
 #include "storage/latch.h"
 #include "storage/spin.h"
 
@@ -34,8 +34,5 @@ extern NotifierShared *vigil_notifier_shared;
 extern void vigil_notifier_shmem_register(void);
 extern void vigil_notifier_leave_if_held(void);
 extern void vigil_notifier_wake_at_commit(void);
-
-extern void vigil_launcher_register(void);
-extern void vigil_launcher_utility(Node *stmt);
 
 #endif							/* VIGIL_NOTIFIER_H */
