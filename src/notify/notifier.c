@@ -214,8 +214,8 @@ notifier_detach(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
  * Called only where no transaction is open: alerts being sent stay
  * 'sending' and are queued again by the next run, like after a SIGTERM.
  */
-void
-vigil_notifier_leave_if_held(void)
+static void
+notifier_leave_if_held(void)
 {
 	NotifierShared *sh = vigil_notifier_shared;
 	bool		held;
@@ -313,7 +313,7 @@ notifier_round(bool *recovered)
 		return LOCKED_SLEEP_MS;
 
 	pgstat_report_activity(STATE_RUNNING, psprintf("vigil notifier: sending %d alerts", n));
-	vigil_sns_deliver(d, n, &creds);
+	vigil_sns_deliver(d, n, &creds, notifier_leave_if_held);
 
 	/* with the extension gone, so are the alerts to record */
 	if (!step_begin("vigil notifier: recording outcomes", recovered))
@@ -355,7 +355,7 @@ vigil_notifier_main(Datum arg pg_attribute_unused())
 		long		sleep_ms;
 
 		CHECK_FOR_INTERRUPTS();
-		vigil_notifier_leave_if_held();
+		notifier_leave_if_held();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;

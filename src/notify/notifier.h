@@ -32,7 +32,6 @@ typedef struct NotifierShared
 extern NotifierShared *vigil_notifier_shared;
 
 extern void vigil_notifier_shmem_register(void);
-extern void vigil_notifier_leave_if_held(void);
 extern void vigil_notifier_wake_at_commit(void);
 
 #endif							/* VIGIL_NOTIFIER_H */

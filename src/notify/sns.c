@@ -7,8 +7,9 @@
  * RFC 3986 requires ('+' as %2B: AWS reads a bare '+' as a space) and
  * signed with Signature Version 4.  Several requests are in flight at once
  * through libcurl's multi interface; the loop that drives them wakes at
- * least every 100 ms to honour SIGTERM, so a stop never waits for a slow
- * endpoint.  No transaction is open here.
+ * least every 100 ms to honour SIGTERM and to call the caller's
+ * between_polls, so a stop never waits for a slow endpoint.  No transaction
+ * is open here.
  *
  * Outcomes, per alert: sent; retry (throttling, 5xx, timeouts, network
  * errors, and batch entries that failed through no fault of ours); dead
@@ -26,7 +27,6 @@
 #include "notify/credentials.h"
 #include "notify/http.h"
 #include "notify/message.h"
-#include "notify/notifier.h"
 #include "notify/sns.h"
 
 /* SNS's most entries per PublishBatch. */
@@ -374,10 +374,13 @@ vigil_sns_reset(void)
 
 /*
  * Send n deliveries with the given credentials and set each one's outcome.
- * Returns when every request has finished or timed out.
+ * Returns when every request has finished or timed out.  between_polls is
+ * called on every turn of the loop that drives the requests, at least every
+ * POLL_MS, with no transaction open; it may end the process.
  */
 void
-vigil_sns_deliver(VigilDelivery *d, int n, const VigilCredentials *creds)
+vigil_sns_deliver(VigilDelivery *d, int n, const VigilCredentials *creds,
+				  void (*between_polls) (void))
 {
 	Request    *reqs;
 	int			nreqs = plan_requests(d, n, &reqs);
@@ -427,7 +430,7 @@ vigil_sns_deliver(VigilDelivery *d, int n, const VigilCredentials *creds)
 			if (running > 0)
 				curl_multi_poll(multi, NULL, 0, POLL_MS, NULL);
 			CHECK_FOR_INTERRUPTS();
-			vigil_notifier_leave_if_held();
+			between_polls();
 		}
 	}
 	PG_FINALLY();

@@ -10,7 +10,8 @@
 #include "notify/credentials.h"
 #include "notify/delivery.h"
 
-extern void vigil_sns_deliver(VigilDelivery *d, int n, const VigilCredentials *creds);
+extern void vigil_sns_deliver(VigilDelivery *d, int n, const VigilCredentials *creds,
+							  void (*between_polls) (void));
 extern void vigil_sns_reset(void);
 
 #endif							/* VIGIL_SNS_H */
