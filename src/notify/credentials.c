@@ -37,8 +37,9 @@
 
 #include "guc.h"
 #include "notify/core/awsjson.h"
+#include "notify/core/buf.h"
 #include "notify/core/credfile.h"
-#include "notify/core/sigv4.h"
+#include "notify/core/url.h"
 #include "notify/credentials.h"
 #include "notify/http.h"
 

@@ -9,7 +9,8 @@
 
 #include <curl/curl.h>
 
-#include "notify/core/sigv4.h"
+#include "notify/core/buf.h"
+#include "notify/core/url.h"
 #include "notify/credentials.h"
 
 extern void vigil_http_setup(CURL *curl, const char *url, struct curl_slist *headers,

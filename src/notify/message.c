@@ -18,7 +18,7 @@
 #include "utils/json.h"
 
 #include "guc.h"
-#include "notify/core/sigv4.h"
+#include "notify/core/arn.h"
 #include "notify/message.h"
 
 /* SNS limits: Subject length, MessageGroupId length. */

@@ -46,10 +46,12 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "notify/core/arn.h"
 #include "notify/core/backoff.h"
+#include "notify/core/buf.h"
 #include "notify/core/cwquery.h"
-#include "notify/core/sigv4.h"
 #include "notify/core/snsxml.h"
+#include "notify/core/url.h"
 #include "notify/credentials.h"
 #include "notify/http.h"
 #include "notify/metrics.h"

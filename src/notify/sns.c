@@ -22,8 +22,10 @@
 #include "miscadmin.h"
 
 #include "guc.h"
-#include "notify/core/sigv4.h"
+#include "notify/core/arn.h"
+#include "notify/core/buf.h"
 #include "notify/core/snsxml.h"
+#include "notify/core/url.h"
 #include "notify/credentials.h"
 #include "notify/http.h"
 #include "notify/message.h"

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "notify/core/sigv4.h"
+#include "notify/core/url.h"
+
 static const char hexdigits_upper[] = "0123456789ABCDEF";
 
 /* Whether c is printable ASCII, space included. */

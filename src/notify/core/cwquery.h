@@ -14,13 +14,13 @@
  *		&MetricData.member.N.Timestamp=2026-11-21T10:00:00Z
  *		&MetricData.member.N.Value=3&MetricData.member.N.Unit=Count
  *
- * form-encoded as sigv4.h describes.  AWS takes at most 1000 data points
+ * form-encoded as url.h describes.  AWS takes at most 1000 data points
  * and 1 MB of body per request; a namespace is 1 to 255 ASCII characters,
  * no control characters, not starting with ':' (and "AWS/" is AWS's own);
  * a dimension value is 1 to 1024 ASCII characters, no control characters,
  * at least one of them not blank.
  *
- * Memory: as in sigv4.h, VigilBufs own their data, and a function that
+ * Memory: as in buf.h, VigilBufs own their data, and a function that
  * fails leaves its output buffer as it was.
  */
 #ifndef VIGIL_CWQUERY_H
@@ -31,7 +31,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "notify/core/sigv4.h"
+#include "notify/core/buf.h"
 
 /* The most data points in one PutMetricData request. */
 #define VIGIL_CW_MAX_DATA 1000

@@ -1,7 +1,6 @@
 /*
  * sigv4.c
- *		AWS Signature Version 4, with the encoding, endpoint URL and ARN
- *		helpers the SNS notifier needs.
+ *		AWS Signature Version 4.
  *
  * See sigv4.h for the conventions.  The signing follows AWS's "Create a
  * signed AWS API request" steps (canonical request, string to sign,
@@ -21,6 +20,7 @@
 #include <openssl/hmac.h>
 
 #include "core/hex.h"
+#include "notify/core/url.h"
 
 #define SHA256_LEN 32
 #define ALGORITHM "AWS4-HMAC-SHA256"
@@ -29,7 +29,6 @@
 #define MIN_SIGN_TIME INT64_C(-62167219200)
 #define MAX_SIGN_TIME INT64_C(253402300799)
 
-static const char hexdigits_upper[] = "0123456789ABCDEF";
 static const char hexdigits_lower[] = "0123456789abcdef";
 
 /* One decoded and re-encoded query parameter, pointing into a pool. */
@@ -38,34 +37,6 @@ typedef struct QueryPair
 	const char *name;
 	const char *value;
 } QueryPair;
-
-/* Whether c is an RFC 3986 unreserved character, kept as is by encoding. */
-static inline bool
-is_unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		(c >= '0' && c <= '9') ||
-		c == '-' || c == '_' || c == '.' || c == '~';
-}
-
-/* ASCII lowercase, whatever the locale. */
-static inline char
-ascii_lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
-}
-
-/* Whether s starts with prefix, ignoring ASCII case. */
-static bool
-has_prefix_nocase(const char *s, const char *prefix)
-{
-	for (; *prefix != '\0'; s++, prefix++)
-	{
-		if (ascii_lower(*s) != *prefix)
-			return false;
-	}
-	return true;
-}
 
 /* Write len bytes as lowercase hex plus a NUL: dst needs 2 * len + 1. */
 static void
@@ -81,102 +52,6 @@ hex_lower(char *dst, const unsigned char *src, size_t len)
 	dst[2 * len] = '\0';
 }
 
-/* Make buf an empty buffer that owns nothing. */
-void
-vigil_buf_init(VigilBuf *buf)
-{
-	buf->data = NULL;
-	buf->len = 0;
-	buf->cap = 0;
-}
-
-/* Make room for extra more bytes (and the NUL) without appending them. */
-bool
-vigil_buf_reserve(VigilBuf *buf, size_t extra)
-{
-	size_t		need,
-				cap;
-	char	   *data;
-
-	if (extra > SIZE_MAX - 1 - buf->len)
-		return false;
-	need = buf->len + extra + 1;
-	if (need <= buf->cap)
-		return true;
-
-	/* doubling keeps a long run of small appends linear */
-	cap = buf->cap < 64 ? 64 : buf->cap;
-	while (cap < need)
-	{
-		if (cap > SIZE_MAX / 2)
-		{
-			cap = need;
-			break;
-		}
-		cap *= 2;
-	}
-
-	data = realloc(buf->data, cap);
-	if (data == NULL)
-		return false;
-	if (buf->data == NULL)
-		data[0] = '\0';
-	buf->data = data;
-	buf->cap = cap;
-	return true;
-}
-
-/* Append len bytes of data. */
-bool
-vigil_buf_append(VigilBuf *buf, const void *data, size_t len)
-{
-	if (!vigil_buf_reserve(buf, len))
-		return false;
-	if (len > 0)
-		memcpy(buf->data + buf->len, data, len);
-	buf->len += len;
-	buf->data[buf->len] = '\0';
-	return true;
-}
-
-/* Append a C string, without its NUL. */
-bool
-vigil_buf_append_str(VigilBuf *buf, const char *s)
-{
-	return vigil_buf_append(buf, s, strlen(s));
-}
-
-/* Append srclen bytes of src percent-encoded; see vigil_uri_encode. */
-bool
-vigil_buf_append_uri(VigilBuf *buf, const void *src, size_t srclen,
-					 bool encode_slash)
-{
-	size_t		n = vigil_uri_encode(NULL, src, srclen, encode_slash);
-
-	if (!vigil_buf_reserve(buf, n))
-		return false;
-	buf->len += vigil_uri_encode(buf->data + buf->len, src, srclen,
-								 encode_slash);
-	return true;
-}
-
-/* Empty buf but keep its memory for reuse. */
-void
-vigil_buf_reset(VigilBuf *buf)
-{
-	buf->len = 0;
-	if (buf->data != NULL)
-		buf->data[0] = '\0';
-}
-
-/* Release buf's memory and make it an empty buffer again. */
-void
-vigil_buf_free(VigilBuf *buf)
-{
-	free(buf->data);
-	vigil_buf_init(buf);
-}
-
 /* Release a buffer that held key material, wiping it first. */
 static void
 buf_free_secret(VigilBuf *buf)
@@ -184,268 +59,6 @@ buf_free_secret(VigilBuf *buf)
 	if (buf->data != NULL)
 		OPENSSL_cleanse(buf->data, buf->cap);
 	vigil_buf_free(buf);
-}
-
-/* Truncate buf back to len bytes, undoing a partly done append. */
-static void
-buf_truncate(VigilBuf *buf, size_t len)
-{
-	buf->len = len;
-	if (buf->data != NULL)
-		buf->data[len] = '\0';
-}
-
-/* Percent-encode src into dst (or only measure it when dst is NULL). */
-size_t
-vigil_uri_encode(char *dst, const void *src, size_t srclen, bool encode_slash)
-{
-	const unsigned char *s = src;
-	size_t		n = 0;
-	size_t		i;
-
-	for (i = 0; i < srclen; i++)
-	{
-		unsigned char c = s[i];
-
-		if (is_unreserved(c) || (c == '/' && !encode_slash))
-		{
-			if (dst != NULL)
-				dst[n] = (char) c;
-			n += 1;
-		}
-		else
-		{
-			if (dst != NULL)
-			{
-				dst[n] = '%';
-				dst[n + 1] = hexdigits_upper[c >> 4];
-				dst[n + 2] = hexdigits_upper[c & 0x0f];
-			}
-			n += 3;
-		}
-	}
-	if (dst != NULL)
-		dst[n] = '\0';
-	return n;
-}
-
-/* Append name=value to a form body; see sigv4.h. */
-bool
-vigil_form_add(VigilBuf *form, const char *name, const char *value)
-{
-	return vigil_form_add_len(form, name, value, strlen(value));
-}
-
-/* Append name=value to a form body, value given by length. */
-bool
-vigil_form_add_len(VigilBuf *form, const char *name, const char *value,
-				   size_t valuelen)
-{
-	size_t		oldlen = form->len;
-
-	if ((form->len > 0 && !vigil_buf_append(form, "&", 1)) ||
-		!vigil_buf_append_uri(form, name, strlen(name), true) ||
-		!vigil_buf_append(form, "=", 1) ||
-		!vigil_buf_append_uri(form, value, valuelen, true))
-	{
-		/* a pair is either all there or not at all */
-		buf_truncate(form, oldlen);
-		return false;
-	}
-	return true;
-}
-
-/* Whether c may appear in a registered host name we accept. */
-static inline bool
-is_host_char(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		(c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-}
-
-/* Take an endpoint URL apart; see sigv4.h for what is refused. */
-bool
-vigil_url_parse(const char *url, VigilUrl *out)
-{
-	const char *p;
-	const char *host;
-	const char *path;
-	size_t		hostlen,
-				pathlen,
-				n,
-				i;
-	bool		https,
-				has_port = false;
-	long		port = 0;
-	char		hostbuf[VIGIL_URL_HOST_MAX];
-
-	if (url == NULL)
-		return false;
-	if (has_prefix_nocase(url, "http://"))
-	{
-		https = false;
-		p = url + 7;
-	}
-	else if (has_prefix_nocase(url, "https://"))
-	{
-		https = true;
-		p = url + 8;
-	}
-	else
-		return false;
-
-	/* host: an IPv6 literal in brackets, or a name or IPv4 address */
-	host = p;
-	if (*p == '[')
-	{
-		bool		colon = false;
-
-		for (p++; *p != ']'; p++)
-		{
-			if (*p == ':')
-				colon = true;
-			else if (vigil_hex_value((unsigned char) *p) < 0 && *p != '.')
-				return false;	/* also the end of the string */
-		}
-		if (!colon)
-			return false;
-		p++;
-	}
-	else
-	{
-		while (is_host_char((unsigned char) *p))
-			p++;
-	}
-	hostlen = (size_t) (p - host);
-	if (hostlen == 0)
-		return false;
-
-	if (*p == ':')
-	{
-		int			digits = 0;
-
-		for (p++; *p >= '0' && *p <= '9'; p++)
-		{
-			/* leading zeros are harmless; the value is what counts */
-			port = port * 10 + (*p - '0');
-			if (port > 65535)
-				return false;
-			digits++;
-		}
-		if (digits == 0 || port == 0)
-			return false;
-		has_port = true;
-	}
-	else
-		port = https ? 443 : 80;
-
-	/* anything else in the authority (user information, say) is refused */
-	if (*p != '\0' && *p != '/')
-		return false;
-
-	path = p;
-	pathlen = strlen(path);
-	for (i = 0; i < pathlen; i++)
-	{
-		unsigned char c = (unsigned char) path[i];
-
-		if (c <= ' ' || c == 0x7f || c == '?' || c == '#')
-			return false;
-	}
-	if (pathlen == 0)
-	{
-		path = "/";
-		pathlen = 1;
-	}
-	if (pathlen >= VIGIL_URL_PATH_MAX || hostlen >= VIGIL_URL_HOST_MAX)
-		return false;
-
-	for (i = 0; i < hostlen; i++)
-		hostbuf[i] = ascii_lower(host[i]);
-	hostbuf[hostlen] = '\0';
-	if (has_port && port != (https ? 443 : 80))
-	{
-		n = (size_t) snprintf(hostbuf + hostlen, sizeof(hostbuf) - hostlen,
-							  ":%ld", port);
-		if (n >= sizeof(hostbuf) - hostlen)
-			return false;
-	}
-
-	out->https = https;
-	out->port = (int) port;
-	memcpy(out->host, hostbuf, strlen(hostbuf) + 1);
-	memcpy(out->path, path, pathlen);
-	out->path[pathlen] = '\0';
-	return true;
-}
-
-/* Find the region and resource of an ARN; false when it is malformed. */
-static bool
-arn_split(const char *arn, const char **region, size_t *regionlen,
-		  const char **resource)
-{
-	const char *field[6];
-	int			nfields = 1;
-	const char *p;
-	size_t		i;
-
-	if (arn == NULL || strncmp(arn, "arn:", 4) != 0)
-		return false;
-	field[0] = arn;
-	for (p = arn; *p != '\0' && nfields < 6; p++)
-	{
-		if (*p == ':')
-			field[nfields++] = p + 1;
-	}
-	if (nfields < 6)
-		return false;
-
-	/* partition, service, region and resource are never empty */
-	if (*field[1] == ':' || *field[2] == ':' || *field[3] == ':' ||
-		*field[5] == '\0')
-		return false;
-
-	*regionlen = (size_t) (field[4] - 1 - field[3]);
-	for (i = 0; i < *regionlen; i++)
-	{
-		char		c = field[3][i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-			return false;
-	}
-	*region = field[3];
-	*resource = field[5];
-	return true;
-}
-
-/* Copy the region of an ARN into region (len bytes with the NUL). */
-bool
-vigil_arn_region(const char *arn, char *region, size_t len)
-{
-	const char *r;
-	const char *resource;
-	size_t		rlen;
-
-	if (!arn_split(arn, &r, &rlen, &resource) || rlen >= len)
-		return false;
-	memcpy(region, r, rlen);
-	region[rlen] = '\0';
-	return true;
-}
-
-/* Whether a well-formed ARN names a FIFO topic (name ending in ".fifo"). */
-bool
-vigil_arn_is_fifo(const char *arn)
-{
-	const char *r;
-	const char *resource;
-	size_t		rlen,
-				n;
-
-	if (!arn_split(arn, &r, &rlen, &resource))
-		return false;
-	n = strlen(resource);
-	return n > 5 && strcmp(resource + n - 5, ".fifo") == 0;
 }
 
 /* Write v as exactly n decimal digits, zero-padded, without a NUL. */
@@ -534,7 +147,7 @@ valid_scope_part(const char *s)
 		return false;
 	for (; *s != '\0'; s++)
 	{
-		if (!is_unreserved((unsigned char) *s))
+		if (!vigil_uri_unreserved((unsigned char) *s))
 			return false;
 	}
 	return true;

@@ -1,7 +1,7 @@
 /*
  * sigv4.h
- *		AWS Signature Version 4 for the SNS notifier, and the encoding,
- *		endpoint URL and ARN helpers it needs.
+ *		AWS Signature Version 4, for the notifier's requests to SNS and
+ *		CloudWatch.
  *
  * Nothing here knows about PostgreSQL: the notifier fills a
  * VigilSigV4Request, gets back the X-Amz-Date and Authorization header
@@ -9,18 +9,13 @@
  * OpenSSL's libcrypto, so whatever links this file needs -lcrypto.  There is
  * no global state; every function is safe to call from any thread.
  *
- * Memory: the only allocations are VigilBuf contents and temporaries freed
- * before returning.  A VigilBuf owns its data; vigil_buf_free releases it.
- * A VigilSigV4Result owns three VigilBufs; vigil_sigv4_result_free releases
- * them.  Every allocating function returns false on allocation failure (or
- * on a size that would overflow) and then leaves its output as documented,
- * never half-written.
+ * Memory: the only allocations are VigilBuf contents (buf.h) and
+ * temporaries freed before returning.  A VigilSigV4Result owns three
+ * VigilBufs; vigil_sigv4_result_free releases them.  Every allocating
+ * function returns false on allocation failure (or on a size that would
+ * overflow) and then leaves its output as documented, never half-written.
  *
- * Encoding is RFC 3986 percent-encoding as SigV4 defines it: the unreserved
- * bytes A-Z a-z 0-9 - _ . ~ are kept, every other byte becomes %XX with
- * uppercase hex, so '+' is %2B and a space %20 (never '+').  Bytes are
- * encoded one by one, so UTF-8 text comes out as its bytes (é is %C3%A9).
- * AWS query APIs such as SNS accept a form body encoded this way.
+ * Paths and query strings are percent-encoded as url.h describes.
  */
 #ifndef VIGIL_SIGV4_H
 #define VIGIL_SIGV4_H
@@ -29,90 +24,14 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "notify/core/buf.h"
+
 /* "YYYYMMDDTHHMMSSZ" */
 #define VIGIL_SIGV4_DATE_LEN 16
 /* lowercase hex of a SHA-256 digest */
 #define VIGIL_SIGV4_HEX_LEN 64
 /* room for content-type;host;x-amz-date;x-amz-security-token and a NUL */
 #define VIGIL_SIGV4_SIGNED_HEADERS_MAX 64
-
-/* Limits of a parsed endpoint URL, each including the terminating NUL. */
-#define VIGIL_URL_HOST_MAX 272
-#define VIGIL_URL_PATH_MAX 2048
-
-/*
- * A growable byte string.  Start from VIGIL_BUF_INIT (or vigil_buf_init):
- * data is NULL until the first successful append, and from then on holds
- * len bytes followed by a NUL that len does not count, so text can be used
- * as a C string.  A failed append leaves the buffer as it was.
- */
-typedef struct VigilBuf
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;			/* bytes allocated at data, NUL included */
-} VigilBuf;
-
-#define VIGIL_BUF_INIT {NULL, 0, 0}
-
-extern void vigil_buf_init(VigilBuf *buf);
-extern bool vigil_buf_reserve(VigilBuf *buf, size_t extra);
-extern bool vigil_buf_append(VigilBuf *buf, const void *data, size_t len);
-extern bool vigil_buf_append_str(VigilBuf *buf, const char *s);
-extern bool vigil_buf_append_uri(VigilBuf *buf, const void *src,
-								 size_t srclen, bool encode_slash);
-extern void vigil_buf_reset(VigilBuf *buf);
-extern void vigil_buf_free(VigilBuf *buf);
-
-/*
- * Percent-encode srclen bytes of src into dst and NUL-terminate it; returns
- * the encoded length.  dst needs room for 3 * srclen + 1 bytes; with dst
- * NULL nothing is written and the length is only computed.  encode_slash
- * false keeps '/' as is, for paths.
- */
-extern size_t vigil_uri_encode(char *dst, const void *src, size_t srclen,
-							   bool encode_slash);
-
-/*
- * Append the pair name=value to an application/x-www-form-urlencoded body,
- * both sides percent-encoded, preceded by '&' unless the body is empty (so
- * the buffer must hold nothing but the form).  vigil_form_add_len takes a
- * value that need not be NUL-terminated and may hold any bytes.
- */
-extern bool vigil_form_add(VigilBuf *form, const char *name,
-						   const char *value);
-extern bool vigil_form_add_len(VigilBuf *form, const char *name,
-							   const char *value, size_t valuelen);
-
-/*
- * An endpoint URL, "http[s]://host[:port][/path]", taken apart.  host is
- * the Host header value: the host name lowercased (an IPv6 literal keeps
- * its brackets), followed by ":port" only when the URL gives a port other
- * than the scheme's default (80 for http, 443 for https), which is what
- * botocore signs.  path is the URL's path as written, "/" when it has none.
- * URLs with user information, a query, a fragment, an empty or invalid host
- * or port, or parts longer than the limits above are refused.
- */
-typedef struct VigilUrl
-{
-	bool		https;
-	int			port;			/* effective port, default or explicit */
-	char		host[VIGIL_URL_HOST_MAX];
-	char		path[VIGIL_URL_PATH_MAX];
-} VigilUrl;
-
-extern bool vigil_url_parse(const char *url, VigilUrl *out);
-
-/*
- * ARNs, "arn:partition:service:region:account:resource".  vigil_arn_region
- * copies the region into region (len bytes, NUL included) and fails on a
- * malformed ARN, an empty or invalid region, or a region that does not fit.
- * vigil_arn_is_fifo tells whether a well-formed ARN's resource (an SNS
- * topic name) ends in ".fifo", which decides whether a publish needs a
- * MessageGroupId.
- */
-extern bool vigil_arn_region(const char *arn, char *region, size_t len);
-extern bool vigil_arn_is_fifo(const char *arn);
 
 /*
  * What is signed.  The request is signed over exactly these headers, in
