@@ -534,7 +534,7 @@ vigil_fold_profile(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		vigil_profile_init(&prof);
 	else
-		memcpy(&prof, &PG_GETARG_VIGIL_PROFILE_P(1)->p, sizeof(VigilProfile));
+		vigil_profile_get(PG_GETARG_DATUM(1), &prof);
 	fold_key(d, id, &prof);
 	PG_RETURN_DATUM(vigil_profile_datum(&prof));
 }

@@ -36,8 +36,6 @@ PG_FUNCTION_INFO_V1(vigil_profile_recv);
 PG_FUNCTION_INFO_V1(vigil_profile_send);
 PG_FUNCTION_INFO_V1(vigil_profile_json);
 
-StaticAssertDecl(sizeof(VigilProfileData) <= 512,
-				 "a vigil.profile must stay within 512 bytes");
 
 /* Seconds since the Unix epoch of a timestamptz. */
 double
@@ -57,11 +55,50 @@ vigil_epoch_to_timestamptz(double t)
 Datum
 vigil_profile_datum(const VigilProfile *p)
 {
-	VigilProfileData *d = palloc0(VIGIL_PROFILE_SIZE);
+	Size		size = offsetof(VigilProfileData, payload) + sizeof(VigilProfile);
+	VigilProfileData *d = palloc0(size);
 
-	SET_VARSIZE(d, VIGIL_PROFILE_SIZE);
-	memcpy(&d->p, p, sizeof(VigilProfile));
+	SET_VARSIZE(d, size);
+	memcpy(d->payload, p, sizeof(VigilProfile));
 	return PointerGetDatum(d);
+}
+
+/*
+ * A stored vigil.profile into *out, in the current layout whatever version
+ * it was stored in.  One this library cannot read (written by a newer one,
+ * or damaged on disk) is an error naming what is wrong.
+ */
+void
+vigil_profile_get(Datum d, VigilProfile *out)
+{
+	VigilProfileData *v = (VigilProfileData *) PG_DETOAST_DATUM(d);
+	Size		size = VARSIZE(v);
+	VigilProfileInError err;
+	VigilProfileInStatus status;
+
+	if (size < offsetof(VigilProfileData, payload))
+	{
+		err.length = 0;
+		status = VIGIL_PROFILE_IN_BAD_LENGTH;
+	}
+	else
+		status = vigil_profile_from_stored(v->payload, size - offsetof(VigilProfileData, payload),
+										   out, &err);
+	if ((Pointer) v != DatumGetPointer(d))
+		pfree(v);
+	if (status == VIGIL_PROFILE_IN_BAD_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("stored vigil.profile has format version %u, which this library cannot read",
+						err.version),
+				 errdetail("This library reads format versions up to %d.", VIGIL_PROFILE_VERSION),
+				 errhint("A newer pg_vigil library wrote it: install that one again, or rebuild the profiles with vigil.rebuild().")));
+	if (status != VIGIL_PROFILE_IN_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("stored vigil.profile of format version %d is %zu bytes, not %zu",
+						VIGIL_PROFILE_VERSION, err.length, sizeof(VigilProfile)),
+				 errhint("Rebuild the profiles with vigil.rebuild().")));
 }
 
 /*
@@ -116,6 +153,13 @@ profile_input_error(VigilProfileInStatus status, const VigilProfileInError *err,
 					 errmsg("invalid vigil.profile value"),
 					 errdetail("The payload after \"data:\\x\" must be hexadecimal digits only.")));
 			break;
+		case VIGIL_PROFILE_IN_BAD_VERSION:
+			ereport(ERROR,
+					(errcode(code),
+					 errmsg("invalid %svigil.profile value", binary ? "external " : ""),
+					 errdetail("The payload has format version %u; this library reads versions up to %d.",
+							   err->version, VIGIL_PROFILE_VERSION)));
+			break;
 		case VIGIL_PROFILE_IN_INVALID:
 			ereport(ERROR,
 					(errcode(code),
@@ -161,11 +205,12 @@ amount_stddev(const VigilProfile *p)
 Datum
 vigil_profile_out(PG_FUNCTION_ARGS)
 {
-	VigilProfileData *d = PG_GETARG_VIGIL_PROFILE_P(0);
-	const VigilProfile *p = &d->p;
+	VigilProfile prof;
+	const VigilProfile *p = &prof;
 	StringInfoData buf;
 	char	   *hex = palloc(2 * sizeof(VigilProfile) + 1);
 
+	vigil_profile_get(PG_GETARG_DATUM(0), &prof);
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "(n:" UINT64_FORMAT ",mean:", (uint64) p->amount.n);
 	append_number(&buf, vigil_welford_mean(&p->amount));
@@ -194,15 +239,16 @@ vigil_profile_recv(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(vigil_profile_datum(&p));
 }
 
-/* Binary output: the payload as it is. */
+/* Binary output: the payload, in the current format version. */
 Datum
 vigil_profile_send(PG_FUNCTION_ARGS)
 {
-	VigilProfileData *d = PG_GETARG_VIGIL_PROFILE_P(0);
+	VigilProfile p;
 	StringInfoData buf;
 
+	vigil_profile_get(PG_GETARG_DATUM(0), &p);
 	pq_begintypsend(&buf);
-	pq_sendbytes(&buf, (const char *) &d->p, sizeof(VigilProfile));
+	pq_sendbytes(&buf, (const char *) &p, sizeof(VigilProfile));
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -240,11 +286,14 @@ json_time(StringInfo buf, const char *key, double t)
 Datum
 vigil_profile_json(PG_FUNCTION_ARGS)
 {
-	VigilProfileData *d = PG_GETARG_VIGIL_PROFILE_P(0);
-	const VigilProfile *p = &d->p;
-	double		last = vigil_profile_last_time(p);
+	VigilProfile prof;
+	const VigilProfile *p = &prof;
+	double		last;
 	int			recent = 0;
 	StringInfoData buf;
+
+	vigil_profile_get(PG_GETARG_DATUM(0), &prof);
+	last = vigil_profile_last_time(p);
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');

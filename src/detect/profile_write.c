@@ -244,7 +244,7 @@ read_profile(ProfileWriter *w, VigilProfile *prof)
 	if (isnull)
 		vigil_profile_init(prof);
 	else
-		memcpy(prof, &DatumGetVigilProfileP(d)->p, sizeof(VigilProfile));
+		vigil_profile_get(d, prof);
 }
 
 /*

@@ -56,6 +56,7 @@ typedef struct Verify
 	uint64		nbatch;
 	uint64		next;			/* the first row of batch not merged yet */
 	bool		exhausted;
+	VigilProfile peeked;		/* the stored profile stored_peek read last */
 	MemoryContext keycxt;		/* reset for every key */
 } Verify;
 
@@ -152,7 +153,12 @@ stored_peek(Verify *v, char **key, const VigilProfile **prof)
 	desc = v->batch->tupdesc;
 	*key = TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull));
 	d = SPI_getbinval(row, desc, 2, &isnull);
-	*prof = isnull ? NULL : &DatumGetVigilProfileP(d)->p;
+	*prof = NULL;
+	if (!isnull)
+	{
+		vigil_profile_get(d, &v->peeked);
+		*prof = &v->peeked;
+	}
 	return true;
 }
 

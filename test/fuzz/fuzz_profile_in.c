@@ -58,6 +58,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case VIGIL_PROFILE_IN_BAD_DIGIT:
 			FUZZ_CHECK(err.offset < len && strchr("0123456789abcdefABCDEF", str[err.offset]) == NULL);
 			break;
+		case VIGIL_PROFILE_IN_BAD_VERSION:
+			FUZZ_CHECK(err.version != VIGIL_PROFILE_VERSION);
+			break;
 		case VIGIL_PROFILE_IN_INVALID:
 			FUZZ_CHECK(err.why != NULL && err.why[0] != '\0');
 			break;

@@ -72,6 +72,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	else if (st == VIGIL_PROFILE_IN_BAD_LENGTH)
 		FUZZ_CHECK(size != sizeof(p) && err.length == size);
+	else if (st == VIGIL_PROFILE_IN_BAD_VERSION)
+		FUZZ_CHECK(size >= 4 && err.version != VIGIL_PROFILE_VERSION &&
+				   memcmp(&err.version, data, 4) == 0);
 	else
 		FUZZ_CHECK(st == VIGIL_PROFILE_IN_INVALID && err.why != NULL &&
 				   err.why[0] != '\0');

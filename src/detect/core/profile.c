@@ -22,11 +22,11 @@
 #include <string.h>
 
 /*
- * The SQL type stores a profile after a 4-byte varlena header, and the whole
- * value must stay within 512 bytes.
+ * The SQL type stores a profile after 8 bytes (a varlena header and a word
+ * for alignment), and the whole value must stay within the budget.
  */
-_Static_assert(sizeof(VigilProfile) <= 508,
-			   "VigilProfile must fit a 512-byte varlena with its header");
+_Static_assert(sizeof(VigilProfile) <= VIGIL_PROFILE_MAX_BYTES - 8,
+			   "VigilProfile must fit the budget with its varlena header");
 
 /* Times at or beyond this magnitude are refused by the ring (ring.h). */
 #define MAX_ABS_T 9007199254740992.0	/* 2^53 */

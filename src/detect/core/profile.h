@@ -7,8 +7,9 @@
  * statistics (whose last_t is also the profile's last event time), the
  * last known location, a ring of recent events, a decayed hour-of-day
  * histogram and sets of seen merchants and categories.  It is stored as the
- * payload of the vigil.profile varlena (<= 512 bytes with its header) and
- * must therefore never hold pointers or padding-dependent data.
+ * payload of the vigil.profile varlena (at most VIGIL_PROFILE_MAX_BYTES with
+ * its header) and must therefore never hold pointers or padding-dependent
+ * data.
  *
  * Detection is prequential: each event is scored against the profile as it
  * was before the event (rules.h), then folded in with vigil_profile_fold.
@@ -25,8 +26,19 @@
 #include "detect/core/seenset.h"
 #include "stats/core/welford.h"
 
-/* Bumped whenever the layout below changes; stored in every profile. */
+/*
+ * Bumped whenever the layout below changes.  A stored profile starts with
+ * its version, and vigil_profile_from_stored (profile_io.h) reads every
+ * version ever stored, converting an older layout to this one.
+ */
 #define VIGIL_PROFILE_VERSION 1
+
+/*
+ * The most a stored profile may take, with the 8 bytes before its payload
+ * (varlena header, alignment): the budget detection's cost was measured at
+ * (README, "Performance").
+ */
+#define VIGIL_PROFILE_MAX_BYTES 1024
 
 /* Half-lives of the decayed summaries, in seconds of event time. */
 #define VIGIL_AMOUNT_HALF_LIFE_S (30.0 * 86400.0)

@@ -17,11 +17,12 @@ vigil_profile_from_text(const char *str, VigilProfile *out,
 						VigilProfileInError *err)
 {
 	static const char marker[] = "data:\\x";
-	unsigned char bytes[sizeof(VigilProfile)];
+	unsigned char bytes[VIGIL_PROFILE_MAX_BYTES];
 	const char *hex = strstr(str, marker);
 	const char *end;
 	size_t		hexlen,
 				i;
+	VigilProfileInStatus status;
 
 	memset(err, 0, sizeof(*err));
 	if (hex == NULL)
@@ -31,7 +32,7 @@ vigil_profile_from_text(const char *str, VigilProfile *out,
 	if (end == NULL || end[1] != '\0')
 		return VIGIL_PROFILE_IN_NO_END;
 	hexlen = (size_t) (end - hex);
-	if (hexlen != 2 * sizeof(VigilProfile))
+	if (hexlen % 2 != 0 || hexlen > 2 * sizeof(bytes))
 	{
 		err->length = hexlen;
 		return VIGIL_PROFILE_IN_BAD_LENGTH;
@@ -52,24 +53,59 @@ vigil_profile_from_text(const char *str, VigilProfile *out,
 		else
 			bytes[i / 2] |= (unsigned char) v;
 	}
-	return vigil_profile_from_binary(bytes, sizeof(bytes), out, err);
+	status = vigil_profile_from_binary(bytes, hexlen / 2, out, err);
+	if (status == VIGIL_PROFILE_IN_BAD_LENGTH)
+		err->length = hexlen;	/* said in digits, as they were given */
+	return status;
 }
 
-/* A profile from its binary form: exactly the payload's bytes, validated. */
+/*
+ * A stored profile's bytes, of any version ever stored, in the current
+ * layout; not validated.
+ */
+VigilProfileInStatus
+vigil_profile_from_stored(const void *buf, size_t len, VigilProfile *out,
+						  VigilProfileInError *err)
+{
+	uint32_t	version;
+
+	memset(err, 0, sizeof(*err));
+	if (len < sizeof(version) || len > VIGIL_PROFILE_MAX_BYTES - 8)
+	{
+		err->length = len;
+		return VIGIL_PROFILE_IN_BAD_LENGTH;
+	}
+	/* copy first: buf need not be aligned */
+	memcpy(&version, buf, sizeof(version));
+	switch (version)
+	{
+			/*
+			 * An older version gets its own case here, converting its layout
+			 * to the current one; none is older than the current yet.
+			 */
+		case VIGIL_PROFILE_VERSION:
+			if (len != sizeof(VigilProfile))
+			{
+				err->length = len;
+				return VIGIL_PROFILE_IN_BAD_LENGTH;
+			}
+			memcpy(out, buf, sizeof(VigilProfile));
+			return VIGIL_PROFILE_IN_OK;
+	}
+	err->version = version;
+	return VIGIL_PROFILE_IN_BAD_VERSION;
+}
+
+/* A profile from its binary form: a stored profile's bytes, validated. */
 VigilProfileInStatus
 vigil_profile_from_binary(const void *buf, size_t len, VigilProfile *out,
 						  VigilProfileInError *err)
 {
 	VigilProfile p;
+	VigilProfileInStatus status = vigil_profile_from_stored(buf, len, &p, err);
 
-	memset(err, 0, sizeof(*err));
-	if (len != sizeof(VigilProfile))
-	{
-		err->length = len;
-		return VIGIL_PROFILE_IN_BAD_LENGTH;
-	}
-	/* copy first: buf need not be aligned for a VigilProfile */
-	memcpy(&p, buf, sizeof(p));
+	if (status != VIGIL_PROFILE_IN_OK)
+		return status;
 	if (!vigil_profile_valid(&p, &err->why))
 		return VIGIL_PROFILE_IN_INVALID;
 	memcpy(out, &p, sizeof(p));

@@ -17,6 +17,12 @@
  * vigil_profile_valid, so a corrupted profile can never be stored and later
  * poison detection.
  *
+ * A payload starts with its format version (VIGIL_PROFILE_VERSION), and
+ * every version ever stored stays readable: vigil_profile_from_stored reads
+ * the bytes of a stored profile of any of them into the current layout.  It
+ * does not validate (stored profiles were validated on input or made by
+ * folding), so that detection, which reads one per key, pays only a copy.
+ *
  * These functions know no PostgreSQL: the type's input functions call them
  * and turn a status into an ereport, and the fuzz targets call them on any
  * bytes.  The text is NUL-terminated (a cstring) and nothing after its NUL
@@ -26,6 +32,7 @@
 #define VIGIL_PROFILE_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "detect/core/profile.h"
 
@@ -36,6 +43,7 @@ typedef enum VigilProfileInStatus
 	VIGIL_PROFILE_IN_NO_END,	/* the payload is not closed by ")" at the end */
 	VIGIL_PROFILE_IN_BAD_LENGTH,	/* wrong number of digits (text), bytes */
 	VIGIL_PROFILE_IN_BAD_DIGIT, /* a byte of the payload is not a hex digit */
+	VIGIL_PROFILE_IN_BAD_VERSION,	/* a format version this code does not know */
 	VIGIL_PROFILE_IN_INVALID	/* vigil_profile_valid rejected the payload */
 } VigilProfileInStatus;
 
@@ -44,12 +52,17 @@ typedef struct VigilProfileInError
 {
 	size_t		length;			/* BAD_LENGTH: hex digits (text), bytes */
 	size_t		offset;			/* BAD_DIGIT: the bad byte is str[offset] */
+	uint32_t	version;		/* BAD_VERSION: the version found */
 	const char *why;			/* INVALID: vigil_profile_valid's reason */
 } VigilProfileInError;
 
 extern VigilProfileInStatus vigil_profile_from_text(const char *str,
 													VigilProfile *out,
 													VigilProfileInError *err);
+extern VigilProfileInStatus vigil_profile_from_stored(const void *buf,
+													  size_t len,
+													  VigilProfile *out,
+													  VigilProfileInError *err);
 extern VigilProfileInStatus vigil_profile_from_binary(const void *buf,
 													  size_t len,
 													  VigilProfile *out,
