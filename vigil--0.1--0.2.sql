@@ -135,3 +135,78 @@ $$;
 
 COMMENT ON FUNCTION vigil.schedule_maintenance(text, text, interval, interval) IS
 	'register or update this database''s pg_cron jobs: vigil.rebuild_all(history) and vigil.purge_alerts(keep)';
+
+-- The attribute numbers C reads a watched table's rows by are those of
+-- columns: a write to vigil.watches cannot make detection or replay read
+-- outside a tuple (0.1 accepted 0 and negative numbers).  Dropping a
+-- coordinate forgets both in one write, which the constraints allow.
+CREATE OR REPLACE FUNCTION vigil.on_drop() RETURNS event_trigger
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	obj record;
+	w vigil.watches;
+BEGIN
+	FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
+			   WHERE object_type IN ('table', 'table column') LOOP
+		FOR w IN SELECT * FROM vigil.watches WHERE relation = obj.objid LOOP
+			IF obj.object_type = 'table' THEN
+				PERFORM vigil.forget_watch(w.id, false);
+			ELSIF obj.objsubid IN (w.key_attnum, w.amount_attnum, w.time_attnum) THEN
+				RAISE NOTICE 'vigil: a column detection needs was dropped; % is no longer watched',
+					w.relation;
+				PERFORM vigil.forget_watch(w.id, true);
+			ELSE
+				-- a location is both coordinates or neither
+				UPDATE vigil.watches SET
+					lat_attnum = CASE WHEN obj.objsubid IN (lat_attnum, lon_attnum) THEN NULL
+									  ELSE lat_attnum END,
+					lon_attnum = CASE WHEN obj.objsubid IN (lat_attnum, lon_attnum) THEN NULL
+									  ELSE lon_attnum END,
+					merchant_attnum = NULLIF(merchant_attnum, obj.objsubid),
+					category_attnum = NULLIF(category_attnum, obj.objsubid)
+				WHERE id = w.id;
+			END IF;
+		END LOOP;
+	END LOOP;
+END
+$$;
+
+ALTER TABLE vigil.watches
+	ADD CONSTRAINT watches_key_attnum_check CHECK (key_attnum > 0),
+	ADD CONSTRAINT watches_amount_attnum_check CHECK (amount_attnum > 0),
+	ADD CONSTRAINT watches_time_attnum_check CHECK (time_attnum > 0),
+	ADD CONSTRAINT watches_lat_attnum_check CHECK (lat_attnum > 0),
+	ADD CONSTRAINT watches_lon_attnum_check CHECK (lon_attnum > 0),
+	ADD CONSTRAINT watches_merchant_attnum_check CHECK (merchant_attnum > 0),
+	ADD CONSTRAINT watches_category_attnum_check CHECK (category_attnum > 0),
+	ADD CONSTRAINT watches_location_check CHECK ((lat_attnum IS NULL) = (lon_attnum IS NULL));
+
+-- vigil.unwatch takes the table's lock (dropping the trigger) before it
+-- deletes profiles, the order inserts take them in: it deadlocked with an
+-- insert in progress.
+CREATE OR REPLACE FUNCTION vigil.forget_watch(id int, drop_trigger boolean)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	rel regclass;
+BEGIN
+	-- The table's lock first, as an insert takes it before it writes
+	-- profiles: dropping the trigger waits for inserts in progress, and
+	-- only then are profiles deleted (deleting them first, then waiting for
+	-- the table, deadlocked with an insert that went on to write them).
+	-- rel is NULL when a concurrent unwatch() forgot the watch first, and
+	-- names no table when the table went without a DROP the event trigger
+	-- saw (the trigger went with it).  A regclass prints as a quoted,
+	-- schema-qualified name.
+	SELECT w.relation INTO rel FROM vigil.watches w WHERE w.id = forget_watch.id;
+	IF drop_trigger AND EXISTS (SELECT FROM pg_class c WHERE c.oid = rel) THEN
+		EXECUTE format('DROP TRIGGER IF EXISTS vigil_detect ON %s', rel);
+	END IF;
+	DELETE FROM vigil.watches w WHERE w.id = forget_watch.id;
+	DELETE FROM vigil.profiles p WHERE p.watch_id = forget_watch.id;
+END
+$$;

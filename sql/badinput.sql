@@ -420,6 +420,32 @@ SELECT relation::text AS rebuilt FROM vigil.rebuild_all() ORDER BY 1;
 SELECT vigil.unwatch(:ghost_oid);
 SELECT count(*) AS ghost_watches FROM vigil.watches WHERE id = :ghost_watch;
 
+-- vigil.watches written directly: the attribute numbers C reads rows by
+-- must be columns (CHECK constraints; 0.1 took key_attnum = 0, and replay
+-- then read attribute -1), and a column of a type the watch cannot read
+-- makes it incomplete: replay says so, detection warns and scores nothing.
+CREATE TABLE direct (id int PRIMARY KEY, card text, amount numeric, ts timestamptz, note text);
+SELECT vigil.watch('direct', 'card', 'amount', 'ts') AS direct_watch \gset
+SELECT name, try(format(stmt, :direct_watch)) AS outcome
+FROM (VALUES
+	('key_attnum 0', $$UPDATE vigil.watches SET key_attnum = 0 WHERE id = %s$$),
+	('amount_attnum -1', $$UPDATE vigil.watches SET amount_attnum = -1 WHERE id = %s$$),
+	('time_attnum -32768', $$UPDATE vigil.watches SET time_attnum = -32768 WHERE id = %s$$),
+	('merchant_attnum 0', $$UPDATE vigil.watches SET merchant_attnum = 0 WHERE id = %s$$),
+	('a latitude without longitude', $$UPDATE vigil.watches SET lat_attnum = 3 WHERE id = %s$$),
+	('a column past the last', $$UPDATE vigil.watches SET key_attnum = 99 WHERE id = %s$$),
+	('amount from a text column', $$UPDATE vigil.watches SET amount_attnum = 5 WHERE id = %s$$)
+) v(name, stmt);
+SELECT try($$SELECT count(*) FROM vigil.replay('direct')$$) AS replay_of_column_99;
+UPDATE vigil.watches SET key_attnum = 2 WHERE id = :direct_watch;
+SELECT try($$SELECT count(*) FROM vigil.replay('direct')$$) AS replay_of_text_amount;
+INSERT INTO direct VALUES (1, 'c', 10, '2026-01-01', 'note');
+UPDATE vigil.watches SET amount_attnum = 3 WHERE id = :direct_watch;
+INSERT INTO direct VALUES (2, 'c', 10, '2026-01-02', 'note');
+SELECT count(*) AS scored FROM vigil.replay('direct');
+SELECT vigil.profile_json(profile) ->> 'n' AS folded FROM vigil.profiles WHERE watch_id = :direct_watch;
+DROP TABLE direct;
+
 --
 -- vigil.rules (and its trigger vigil.rules_validate): every write is
 -- validated, naming the rule and the parameter.

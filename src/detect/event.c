@@ -74,11 +74,27 @@ column_init(VigilColumn *c, AttrNumber attnum, TupleDesc tupdesc, MemoryContext 
 	return true;
 }
 
+/* Whether vigil.watch() accepts a column of type typid for an amount or a coordinate. */
+static bool
+number_type(Oid typid)
+{
+	return typid == INT2OID || typid == INT4OID || typid == INT8OID ||
+		typid == FLOAT4OID || typid == FLOAT8OID || typid == NUMERICOID;
+}
+
+/* Whether vigil.watch() accepts a column of type typid for the time. */
+static bool
+time_type(Oid typid)
+{
+	return typid == TIMESTAMPTZOID || typid == TIMESTAMPOID || typid == INT2OID ||
+		typid == INT4OID || typid == INT8OID;
+}
+
 /*
  * Load a watch and its columns for rel (a watched table, whose row type is
  * that of the rows detection reads), allocating in mcxt.  Runs inside the
  * caller's SPI connection.  False when the watch or one of its columns is
- * gone, or the watch is on another table.
+ * gone or of a type it cannot read, or the watch is on another table.
  */
 bool
 vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt)
@@ -133,6 +149,18 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 		!column_init(&w->lon, att[4], tupdesc, mcxt) ||
 		!column_init(&w->merchant, att[5], tupdesc, mcxt) ||
 		!column_init(&w->category, att[6], tupdesc, mcxt))
+		return false;
+
+	/*
+	 * vigil.watch() checked the columns, but vigil.watches can be written
+	 * directly (its CHECK constraints keep attribute numbers positive) and a
+	 * column's type can change: a watch without its required columns, or
+	 * with one of a type it cannot read, is incomplete.
+	 */
+	if (w->key.attnum == 0 || w->amount.attnum == 0 || w->time.attnum == 0 ||
+		!number_type(w->amount.typid) || !time_type(w->time.typid) ||
+		(w->lat.attnum != 0) != (w->lon.attnum != 0) ||
+		(w->lat.attnum != 0 && !(number_type(w->lat.typid) && number_type(w->lon.typid))))
 		return false;
 	w->last_attnum = 0;
 	for (int i = 0; i < 7; i++)

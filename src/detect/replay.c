@@ -13,9 +13,10 @@
  * which is how rebuild writes profiles and vigil.verify (verify.c) compares
  * them.
  *
- * The table is read as the caller, so its privileges (and row security)
- * apply.  vigil's own tables are read as their owner, the way PostgreSQL's
- * foreign key triggers switch user.
+ * The table is read as the caller, so its privileges apply; a table whose
+ * row-level security applies to the caller is refused (vigil_open_table_arg).
+ * vigil's own tables are read as their owner, the way PostgreSQL's foreign
+ * key triggers switch user.
  */
 #include "postgres.h"
 
@@ -38,6 +39,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -203,9 +205,19 @@ vigil_pass_run(VigilPass *p)
 	const char *timecol = quote_identifier(NameStr(TupleDescAttr(reldesc, p->w.time.attnum - 1)->attname));
 	const char *relname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(p->rel)),
 													 RelationGetRelationName(p->rel));
-	char	   *sql = psprintf("SELECT t, pg_catalog.format('%%s', t.%s) COLLATE pg_catalog.\"C\" AS k FROM %s t "
-							   "ORDER BY 2, t.%s, t.ctid",
-							   keycol, relname, timecol);
+	Oid			rowtype = RelationGetForm(p->rel)->reltype;
+
+	/*
+	 * No column name can change what this means: every name in it is quoted
+	 * from the catalogs or qualified by the alias t, and a qualified name is
+	 * always the relation's (t.x is column x of t; in an expression, t.* is
+	 * t's whole row, where a bare t would be a column named t if the table
+	 * had one).  The row's type is still checked below before its datum is
+	 * read as a tuple.
+	 */
+	char	   *sql = psprintf("SELECT t.*::%s, pg_catalog.format('%%s', t.%s) COLLATE pg_catalog.\"C\" "
+							   "FROM %s AS t ORDER BY 2, t.%s, t.ctid",
+							   format_type_be_qualified(rowtype), keycol, relname, timecol);
 	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
 	Portal		portal;
 	StringInfoData curkey;
@@ -235,6 +247,9 @@ vigil_pass_run(VigilPass *p)
 		 */
 		rows = SPI_tuptable;
 		nrows = SPI_processed;
+		if (SPI_gettypeid(rows->tupdesc, 1) != rowtype)
+			elog(ERROR, "replay read a row of type %s from table \"%s\", not its row type",
+				 format_type_be(SPI_gettypeid(rows->tupdesc, 1)), RelationGetRelationName(p->rel));
 		for (uint64 i = 0; i < nrows; i++)
 		{
 			bool		isnull;
@@ -285,13 +300,18 @@ vigil_pass_run(VigilPass *p)
 }
 
 /*
- * Open the table a caller named, with lockmode, after checking that it
- * exists and that the caller may read every column of it (the pass reads
- * whole rows), so that an OID of no relation is a clear error and a caller
- * who could not read the table cannot lock it either.
+ * Open the table that function fname was given, with lockmode, after
+ * checking that it exists and that the caller may read every row and column
+ * of it (the pass reads whole rows), so that an OID of no relation is a
+ * clear error and a caller who could not read the table cannot lock it.
+ *
+ * A table whose row-level security applies to the caller is refused before
+ * any row is read: its policies would hide rows (whose keys would then be
+ * rebuilt or verified wrong), and they are the table owner's expressions,
+ * which would run as the caller, an admin's rights lent to the owner.
  */
 Relation
-vigil_open_table_arg(Oid relid, LOCKMODE lockmode)
+vigil_open_table_arg(Oid relid, LOCKMODE lockmode, const char *fname)
 {
 	Relation	rel;
 
@@ -300,6 +320,12 @@ vigil_open_table_arg(Oid relid, LOCKMODE lockmode)
 		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ALL) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(get_rel_relkind(relid)),
 					   get_rel_name(relid));
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s must read every row of table %s", fname, get_rel_name(relid)),
+				 errdetail("Row-level security applies to the current user."),
+				 errhint("Run it as a role the policies do not apply to: a superuser, a role with BYPASSRLS, or the table's owner unless the table forces row security.")));
 	rel = try_table_open(relid, lockmode);
 	if (rel == NULL)
 		ereport(ERROR,
@@ -342,7 +368,7 @@ vigil_replay(PG_FUNCTION_ARGS)
 	p.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	p.since = vigil_time_arg(fcinfo, 1, -INFINITY);
 	p.until = vigil_time_arg(fcinfo, 2, INFINITY);
-	p.rel = vigil_open_table_arg(PG_GETARG_OID(0), AccessShareLock);
+	p.rel = vigil_open_table_arg(PG_GETARG_OID(0), AccessShareLock, "vigil.replay");
 	SPI_connect();
 	vigil_pass_load_watch(&p);
 	vigil_pass_run(&p);
@@ -389,7 +415,7 @@ vigil_rebuild(PG_FUNCTION_ARGS)
 	r.profile_typid = typenameTypeId(NULL, tn);
 	r.keys = palloc(sizeof(char *) * WRITE_PROFILES);
 	r.profiles = palloc(sizeof(Datum) * WRITE_PROFILES);
-	p.rel = vigil_open_table_arg(PG_GETARG_OID(0), ShareLock);
+	p.rel = vigil_open_table_arg(PG_GETARG_OID(0), ShareLock, "vigil.rebuild");
 	SPI_connect();
 	vigil_pass_load_watch(&p);
 	as_owner(rebuild_clear, &p);

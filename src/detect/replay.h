@@ -37,7 +37,7 @@ struct VigilPass
 	void	   *state;			/* key_done's own */
 };
 
-extern Relation vigil_open_table_arg(Oid relid, LOCKMODE lockmode);
+extern Relation vigil_open_table_arg(Oid relid, LOCKMODE lockmode, const char *fname);
 extern double vigil_time_arg(FunctionCallInfo fcinfo, int n, double def);
 extern void vigil_pass_load_watch(VigilPass *p);
 extern void vigil_pass_run(VigilPass *p);

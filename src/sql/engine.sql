@@ -44,18 +44,20 @@ COMMENT ON FUNCTION vigil.profile_json(vigil.profile) IS
 CREATE TABLE vigil.watches (
 	id serial PRIMARY KEY,
 	relation regclass NOT NULL UNIQUE,
-	key_attnum int2 NOT NULL,
-	amount_attnum int2 NOT NULL,
-	time_attnum int2 NOT NULL,
-	lat_attnum int2,
-	lon_attnum int2,
-	merchant_attnum int2,
-	category_attnum int2,
+	key_attnum int2 NOT NULL CHECK (key_attnum > 0),
+	amount_attnum int2 NOT NULL CHECK (amount_attnum > 0),
+	time_attnum int2 NOT NULL CHECK (time_attnum > 0),
+	lat_attnum int2 CHECK (lat_attnum > 0),
+	lon_attnum int2 CHECK (lon_attnum > 0),
+	merchant_attnum int2 CHECK (merchant_attnum > 0),
+	category_attnum int2 CHECK (category_attnum > 0),
 	alert_threshold float8 NOT NULL DEFAULT 0.5
 		CHECK (alert_threshold > 0 AND alert_threshold <= 1),
 	created_at timestamptz NOT NULL DEFAULT now(),
 	-- where this watch's alerts go; NULL: vigil.sns_topic_arn
-	sns_topic_arn text CHECK (sns_topic_arn ~ '^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+(\.fifo)?$')
+	sns_topic_arn text CHECK (sns_topic_arn ~ '^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+(\.fifo)?$'),
+	-- a location is both coordinates or neither
+	CONSTRAINT watches_location_check CHECK ((lat_attnum IS NULL) = (lon_attnum IS NULL))
 );
 
 COMMENT ON TABLE vigil.watches IS 'tables under detection (vigil.watch, vigil.unwatch)';

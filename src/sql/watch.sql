@@ -203,15 +203,20 @@ CREATE FUNCTION vigil.forget_watch(id int, drop_trigger boolean)
 DECLARE
 	rel regclass;
 BEGIN
-	DELETE FROM vigil.watches w WHERE w.id = forget_watch.id RETURNING w.relation INTO rel;
-	DELETE FROM vigil.profiles p WHERE p.watch_id = forget_watch.id;
+	-- The table's lock first, as an insert takes it before it writes
+	-- profiles: dropping the trigger waits for inserts in progress, and
+	-- only then are profiles deleted (deleting them first, then waiting for
+	-- the table, deadlocked with an insert that went on to write them).
 	-- rel is NULL when a concurrent unwatch() forgot the watch first, and
 	-- names no table when the table went without a DROP the event trigger
 	-- saw (the trigger went with it).  A regclass prints as a quoted,
 	-- schema-qualified name.
+	SELECT w.relation INTO rel FROM vigil.watches w WHERE w.id = forget_watch.id;
 	IF drop_trigger AND EXISTS (SELECT FROM pg_class c WHERE c.oid = rel) THEN
 		EXECUTE format('DROP TRIGGER IF EXISTS vigil_detect ON %s', rel);
 	END IF;
+	DELETE FROM vigil.watches w WHERE w.id = forget_watch.id;
+	DELETE FROM vigil.profiles p WHERE p.watch_id = forget_watch.id;
 END
 $$;
 
@@ -265,14 +270,15 @@ BEGIN
 					w.relation;
 				PERFORM vigil.forget_watch(w.id, true);
 			ELSE
+				-- a location is both coordinates or neither
 				UPDATE vigil.watches SET
-					lat_attnum = NULLIF(lat_attnum, obj.objsubid),
-					lon_attnum = NULLIF(lon_attnum, obj.objsubid),
+					lat_attnum = CASE WHEN obj.objsubid IN (lat_attnum, lon_attnum) THEN NULL
+									  ELSE lat_attnum END,
+					lon_attnum = CASE WHEN obj.objsubid IN (lat_attnum, lon_attnum) THEN NULL
+									  ELSE lon_attnum END,
 					merchant_attnum = NULLIF(merchant_attnum, obj.objsubid),
 					category_attnum = NULLIF(category_attnum, obj.objsubid)
 				WHERE id = w.id;
-				UPDATE vigil.watches SET lat_attnum = NULL, lon_attnum = NULL
-				WHERE id = w.id AND (lat_attnum IS NULL OR lon_attnum IS NULL);
 			END IF;
 		END LOOP;
 	END LOOP;
