@@ -185,18 +185,6 @@ from_file(VigilCredentials *out, bool *present, char **why)
 	return true;
 }
 
-/* libcurl write callback for metadata responses, bounded. */
-static size_t
-collect_bounded(char *data, size_t size, size_t nmemb, void *arg)
-{
-	VigilBuf   *buf = (VigilBuf *) arg;
-
-	if (buf->len + size * nmemb > METADATA_MAX_BYTES ||
-		!vigil_buf_append(buf, data, size * nmemb))
-		return 0;
-	return size * nmemb;
-}
-
 /*
  * One request to a metadata service: method, url, up to two extra header
  * lines.  The body lands in *body (caller frees); false with *why unless
@@ -211,6 +199,7 @@ metadata_request(const char *method, const char *url, const char *h1, const char
 	CURLcode	rc;
 	long		status = 0;
 	char		err[CURL_ERROR_SIZE] = "";
+	VigilHttpResponse response = {*body, 0, false};
 
 	if (curl == NULL)
 	{
@@ -224,8 +213,7 @@ metadata_request(const char *method, const char *url, const char *h1, const char
 	/* always verified: vigil.tls_verify is for testing SNS endpoints only */
 	vigil_http_setup(curl, url, headers, err, METADATA_TIMEOUT_MS, true);
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_bounded);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+	vigil_http_collect_into(curl, &response, METADATA_MAX_BYTES);
 	if (strcmp(method, "PUT") == 0)
 	{
 		curl_easy_setopt(curl, CURLOPT_UPLOAD, 0L);
@@ -236,9 +224,10 @@ metadata_request(const char *method, const char *url, const char *h1, const char
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
+	*body = response.body;
 	if (rc != CURLE_OK)
 	{
-		*why = psprintf("%s %s: %s", method, url, err[0] ? err : curl_easy_strerror(rc));
+		*why = psprintf("%s %s: %s", method, url, vigil_http_failure(&response, rc, err));
 		return false;
 	}
 	if (status != 200)

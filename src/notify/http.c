@@ -53,18 +53,44 @@ vigil_http_printable(const char *text)
 }
 
 /*
- * libcurl write callback: append the response body to the VigilBuf given
- * as CURLOPT_WRITEDATA.
+ * libcurl write callback: append to the VigilHttpResponse given as
+ * CURLOPT_WRITEDATA, up to its max.
  */
-size_t
-vigil_http_collect(char *data, size_t size, size_t nmemb, void *arg)
+static size_t
+collect(char *data, size_t size, size_t nmemb, void *arg)
 {
-	VigilBuf   *buf = (VigilBuf *) arg;
+	VigilHttpResponse *r = (VigilHttpResponse *) arg;
+	size_t		n = size * nmemb;
 
 	/* a short count makes libcurl fail the transfer; never longjmp here */
-	if (!vigil_buf_append(buf, data, size * nmemb))
+	if (n > r->max - r->body.len)
+	{
+		r->too_large = true;
 		return 0;
-	return size * nmemb;
+	}
+	if (!vigil_buf_append(&r->body, data, n))
+		return 0;
+	return n;
+}
+
+/* Collect curl's response body into *response (empty now), at most max bytes. */
+void
+vigil_http_collect_into(CURL *curl, VigilHttpResponse *response, size_t max)
+{
+	vigil_buf_reset(&response->body);
+	response->max = max;
+	response->too_large = false;
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, response);
+}
+
+/* Why a transfer that ended with result failed, for people (palloc'd). */
+char *
+vigil_http_failure(const VigilHttpResponse *response, CURLcode result, const char *errbuf)
+{
+	if (response->too_large)
+		return psprintf("the response was longer than %zu bytes", response->max);
+	return vigil_http_printable(errbuf[0] ? errbuf : curl_easy_strerror(result));
 }
 
 /* Append a header line to *headers, as libcurl wants it; false when out of memory. */
@@ -91,8 +117,8 @@ add_header(struct curl_slist **headers, const char *name, const char *value)
 const char *
 vigil_http_aws_post(const char *url, const VigilUrl *u, const char *service,
 					const char *region, const VigilCredentials *creds,
-					const VigilBuf *body, VigilBuf *response, char *errbuf,
-					struct curl_slist **headers, CURL **curl)
+					const VigilBuf *body, VigilHttpResponse *response,
+					char *errbuf, struct curl_slist **headers, CURL **curl)
 {
 	const char *content_type = "application/x-www-form-urlencoded; charset=utf-8";
 	VigilSigV4Request sr;
@@ -132,7 +158,6 @@ vigil_http_aws_post(const char *url, const VigilUrl *u, const char *service,
 	vigil_http_setup(*curl, url, *headers, errbuf, vigil_request_timeout_ms, vigil_tls_verify);
 	curl_easy_setopt(*curl, CURLOPT_POSTFIELDS, body->data);
 	curl_easy_setopt(*curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body->len);
-	curl_easy_setopt(*curl, CURLOPT_WRITEFUNCTION, vigil_http_collect);
-	curl_easy_setopt(*curl, CURLOPT_WRITEDATA, response);
+	vigil_http_collect_into(*curl, response, VIGIL_HTTP_MAX_RESPONSE);
 	return NULL;
 }

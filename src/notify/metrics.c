@@ -85,7 +85,7 @@ typedef struct Request
 	CURL	   *curl;
 	struct curl_slist *headers;
 	VigilBuf	body;
-	VigilBuf	response;
+	VigilHttpResponse response;
 	char		error[CURL_ERROR_SIZE];
 	TimestampTz first_minute;
 	TimestampTz last_minute;	/* the cursor once it is through */
@@ -346,7 +346,7 @@ request_free(void)
 	curl_slist_free_all(req.headers);
 	req.headers = NULL;
 	vigil_buf_free(&req.body);
-	vigil_buf_free(&req.response);
+	vigil_buf_free(&req.response.body);
 	in_flight = false;
 }
 
@@ -399,7 +399,7 @@ request_outcome(CURLcode result, char **what)
 	*what = NULL;
 	if (result != CURLE_OK)
 	{
-		*what = vigil_http_printable(req.error[0] ? req.error : curl_easy_strerror(result));
+		*what = vigil_http_failure(&req.response, result, req.error);
 		return OUTCOME_RETRY;
 	}
 	curl_easy_getinfo(req.curl, CURLINFO_RESPONSE_CODE, &status);
@@ -407,7 +407,7 @@ request_outcome(CURLcode result, char **what)
 		return OUTCOME_SENT;
 
 	/* CloudWatch's Query API errors are SNS's ErrorResponse documents */
-	if (vigil_snsxml_error(req.response.data, req.response.len, &err))
+	if (vigil_snsxml_error(req.response.body.data, req.response.body.len, &err))
 	{
 		/*
 		 * Only the first line: AWS follows it with the canonical request it

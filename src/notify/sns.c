@@ -45,7 +45,7 @@ typedef struct Request
 	CURL	   *curl;
 	struct curl_slist *headers;
 	VigilBuf	body;
-	VigilBuf	response;
+	VigilHttpResponse response;
 	char		error[CURL_ERROR_SIZE];
 } Request;
 
@@ -209,8 +209,7 @@ request_finish(Request *r, CURLcode result)
 
 	if (result != CURLE_OK)
 	{
-		set_all(r, VIGIL_OUTCOME_RETRY,
-				psprintf("%s", r->error[0] ? r->error : curl_easy_strerror(result)));
+		set_all(r, VIGIL_OUTCOME_RETRY, vigil_http_failure(&r->response, result, r->error));
 		return;
 	}
 	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -219,7 +218,7 @@ request_finish(Request *r, CURLcode result)
 	{
 		VigilSnsPublishResult pr;
 
-		if (vigil_snsxml_publish(r->response.data, r->response.len, &pr))
+		if (vigil_snsxml_publish(r->response.body.data, r->response.body.len, &pr))
 		{
 			r->entries[0]->outcome = VIGIL_OUTCOME_SENT;
 			r->entries[0]->message_id = vigil_http_printable(pr.message_id);
@@ -232,7 +231,7 @@ request_finish(Request *r, CURLcode result)
 	{
 		VigilSnsBatchResult br;
 
-		if (!vigil_snsxml_publish_batch(r->response.data, r->response.len, &br))
+		if (!vigil_snsxml_publish_batch(r->response.body.data, r->response.body.len, &br))
 		{
 			set_all(r, VIGIL_OUTCOME_RETRY, "unreadable PublishBatch response");
 			return;
@@ -267,7 +266,7 @@ request_finish(Request *r, CURLcode result)
 		char	   *what;
 		bool		transient;
 
-		if (vigil_snsxml_error(r->response.data, r->response.len, &err))
+		if (vigil_snsxml_error(r->response.body.data, r->response.body.len, &err))
 		{
 			/*
 			 * Only the first line: AWS follows it with the canonical request
@@ -300,7 +299,7 @@ request_free(Request *r)
 	curl_slist_free_all(r->headers);
 	r->headers = NULL;
 	vigil_buf_free(&r->body);
-	vigil_buf_free(&r->response);
+	vigil_buf_free(&r->response.body);
 }
 
 /*

@@ -64,7 +64,10 @@ Control API (same port, never signed; JSON in, JSON out)
     "fail_status": 500        HTTP status of injected failures (default 500)
     "fail_code": "InternalError"   error code (e.g. Throttling, ServiceUnavailable, InternalFailure)
     "fail_message": "..."     error message (default depends on the code)
-    "fail_mode": "error"      "error" = XML error response; "close" = drop the connection, no response
+    "fail_mode": "error"      "error" = XML error response; "close" = drop the connection, no response;
+                              "flood" = answer 200 with an endless chunked body, cut off after
+                              flood_bytes (or when the client hangs up; stats: flood_bytes_sent)
+    "flood_bytes": 67108864   how much a flood sends at most
     "fail_services": ["sns"]  which API services the failures apply to ("sns", "monitoring")
     "entry_fail_rate": 0.2    in PublishBatch, that fraction of otherwise-valid entries fails with
                               Code InternalError, SenderFault false (not delivered)
@@ -715,6 +718,7 @@ def validate_entry(state, topic, p):
 FAULT_DEFAULTS = {
     "fail_rate": 0.0, "fail_next": 0, "fail_status": 500, "fail_code": "InternalError",
     "fail_message": None, "fail_mode": "error", "fail_services": ["sns"], "entry_fail_rate": 0.0,
+    "flood_bytes": 64 << 20,
     "delay_ms": 0, "hang": False, "lose_response_next": 0, "creds_fail_next": 0,
     "creds_fail_status": 500, "clock_offset": 0.0,
 }
@@ -729,7 +733,7 @@ DEFAULT_FAULT_MESSAGES = {
 def empty_stats():
     return {"requests": 0, "by_kind": {}, "actions": {}, "accepted_messages": 0, "deduplicated": 0,
             "batch_entries_failed": 0, "rejected": {}, "faults_injected": 0, "responses_lost": 0,
-            "hung": 0, "metrics_recorded": 0,
+            "hung": 0, "metrics_recorded": 0, "flood_bytes_sent": 0,
             "credential_fetches": {"ecs": 0, "imds_token": 0, "imds_role": 0, "imds_credentials": 0}}
 
 
@@ -852,8 +856,8 @@ class State:
                             not isinstance(value, (int, float)):
                         raise ValueError(f"{key} must be a number")
                     self.faults[key] = value
-            if "fail_mode" in body and body["fail_mode"] not in ("error", "close"):
-                raise ValueError("fail_mode is 'error' or 'close'")
+            if "fail_mode" in body and body["fail_mode"] not in ("error", "close", "flood"):
+                raise ValueError("fail_mode is 'error', 'close' or 'flood'")
             if "hang" in body:
                 if body["hang"]:
                     self.unhang.clear()
@@ -1246,6 +1250,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def send_flood(self, limit):
+        """A 200 whose chunked body never ends: chunks of XML-ish filler until limit bytes are sent
+        or the client hangs up (a client must cap what it reads)."""
+        state = self.server.state
+        self.close_record(200)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        chunk = b"<Filler>" + b"x" * (65536 - 19) + b"</Filler>\n"
+        sent = 0
+        try:
+            while sent < limit:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            with state.lock:
+                state.stats["flood_bytes_sent"] += sent
+
     def send_plain(self, status, text, headers=None, close=False):
         self.send_bytes(status, text.encode(), "text/plain", headers, close)
 
@@ -1470,8 +1496,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
             fault = state.take_fault(auth.service)
             if fault:
-                ctx["fault"] = fault["fail_code"] if fault["fail_mode"] == "error" else "close"
+                ctx["fault"] = fault["fail_code"] if fault["fail_mode"] == "error" else fault["fail_mode"]
                 if fault["fail_mode"] == "close":
+                    raise DropConnection()
+                if fault["fail_mode"] == "flood":
+                    self.send_flood(int(fault["flood_bytes"]))
                     raise DropConnection()
                 code = fault["fail_code"]
                 raise ApiError(int(fault["fail_status"]), code,

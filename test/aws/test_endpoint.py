@@ -586,6 +586,19 @@ class TestFaults(EndpointTestCase):
             call(self.ep, publish_params(message="dropped"))
         self.assertEqual(len(self.ep.messages()), 1)
 
+    def test_flood(self):
+        # a 200 whose chunked body never ends: cut off (no last chunk) once 200000 bytes are out
+        self.ep.control(fail_next=1, fail_mode="flood", flood_bytes=200000)
+        with self.assertRaises(http.client.IncompleteRead) as cut:
+            call(self.ep, publish_params(message="flooded"))
+        self.assertEqual(len(cut.exception.partial), 4 * 65535)
+        self.assertTrue(cut.exception.partial.startswith(b"<Filler>"))
+        self.assertEqual(self.ep.stats()["flood_bytes_sent"], 4 * 65535)
+        self.assertEqual(self.ep.messages(), [])
+        self.assertEqual(call(self.ep, publish_params(message="after")).status, 200)
+        with self.assertRaises(AssertionError):
+            self.ep.control(fail_mode="deluge")
+
     def test_bad_control(self):
         status, _, _ = self.ep.http("POST", "/_control", b'{"no_such_knob": 1}')
         self.assertEqual(status, 400)
