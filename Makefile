@@ -21,7 +21,7 @@ MODULE_big = vigil
 # directory of its own; the unit tests and fuzz targets link all of them.
 CORE_SRCS = $(sort $(wildcard src/core/*.c src/*/core/*.c))
 CORE_HDRS = $(wildcard src/core/*.h src/*/core/*.h)
-OBJS = src/vigil.o src/guc.o src/utility.o src/plan.o \
+OBJS = src/vigil.o src/guc.o src/redact.o src/utility.o src/plan.o \
 	src/stats/stats.o src/stats/stats_agg.o src/stats/stats_moving.o \
 	src/detect/profile_type.o src/detect/event.o src/detect/rule_table.o src/detect/score.o \
 	src/detect/watch_cache.o src/detect/detect.o src/detect/keyset.o src/detect/profile_write.o \

@@ -6,21 +6,15 @@
  * postgresql.conf or with ALTER SYSTEM and takes effect on reload, because
  * the worker, not the sessions, is what uses it.  The AWS secrets are
  * superuser-only and left out of SHOW ALL and pg_settings (whose reset_val
- * would show them to pg_read_all_settings), show hooks mask them from
- * everyone but superusers, a log hook keeps their values out of the server
- * log (PostgreSQL itself logs "parameter ... changed to ..." with the new
- * value on reload), and the utility hook (utility.c) keeps statements that
- * set them out of pg_stat_activity.
+ * would show them to pg_read_all_settings), and show hooks mask them from
+ * everyone but superusers; redact.c keeps statements that set them out of
+ * the log, pg_stat_activity and pg_stat_statements.
  */
 #include "postgres.h"
 
 #include <limits.h>
 
 #include "miscadmin.h"
-#include "nodes/parsenodes.h"
-#include "tcop/tcopprot.h"
-#include "utils/backend_status.h"
-#include "utils/elog.h"
 #include "utils/guc.h"
 
 #include "guc.h"
@@ -44,41 +38,6 @@ bool		vigil_tls_verify = true;
 char	   *vigil_aws_access_key_id = NULL;
 char	   *vigil_aws_secret_access_key = NULL;
 char	   *vigil_aws_session_token = NULL;
-
-static emit_log_hook_type prev_emit_log_hook = NULL;
-
-/* The parameters whose values must never reach the log. */
-static const char *const secret_names[] = {
-	"vigil.aws_access_key_id",
-	"vigil.aws_secret_access_key",
-	"vigil.aws_session_token",
-};
-
-/*
- * Redact log messages that would carry a secret: the postmaster's
- * "parameter ... changed to ..." on reload, and any statement text naming
- * one (ALTER SYSTEM SET with log_statement, or an error in such a
- * statement).
- */
-static void
-redact_secrets(ErrorData *edata)
-{
-	for (size_t i = 0; i < lengthof(secret_names); i++)
-	{
-		char	   *changed = psprintf("parameter \"%s\" changed to ", secret_names[i]);
-
-		if (edata->message != NULL && strncmp(edata->message, changed, strlen(changed)) == 0)
-			edata->message = psprintf("parameter \"%s\" changed (value hidden)", secret_names[i]);
-		else if (edata->message != NULL && strstr(edata->message, secret_names[i]) != NULL &&
-				 strstr(edata->message, "statement: ") != NULL)
-			edata->message = psprintf("statement: (hidden: it sets \"%s\")", secret_names[i]);
-		if (debug_query_string != NULL && strstr(debug_query_string, secret_names[i]) != NULL)
-			edata->hide_stmt = true;
-		pfree(changed);
-	}
-	if (prev_emit_log_hook)
-		prev_emit_log_hook(edata);
-}
 
 /*
  * What SHOW and current_setting() display of a secret.  Superuser-only
@@ -111,31 +70,6 @@ static const char *
 show_aws_session_token(void)
 {
 	return show_secret(vigil_aws_session_token);
-}
-
-/* Whether a parameter name (NULL for ALL) is one of the secrets. */
-static bool
-is_secret(const char *name)
-{
-	for (size_t i = 0; name != NULL && i < lengthof(secret_names); i++)
-		if (pg_strcasecmp(name, secret_names[i]) == 0)
-			return true;
-	return false;
-}
-
-/*
- * Keep a statement that sets a secret (ALTER SYSTEM, or a SET that fails)
- * out of pg_stat_activity, where roles with pg_read_all_stats (pg_monitor
- * among them) read other sessions' statements, and where an idle session
- * keeps showing its last one: report a placeholder as the statement.
- * Called for every utility statement (utility.c).
- */
-void
-vigil_guc_hide_secret_statement(Node *stmt)
-{
-	if ((IsA(stmt, AlterSystemStmt) && is_secret(((AlterSystemStmt *) stmt)->setstmt->name)) ||
-		(IsA(stmt, VariableSetStmt) && is_secret(((VariableSetStmt *) stmt)->name)))
-		pgstat_report_activity(STATE_RUNNING, "(hidden: a statement setting a vigil secret)");
 }
 
 /* Accept only a namespace CloudWatch takes, or empty (no metrics). */
@@ -238,7 +172,4 @@ vigil_guc_init(bool preloading)
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, show_aws_session_token);
 	MarkGUCPrefixReserved("vigil");
-
-	prev_emit_log_hook = emit_log_hook;
-	emit_log_hook = redact_secrets;
 }

@@ -7,7 +7,6 @@
 
 #include "postgres.h"
 
-#include "nodes/nodes.h"
 
 extern char *vigil_database;
 extern int	vigil_profile_location_cache;
@@ -29,6 +28,5 @@ extern char *vigil_aws_secret_access_key;
 extern char *vigil_aws_session_token;
 
 extern void vigil_guc_init(bool preloading);
-extern void vigil_guc_hide_secret_statement(Node *stmt);
 
 #endif							/* VIGIL_GUC_H */

@@ -3,7 +3,7 @@
  *		vigil's ProcessUtility hook.
  *
  * Some utility statements mean something to vigil before they run: one
- * that sets an AWS secret must not show in pg_stat_activity (guc.c), and,
+ * that names an AWS secret must not show its text (redact.c), and,
  * with the notifier preloaded, one that drops, renames or copies its
  * database needs the notifier out of the way, and COMMIT PREPARED should
  * wake it (launcher.c).  One hook looks at each statement for all of them.
@@ -12,8 +12,8 @@
 
 #include "tcop/utility.h"
 
-#include "guc.h"
 #include "notify/launcher.h"
+#include "redact.h"
 #include "utility.h"
 
 static ProcessUtility_hook_type prev_utility_hook = NULL;
@@ -25,7 +25,7 @@ vigil_utility_hook(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 				   ProcessUtilityContext context, ParamListInfo params,
 				   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	vigil_guc_hide_secret_statement(pstmt->utilityStmt);
+	vigil_redact_utility(&pstmt, &queryString);
 	if (notifier_preloaded)
 		vigil_launcher_utility(pstmt->utilityStmt);
 	if (prev_utility_hook)

@@ -14,6 +14,7 @@
 #include "guc.h"
 #include "notify/launcher.h"
 #include "notify/notifier.h"
+#include "redact.h"
 #include "utility.h"
 
 PG_MODULE_MAGIC;
@@ -28,6 +29,7 @@ void
 _PG_init(void)
 {
 	vigil_guc_init(process_shared_preload_libraries_in_progress);
+	vigil_redact_install();
 	vigil_utility_install(process_shared_preload_libraries_in_progress);
 	if (process_shared_preload_libraries_in_progress)
 	{
