@@ -66,7 +66,7 @@ worth_reading(const char *text)
 	if (strpbrk(text, "\\&") != NULL ||
 		(strchr(text, '\'') != NULL && strpbrk(text, "\n\r") != NULL))
 		return true;
-	for (const char *p = text; *p != '\0'; p++)
+	for (const char *p = text; (p = strpbrk(p, "vV")) != NULL; p++)
 		if (pg_strncasecmp(p, "vigil", 5) == 0)
 			return true;
 	return false;
