@@ -210,3 +210,152 @@ BEGIN
 	DELETE FROM vigil.profiles p WHERE p.watch_id = forget_watch.id;
 END
 $$;
+
+-- A watched column's type change must keep a type detection reads for its
+-- role (vigil.on_alter, an event trigger); vigil.watch and it take the
+-- accepted types from one place, vigil.watched_types.
+CREATE FUNCTION vigil.watched_types(role text)
+	RETURNS regtype[]
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+SELECT CASE
+		   WHEN role IN ('amount', 'latitude', 'longitude')
+		   THEN '{int2,int4,int8,float4,float8,numeric}'::regtype[]
+		   WHEN role = 'time' THEN '{timestamptz,timestamp,int2,int4,int8}'::regtype[]
+	   END
+$$;
+
+REVOKE ALL ON FUNCTION vigil.watched_types(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.watched_types(text) TO vigil_admin;
+
+CREATE OR REPLACE FUNCTION vigil.watch(relation regclass, key_column name, amount_column name,
+							time_column name, lat_column name DEFAULT NULL,
+							lon_column name DEFAULT NULL, merchant_column name DEFAULT NULL,
+							category_column name DEFAULT NULL,
+							alert_threshold float8 DEFAULT 0.5)
+	RETURNS int
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	kind "char";
+	new_id int;
+	key_att int2;
+	amount_att int2;
+	time_att int2;
+	lat_att int2;
+	lon_att int2;
+	merchant_att int2;
+	category_att int2;
+BEGIN
+	IF relation IS NULL OR key_column IS NULL OR amount_column IS NULL OR time_column IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'relation, key_column, amount_column and time_column must not be NULL';
+	END IF;
+	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = relation;
+	IF kind IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'undefined_table',
+			MESSAGE = format('relation with OID %s does not exist', relation::oid);
+	END IF;
+	IF kind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'wrong_object_type',
+			MESSAGE = format('%s is not a table', relation),
+			HINT = 'vigil.watch() watches tables and partitioned tables.';
+	END IF;
+	IF (SELECT c.relnamespace FROM pg_class c WHERE c.oid = relation) = 'vigil'::regnamespace THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'wrong_object_type',
+			MESSAGE = format('%s belongs to vigil and cannot be watched', relation);
+	END IF;
+	-- A temporary table goes with its session without a DROP, so no event
+	-- trigger would forget its watch.
+	IF (SELECT c.relpersistence FROM pg_class c WHERE c.oid = relation) = 't' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'feature_not_supported',
+			MESSAGE = format('temporary table %s cannot be watched', relation),
+			HINT = 'A watch outlives the session; watch a permanent table.';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = relation AND contype = 'p') THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_table_definition',
+			MESSAGE = format('table %s has no primary key', relation),
+			HINT = 'Alerts identify rows by their primary key; add one with ALTER TABLE ... ADD PRIMARY KEY.';
+	END IF;
+	IF EXISTS (SELECT FROM vigil.watches w WHERE w.relation = watch.relation) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'duplicate_object',
+			MESSAGE = format('table %s is already watched', relation),
+			HINT = 'Call vigil.unwatch() first to watch it with other columns.';
+	END IF;
+	IF alert_threshold IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'alert_threshold must not be NULL';
+	END IF;
+	IF NOT (alert_threshold > 0 AND alert_threshold <= 1) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('alert_threshold must be in (0, 1], not %s', alert_threshold);
+	END IF;
+	IF (lat_column IS NULL) <> (lon_column IS NULL) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = 'lat_column and lon_column must be given together';
+	END IF;
+
+	key_att := vigil.watched_column(relation, key_column, 'key', NULL);
+	amount_att := vigil.watched_column(relation, amount_column, 'amount', vigil.watched_types('amount'));
+	time_att := vigil.watched_column(relation, time_column, 'time', vigil.watched_types('time'));
+	lat_att := vigil.watched_column(relation, lat_column, 'latitude', vigil.watched_types('latitude'));
+	lon_att := vigil.watched_column(relation, lon_column, 'longitude', vigil.watched_types('longitude'));
+	merchant_att := vigil.watched_column(relation, merchant_column, 'merchant', NULL);
+	category_att := vigil.watched_column(relation, category_column, 'category', NULL);
+
+	INSERT INTO vigil.watches (relation, key_attnum, amount_attnum, time_attnum, lat_attnum,
+							   lon_attnum, merchant_attnum, category_attnum, alert_threshold)
+	VALUES (relation, key_att, amount_att, time_att, lat_att, lon_att, merchant_att,
+			category_att, alert_threshold)
+	RETURNING id INTO new_id;
+
+	-- amount_limit is a static ceiling with no sensible default: off.
+	INSERT INTO vigil.rules (watch_id, name, kind, params, weight, enabled)
+	SELECT new_id, d.kind, d.kind, d.params, d.weight, d.kind <> 'amount_limit'
+	FROM vigil.rule_defaults() d;
+
+	EXECUTE format('CREATE TRIGGER vigil_detect AFTER INSERT ON %s '
+				   'REFERENCING NEW TABLE AS vigil_new_rows '
+				   'FOR EACH STATEMENT EXECUTE FUNCTION vigil.detect(%s)',
+				   relation, new_id);
+	RETURN new_id;
+END
+$$;
+
+CREATE FUNCTION vigil.on_alter() RETURNS event_trigger
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	w vigil.watches;
+	col record;
+BEGIN
+	FOR w IN SELECT * FROM vigil.watches
+			 WHERE relation IN (SELECT c.objid FROM pg_event_trigger_ddl_commands() c) LOOP
+		FOR col IN SELECT v.role, a.attname
+				   FROM (VALUES ('amount', w.amount_attnum), ('time', w.time_attnum),
+								('latitude', w.lat_attnum), ('longitude', w.lon_attnum)) v(role, attnum)
+						JOIN pg_attribute a ON a.attrelid = w.relation AND a.attnum = v.attnum LOOP
+			PERFORM vigil.watched_column(w.relation, col.attname, col.role,
+										 vigil.watched_types(col.role));
+		END LOOP;
+	END LOOP;
+END
+$$;
+
+REVOKE ALL ON FUNCTION vigil.on_alter() FROM PUBLIC;
+
+CREATE EVENT TRIGGER vigil_on_alter ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+	EXECUTE FUNCTION vigil.on_alter();

@@ -378,6 +378,12 @@ SELECT try($$SELECT vigil.watch('w', 'card', 'amount', 'ts')$$) AS watched_twice
 -- watched_column belongs to vigil.watch; NULL in, NULL out.
 SELECT vigil.watched_column(NULL, NULL, NULL, NULL) IS NULL AS null_column,
 	   try($$SELECT vigil.watched_column('w', 'card', 'key', '{int4}')$$) AS wrong_type;
+-- watched_types: the types of a role; NULL (any type) for any other role.
+SELECT vigil.watched_types(NULL) IS NULL AS null_role, vigil.watched_types('') IS NULL AS empty_role,
+	   vigil.watched_types('AMOUNT') IS NULL AS roles_are_lower_case,
+	   vigil.watched_types(repeat('x', 100000)) IS NULL AS long_role;
+-- on_alter is an event trigger's function: it cannot be called.
+SELECT try($$SELECT vigil.on_alter()$$) AS on_alter_called;
 
 --
 -- vigil.unwatch and vigil.forget_watch, and watches whose table or columns

@@ -60,6 +60,22 @@ SELECT name, kind, params, weight, enabled FROM vigil.rules WHERE name = 'big';
 ALTER TABLE txn RENAME COLUMN amount TO amount_usd;
 SELECT amount_column FROM vigil.watch_columns;
 
+-- A watched column's type may change to another type detection reads for
+-- its role, which it follows; to any other, the ALTER TABLE fails with 42804
+-- (0.1 let detection skip every later row, silently).
+ALTER TABLE txn ALTER COLUMN amount_usd TYPE float8;
+INSERT INTO txn (card, amount_usd, ts) VALUES ('c1', 12.5, '2026-01-01');
+SELECT key, (vigil.profile_json(profile) ->> 'mean')::float8 AS mean FROM vigil.profiles;
+ALTER TABLE txn ALTER COLUMN amount_usd TYPE text;
+ALTER TABLE txn ALTER COLUMN ts TYPE date;
+ALTER TABLE txn ALTER COLUMN lon TYPE text, ALTER COLUMN note TYPE varchar(10);
+ALTER TABLE txn ALTER COLUMN card TYPE varchar(20), ALTER COLUMN merchant TYPE varchar(20);
+ALTER TABLE txn ALTER COLUMN ts TYPE timestamp;
+SELECT format_type(atttypid, NULL) AS type FROM pg_attribute
+WHERE attrelid = 'txn'::regclass AND attname IN ('amount_usd', 'ts', 'lon', 'card') ORDER BY attname;
+INSERT INTO txn (card, amount_usd, ts) VALUES ('c1', 13.5, '2026-01-02');
+SELECT key, vigil.profile_json(profile) ->> 'n' AS n FROM vigil.profiles;
+
 -- Dropping an optional column stops using it; dropping one detection needs
 -- forgets the watch.
 ALTER TABLE txn DROP COLUMN category;

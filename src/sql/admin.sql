@@ -30,6 +30,7 @@ GRANT USAGE ON SCHEMA vigil TO vigil_admin;
 GRANT EXECUTE ON FUNCTION
 	vigil.watch(regclass, name, name, name, name, name, name, name, float8),
 	vigil.watched_column(regclass, name, text, regtype[]),
+	vigil.watched_types(text),
 	vigil.unwatch(regclass),
 	vigil.forget_watch(int, boolean),
 	vigil.detect(),

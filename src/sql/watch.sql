@@ -50,6 +50,21 @@ CREATE FUNCTION vigil.fold_profile(key text, profile vigil.profile) RETURNS vigi
 
 REVOKE ALL ON FUNCTION vigil.fold_profile(text, vigil.profile) FROM PUBLIC;
 
+-- The types detection reads a column of a role in as: numbers for the amount
+-- and the coordinates, times or epoch seconds for the time; any type (NULL)
+-- for the key, merchant and category, whose text is used.
+CREATE FUNCTION vigil.watched_types(role text)
+	RETURNS regtype[]
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+SELECT CASE
+		   WHEN role IN ('amount', 'latitude', 'longitude')
+		   THEN '{int2,int4,int8,float4,float8,numeric}'::regtype[]
+		   WHEN role = 'time' THEN '{timestamptz,timestamp,int2,int4,int8}'::regtype[]
+	   END
+$$;
+
 -- The attribute number of a column of a table that vigil.watch() is about to
 -- watch, after checking that it exists and, if types is given, its type.
 CREATE FUNCTION vigil.watched_column(relation regclass, col name, role text, types regtype[])
@@ -94,7 +109,6 @@ CREATE FUNCTION vigil.watch(relation regclass, key_column name, amount_column na
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 DECLARE
-	numbers CONSTANT regtype[] := '{int2,int4,int8,float4,float8,numeric}';
 	kind "char";
 	new_id int;
 	key_att int2;
@@ -164,11 +178,10 @@ BEGIN
 	END IF;
 
 	key_att := vigil.watched_column(relation, key_column, 'key', NULL);
-	amount_att := vigil.watched_column(relation, amount_column, 'amount', numbers);
-	time_att := vigil.watched_column(relation, time_column, 'time',
-									 '{timestamptz,timestamp,int2,int4,int8}');
-	lat_att := vigil.watched_column(relation, lat_column, 'latitude', numbers);
-	lon_att := vigil.watched_column(relation, lon_column, 'longitude', numbers);
+	amount_att := vigil.watched_column(relation, amount_column, 'amount', vigil.watched_types('amount'));
+	time_att := vigil.watched_column(relation, time_column, 'time', vigil.watched_types('time'));
+	lat_att := vigil.watched_column(relation, lat_column, 'latitude', vigil.watched_types('latitude'));
+	lon_att := vigil.watched_column(relation, lon_column, 'longitude', vigil.watched_types('longitude'));
 	merchant_att := vigil.watched_column(relation, merchant_column, 'merchant', NULL);
 	category_att := vigil.watched_column(relation, category_column, 'category', NULL);
 
@@ -289,6 +302,37 @@ REVOKE ALL ON FUNCTION vigil.on_drop() FROM PUBLIC;
 
 CREATE EVENT TRIGGER vigil_on_drop ON sql_drop EXECUTE FUNCTION vigil.on_drop();
 
+-- When a watched table's column changes type, it must keep a type detection
+-- reads for its role (an int4 amount may become numeric; text is refused
+-- with 42804, and the ALTER TABLE with it): otherwise detection would skip
+-- every row and rebuild could not read the table.  Like on_drop, it runs for
+-- whoever alters the table, as the extension's owner.
+CREATE FUNCTION vigil.on_alter() RETURNS event_trigger
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	w vigil.watches;
+	col record;
+BEGIN
+	FOR w IN SELECT * FROM vigil.watches
+			 WHERE relation IN (SELECT c.objid FROM pg_event_trigger_ddl_commands() c) LOOP
+		FOR col IN SELECT v.role, a.attname
+				   FROM (VALUES ('amount', w.amount_attnum), ('time', w.time_attnum),
+								('latitude', w.lat_attnum), ('longitude', w.lon_attnum)) v(role, attnum)
+						JOIN pg_attribute a ON a.attrelid = w.relation AND a.attnum = v.attnum LOOP
+			PERFORM vigil.watched_column(w.relation, col.attname, col.role,
+										 vigil.watched_types(col.role));
+		END LOOP;
+	END LOOP;
+END
+$$;
+
+REVOKE ALL ON FUNCTION vigil.on_alter() FROM PUBLIC;
+
+CREATE EVENT TRIGGER vigil_on_alter ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+	EXECUTE FUNCTION vigil.on_alter();
+
 CREATE FUNCTION vigil.replay(relation regclass, since timestamptz DEFAULT NULL,
 							 until timestamptz DEFAULT NULL)
 	RETURNS TABLE (row_ref jsonb, key text, event_time timestamptz, amount float8,
@@ -314,5 +358,6 @@ COMMENT ON FUNCTION vigil.rebuild(regclass, timestamptz) IS
 -- Changing what is watched is for the extension's owner (superusers).
 REVOKE ALL ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8),
 	vigil.unwatch(regclass), vigil.rebuild(regclass, timestamptz),
-	vigil.forget_watch(int, boolean), vigil.watched_column(regclass, name, text, regtype[])
+	vigil.forget_watch(int, boolean), vigil.watched_column(regclass, name, text, regtype[]),
+	vigil.watched_types(text)
 	FROM PUBLIC;
