@@ -76,8 +76,8 @@ BEGIN
 	job_name := ('vigil-rebuild-' || current_database())::name;
 	schedule := rebuild_schedule;
 	command := format('DO $vigil$BEGIN IF pg_catalog.to_regprocedure(%L) IS NOT NULL THEN '
-					  'PERFORM FROM vigil.rebuild_all(%s); END IF; END$vigil$',
-					  'vigil.rebuild_all(interval)', coalesce(quote_literal(history), ''));
+					  'CALL vigil.rebuild_each(%s); END IF; END$vigil$',
+					  'vigil.rebuild_each(interval)', coalesce(quote_literal(history), ''));
 	RETURN NEXT;
 	job_name := ('vigil-purge-' || current_database())::name;
 	schedule := purge_schedule;
@@ -134,7 +134,7 @@ END
 $$;
 
 COMMENT ON FUNCTION vigil.schedule_maintenance(text, text, interval, interval) IS
-	'register or update this database''s pg_cron jobs: vigil.rebuild_all(history) and vigil.purge_alerts(keep)';
+	'register or update this database''s pg_cron jobs: vigil.rebuild_each(history) and vigil.purge_alerts(keep)';
 
 -- The attribute numbers C reads a watched table's rows by are those of
 -- columns: a write to vigil.watches cannot make detection or replay read
@@ -359,3 +359,54 @@ REVOKE ALL ON FUNCTION vigil.on_alter() FROM PUBLIC;
 
 CREATE EVENT TRIGGER vigil_on_alter ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
 	EXECUTE FUNCTION vigil.on_alter();
+
+-- The scheduled repair rebuilds each table in a transaction of its own
+-- (vigil.rebuild_each), so that inserts wait for their own table's rebuild
+-- only; the jobs 0.1 scheduled keep calling vigil.rebuild_all.
+CREATE PROCEDURE vigil.rebuild_each(history interval DEFAULT NULL)
+	LANGUAGE plpgsql
+	AS $$
+-- No SET search_path: a procedure with one cannot COMMIT.  Every name is
+-- schema-qualified instead.
+DECLARE
+	rel pg_catalog.regclass;
+	n bigint;
+	failed text[] := '{}';
+	err text;
+BEGIN
+	IF history OPERATOR(pg_catalog.<=) interval '0' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = pg_catalog.format('history must be a positive interval, not %s', history);
+	END IF;
+	-- A watch whose table is gone without a DROP the event trigger saw is
+	-- skipped.
+	FOREACH rel IN ARRAY ARRAY(SELECT ws.relation FROM vigil.watches ws
+							   WHERE EXISTS (SELECT FROM pg_catalog.pg_class c
+											 WHERE c.oid OPERATOR(pg_catalog.=) ws.relation)
+							   ORDER BY ws.id) LOOP
+		BEGIN
+			n := vigil.rebuild(rel, pg_catalog.now() OPERATOR(pg_catalog.-) history);	-- NULL: all rows
+			RAISE NOTICE 'vigil: rebuilt % (% profiles)', rel, n;
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+			RAISE WARNING 'vigil: could not rebuild %: %', rel, err;
+			failed := failed OPERATOR(pg_catalog.||) rel::text;
+		END;
+		COMMIT;
+	END LOOP;
+	IF pg_catalog.cardinality(failed) OPERATOR(pg_catalog.>) 0 THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = pg_catalog.format('vigil.rebuild_each could not rebuild %s',
+										pg_catalog.array_to_string(failed, ', ')),
+			HINT = 'The other tables were rebuilt; the warnings above say why each failed.';
+	END IF;
+END
+$$;
+
+COMMENT ON PROCEDURE vigil.rebuild_each(interval) IS
+	'vigil.rebuild() of every watched table, each in its own transaction (the scheduled repair); CALL it';
+
+REVOKE ALL ON PROCEDURE vigil.rebuild_each(interval) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE vigil.rebuild_each(interval) TO vigil_admin;

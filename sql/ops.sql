@@ -156,6 +156,19 @@ SELECT key, transactions FROM vigil.key_risk ORDER BY key;
 SELECT * FROM vigil.rebuild_all(NULL);
 SELECT * FROM vigil.rebuild_all('0');
 SELECT * FROM vigil.rebuild_all('-1 day');
+-- rebuild reads the rows with a snapshot taken once it holds the table,
+-- which a transaction whose snapshot is fixed cannot give.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT vigil.rebuild('txn2');
+ROLLBACK;
+-- rebuild_each, the scheduled repair: each table in a transaction of its
+-- own, so it is CALLed outside a transaction block.
+CALL vigil.rebuild_each();
+CALL vigil.rebuild_each('30 days');
+CALL vigil.rebuild_each('0');
+BEGIN;
+CALL vigil.rebuild_each();
+ROLLBACK;
 DROP TABLE txn2;
 
 -- The pg_cron jobs this database would get (the database name replaced).

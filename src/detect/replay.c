@@ -24,6 +24,7 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
@@ -40,6 +41,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -416,12 +418,26 @@ vigil_rebuild(PG_FUNCTION_ARGS)
 	r.keys = palloc(sizeof(char *) * WRITE_PROFILES);
 	r.profiles = palloc(sizeof(Datum) * WRITE_PROFILES);
 	p.rel = vigil_open_table_arg(PG_GETARG_OID(0), ShareLock, "vigil.rebuild");
+
+	/*
+	 * Read the rows with a snapshot taken now that the lock is held: the
+	 * calling statement's is from before the wait for it, and misses the rows
+	 * of the inserts it waited for, which detection folded into the profiles
+	 * about to be replaced.  A transaction snapshot cannot be moved on.
+	 */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("vigil.rebuild must run in a READ COMMITTED transaction"),
+				 errdetail("At REPEATABLE READ or SERIALIZABLE it would not see rows committed while it waited for the table.")));
+	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
 	vigil_pass_load_watch(&p);
 	as_owner(rebuild_clear, &p);
 	vigil_pass_run(&p);
 	as_owner(rebuild_flush, &p);
 	SPI_finish();
+	PopActiveSnapshot();
 	table_close(p.rel, NoLock);
 	PG_RETURN_INT64(r.nprofiles);
 }

@@ -56,6 +56,8 @@ GRANT EXECUTE ON FUNCTION
 	vigil.unschedule_maintenance()
 	TO vigil_admin;
 
+GRANT EXECUTE ON PROCEDURE vigil.rebuild_each(interval) TO vigil_admin;
+
 -- Everything else vigil shows: the views and the metric cursor.
 GRANT SELECT ON vigil.watch_columns, vigil.profile_summary, vigil.delivery_status,
 	vigil.alert_feed, vigil.alerts_by_hour, vigil.rule_hits_daily, vigil.key_risk,

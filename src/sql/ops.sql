@@ -67,6 +67,56 @@ $$;
 COMMENT ON FUNCTION vigil.rebuild_all(interval) IS
 	'vigil.rebuild() of every watched table from all its rows (or those of the last `history`); one row per table';
 
+-- The scheduled repair: vigil.rebuild() of every watch, in watch order, each
+-- in a transaction of its own, so that each table waits for its own rebuild
+-- only (rebuild_all holds every table until it commits, and can deadlock
+-- with a transaction inserting into two of them).  A table that fails is
+-- reported and the others still rebuilt; then the call fails, naming them.
+CREATE PROCEDURE vigil.rebuild_each(history interval DEFAULT NULL)
+	LANGUAGE plpgsql
+	AS $$
+-- No SET search_path: a procedure with one cannot COMMIT.  Every name is
+-- schema-qualified instead.
+DECLARE
+	rel pg_catalog.regclass;
+	n bigint;
+	failed text[] := '{}';
+	err text;
+BEGIN
+	IF history OPERATOR(pg_catalog.<=) interval '0' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = pg_catalog.format('history must be a positive interval, not %s', history);
+	END IF;
+	-- A watch whose table is gone without a DROP the event trigger saw is
+	-- skipped.
+	FOREACH rel IN ARRAY ARRAY(SELECT ws.relation FROM vigil.watches ws
+							   WHERE EXISTS (SELECT FROM pg_catalog.pg_class c
+											 WHERE c.oid OPERATOR(pg_catalog.=) ws.relation)
+							   ORDER BY ws.id) LOOP
+		BEGIN
+			n := vigil.rebuild(rel, pg_catalog.now() OPERATOR(pg_catalog.-) history);	-- NULL: all rows
+			RAISE NOTICE 'vigil: rebuilt % (% profiles)', rel, n;
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+			RAISE WARNING 'vigil: could not rebuild %: %', rel, err;
+			failed := failed OPERATOR(pg_catalog.||) rel::text;
+		END;
+		COMMIT;
+	END LOOP;
+	IF pg_catalog.cardinality(failed) OPERATOR(pg_catalog.>) 0 THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = pg_catalog.format('vigil.rebuild_each could not rebuild %s',
+										pg_catalog.array_to_string(failed, ', ')),
+			HINT = 'The other tables were rebuilt; the warnings above say why each failed.';
+	END IF;
+END
+$$;
+
+COMMENT ON PROCEDURE vigil.rebuild_each(interval) IS
+	'vigil.rebuild() of every watched table, each in its own transaction (the scheduled repair); CALL it';
+
 -- The pg_cron jobs of this database: names, schedules and commands.  The
 -- commands do nothing when vigil is not installed (after DROP EXTENSION).
 -- Intervals are written in the postgres style, which reads back the same
@@ -100,8 +150,8 @@ BEGIN
 	job_name := ('vigil-rebuild-' || current_database())::name;
 	schedule := rebuild_schedule;
 	command := format('DO $vigil$BEGIN IF pg_catalog.to_regprocedure(%L) IS NOT NULL THEN '
-					  'PERFORM FROM vigil.rebuild_all(%s); END IF; END$vigil$',
-					  'vigil.rebuild_all(interval)', coalesce(quote_literal(history), ''));
+					  'CALL vigil.rebuild_each(%s); END IF; END$vigil$',
+					  'vigil.rebuild_each(interval)', coalesce(quote_literal(history), ''));
 	RETURN NEXT;
 	job_name := ('vigil-purge-' || current_database())::name;
 	schedule := purge_schedule;
@@ -235,7 +285,7 @@ END
 $$;
 
 COMMENT ON FUNCTION vigil.schedule_maintenance(text, text, interval, interval) IS
-	'register or update this database''s pg_cron jobs: vigil.rebuild_all(history) and vigil.purge_alerts(keep)';
+	'register or update this database''s pg_cron jobs: vigil.rebuild_each(history) and vigil.purge_alerts(keep)';
 
 -- Remove this database's maintenance jobs; returns how many were removed.
 CREATE FUNCTION vigil.unschedule_maintenance()
@@ -261,6 +311,7 @@ COMMENT ON FUNCTION vigil.unschedule_maintenance() IS
 	'remove this database''s pg_cron maintenance jobs; returns how many';
 
 -- Maintenance is for the extension's owner (superusers).
+REVOKE ALL ON PROCEDURE vigil.rebuild_each(interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION vigil.purge_alerts(interval), vigil.rebuild_all(interval),
 	vigil.require_pg_cron(), vigil.schedule_maintenance(text, text, interval, interval),
 	vigil.unschedule_maintenance()

@@ -69,7 +69,7 @@ is( $node->safe_psql('shop', $jobs),
 	'2 vigil-purge-shop 45 2 * * 0 shop t, 1 vigil-rebuild-shop 15 3 * * * shop t',
 	'new schedules update the jobs in place');
 like( $node->safe_psql('shop', "SELECT string_agg(command, ' ' ORDER BY jobid) FROM cron.job"),
-	qr/vigil\.rebuild_all\('14 days'\).*vigil\.purge_alerts\('1 year'\)/,
+	qr/vigil\.rebuild_each\('14 days'\).*vigil\.purge_alerts\('1 year'\)/,
 	'with the new history and retention');
 
 $err = error_of('shop', "SELECT vigil.schedule_maintenance('61 * * * *')");
@@ -128,8 +128,8 @@ $node->safe_psql('closed', 'DROP EXTENSION vigil');
 # Every minute, for real: wait for a succeeded run of each job.
 $node->safe_psql('shop', "SELECT vigil.schedule_maintenance('* * * * *', '* * * * *')");
 like( $node->safe_psql('shop', q{SELECT command FROM cron.job WHERE jobname = 'vigil-rebuild-shop'}),
-	qr/PERFORM FROM vigil\.rebuild_all\(\); END IF;/,
-	'by default the rebuild job reads all rows');
+	qr/CALL vigil\.rebuild_each\(\); END IF;/,
+	'by default the rebuild job reads all rows, a table at a time');
 my $t0 = time();
 my $done = q{
 	SELECT count(*) FILTER (WHERE EXISTS (SELECT FROM cron.job_run_details d
