@@ -410,3 +410,90 @@ COMMENT ON PROCEDURE vigil.rebuild_each(interval) IS
 
 REVOKE ALL ON PROCEDURE vigil.rebuild_each(interval) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE vigil.rebuild_each(interval) TO vigil_admin;
+
+-- A member of vigil_admin without USAGE on the schema cron gets a clear
+-- 42501 saying what to grant (0.1: a raw "permission denied for schema cron").
+CREATE OR REPLACE FUNCTION vigil.require_pg_cron()
+	RETURNS void
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	db text := current_database();
+	cron_db text;
+	version text;
+	hidden boolean := false;
+	msg text := format('pg_cron is not available in database "%s"', current_database());
+	recipe text := format('Install pg_cron (Debian: postgresql-15-cron), set shared_preload_libraries '
+						  'to include pg_cron and cron.database_name = ''%s'' in postgresql.conf, '
+						  'restart the server, then run CREATE EXTENSION pg_cron in this database.',
+						  current_database());
+BEGIN
+	-- pg_cron 1.4 lets a role schedule jobs once a superuser grants it the
+	-- schema and cron.schedule_in_database (looking into the schema without
+	-- USAGE is a raw error)
+	IF EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = 'cron')
+	   AND (NOT has_schema_privilege('cron', 'USAGE')
+			OR (to_regprocedure('cron.schedule_in_database(text,text,text,text,text,boolean)') IS NOT NULL
+				AND NOT has_function_privilege('cron.schedule_in_database(text,text,text,text,text,boolean)',
+											   'EXECUTE'))) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'insufficient_privilege',
+			MESSAGE = format('role "%s" may not use pg_cron', current_user),
+			DETAIL = 'pg_cron 1.4 lets only superusers schedule jobs, unless a superuser grants USAGE '
+					 'on the schema cron and EXECUTE on cron.schedule_in_database.',
+			HINT = 'As a superuser: GRANT USAGE ON SCHEMA cron TO vigil_admin; GRANT EXECUTE ON FUNCTION '
+				   'cron.schedule_in_database(text, text, text, text, text, boolean) TO vigil_admin; '
+				   'or schedule the jobs as a superuser.';
+	END IF;
+	IF to_regprocedure('cron.schedule_in_database(text,text,text,text,text,boolean)') IS NOT NULL
+	   AND to_regprocedure('cron.unschedule(bigint)') IS NOT NULL
+	   AND to_regclass('cron.job') IS NOT NULL THEN
+		RETURN;
+	END IF;
+	BEGIN
+		cron_db := current_setting('cron.database_name', true);
+	EXCEPTION WHEN insufficient_privilege THEN
+		cron_db := NULL;		-- pg_cron shows it to superusers only
+		hidden := true;
+	END;
+	SELECT e.extversion INTO version FROM pg_extension e WHERE e.extname = 'pg_cron';
+	IF version IS NOT NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = msg,
+			DETAIL = format('pg_cron %s is installed; vigil needs pg_cron 1.4 or later '
+							'(cron.schedule_in_database).', version),
+			HINT = 'Run ALTER EXTENSION pg_cron UPDATE.';
+	ELSIF hidden THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = msg,
+			DETAIL = 'The pg_cron extension is not installed in this database.',
+			HINT = recipe;
+	ELSIF cron_db IS NULL OR cron_db = '' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = msg,
+			DETAIL = 'The pg_cron library is not loaded (it must be in shared_preload_libraries).',
+			HINT = recipe;
+	ELSIF cron_db = db THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = msg,
+			DETAIL = 'pg_cron is loaded, but the extension has not been created in this database.',
+			HINT = 'Run CREATE EXTENSION pg_cron in this database.';
+	ELSE
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = msg,
+			DETAIL = format('pg_cron keeps its jobs in database "%s" (cron.database_name) and can '
+							'only be called from there.', cron_db),
+			HINT = format('Set cron.database_name = ''%s'' in postgresql.conf, restart the server and '
+						  'run CREATE EXTENSION pg_cron in this database; or, connected to "%s", '
+						  'schedule the jobs listed by vigil.maintenance_jobs() with '
+						  'cron.schedule_in_database(job_name, schedule, command, ''%s'').',
+						  db, cron_db, db);
+	END IF;
+END
+$$;

@@ -183,6 +183,23 @@ DECLARE
 						  'restart the server, then run CREATE EXTENSION pg_cron in this database.',
 						  current_database());
 BEGIN
+	-- pg_cron 1.4 lets a role schedule jobs once a superuser grants it the
+	-- schema and cron.schedule_in_database (looking into the schema without
+	-- USAGE is a raw error)
+	IF EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = 'cron')
+	   AND (NOT has_schema_privilege('cron', 'USAGE')
+			OR (to_regprocedure('cron.schedule_in_database(text,text,text,text,text,boolean)') IS NOT NULL
+				AND NOT has_function_privilege('cron.schedule_in_database(text,text,text,text,text,boolean)',
+											   'EXECUTE'))) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'insufficient_privilege',
+			MESSAGE = format('role "%s" may not use pg_cron', current_user),
+			DETAIL = 'pg_cron 1.4 lets only superusers schedule jobs, unless a superuser grants USAGE '
+					 'on the schema cron and EXECUTE on cron.schedule_in_database.',
+			HINT = 'As a superuser: GRANT USAGE ON SCHEMA cron TO vigil_admin; GRANT EXECUTE ON FUNCTION '
+				   'cron.schedule_in_database(text, text, text, text, text, boolean) TO vigil_admin; '
+				   'or schedule the jobs as a superuser.';
+	END IF;
 	IF to_regprocedure('cron.schedule_in_database(text,text,text,text,text,boolean)') IS NOT NULL
 	   AND to_regprocedure('cron.unschedule(bigint)') IS NOT NULL
 	   AND to_regclass('cron.job') IS NOT NULL THEN

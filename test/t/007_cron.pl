@@ -182,6 +182,29 @@ $node->safe_psql('shop', 'CREATE EXTENSION vigil');
 is($node->safe_psql('shop', 'SELECT vigil.unschedule_maintenance()'), '2',
 	'after CREATE EXTENSION, unschedule_maintenance finds them');
 
+# A member of vigil_admin schedules the jobs once a superuser lets it use
+# pg_cron (USAGE on the schema cron, EXECUTE on cron.schedule_in_database);
+# before that, the error says so.
+$node->safe_psql('shop', 'CREATE ROLE ops LOGIN IN ROLE vigil_admin');
+my ($rc, $stdout, $err_ops) = $node->psql('shop', 'SELECT vigil.schedule_maintenance()',
+	extra_params => [ '-U', 'ops', '-v', 'VERBOSITY=verbose' ]);
+like($err_ops, qr/ERROR:  42501: role "ops" may not use pg_cron/, 'an admin without pg_cron: 42501');
+like($err_ops, qr/HINT:  As a superuser: GRANT USAGE ON SCHEMA cron TO vigil_admin;/,
+	'saying what to grant');
+$node->safe_psql('shop', 'GRANT USAGE ON SCHEMA cron TO vigil_admin');
+like( ($node->psql('shop', 'SELECT vigil.schedule_maintenance()', extra_params => [ '-U', 'ops' ]))[2],
+	qr/ERROR:  role "ops" may not use pg_cron/, 'USAGE alone is not enough');
+$node->safe_psql('shop',
+	'GRANT EXECUTE ON FUNCTION cron.schedule_in_database(text, text, text, text, text, boolean) TO vigil_admin');
+($rc, $stdout, $err_ops) = $node->psql('shop', 'SELECT count(*) FROM vigil.schedule_maintenance()',
+	extra_params => [ '-U', 'ops' ]);
+is($stdout, '2', 'with both grants, an admin schedules the jobs') or diag($err_ops);
+is( $node->safe_psql('shop', q{SELECT string_agg(jobname || ' ' || username, ', ' ORDER BY jobname) FROM cron.job}),
+	'vigil-purge-shop ops, vigil-rebuild-shop ops', 'which run as that admin');
+($rc, $stdout, $err_ops) = $node->psql('shop', 'SELECT vigil.unschedule_maintenance()',
+	extra_params => [ '-U', 'ops' ]);
+is($stdout, '2', 'and unschedules them') or diag($err_ops);
+
 # A BI tool's login role in vigil_reader reads the views, and nothing else.
 $node->safe_psql('branch', 'CREATE ROLE analyst LOGIN IN ROLE vigil_reader');
 my ($ret, $out, $stderr) = $node->psql('branch',
