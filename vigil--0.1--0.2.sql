@@ -173,6 +173,27 @@ BEGIN
 END
 $$;
 
+-- 0.1 let direct writes leave watches whose column numbers are no columns;
+-- such rows would stop the constraints below.  A watch without a valid key,
+-- amount or time column is forgotten, as dropping the column would have it;
+-- an optional column that is none is dropped from its watch, a lone
+-- coordinate with it.
+DO $$
+DECLARE
+	w record;
+BEGIN
+	FOR w IN SELECT ws.id, ws.relation FROM vigil.watches ws
+			 WHERE ws.key_attnum <= 0 OR ws.amount_attnum <= 0 OR ws.time_attnum <= 0 LOOP
+		RAISE WARNING 'vigil: the watch on % had no valid key, amount or time column: forgotten', w.relation;
+		PERFORM vigil.forget_watch(w.id, true);
+	END LOOP;
+END
+$$;
+UPDATE vigil.watches SET merchant_attnum = NULL WHERE merchant_attnum <= 0;
+UPDATE vigil.watches SET category_attnum = NULL WHERE category_attnum <= 0;
+UPDATE vigil.watches SET lat_attnum = NULL, lon_attnum = NULL
+WHERE lat_attnum <= 0 OR lon_attnum <= 0 OR (lat_attnum IS NULL) <> (lon_attnum IS NULL);
+
 ALTER TABLE vigil.watches
 	ADD CONSTRAINT watches_key_attnum_check CHECK (key_attnum > 0),
 	ADD CONSTRAINT watches_amount_attnum_check CHECK (amount_attnum > 0),
@@ -341,6 +362,8 @@ CREATE FUNCTION vigil.on_alter() RETURNS event_trigger
 DECLARE
 	w vigil.watches;
 	col record;
+	msg text;
+	detail text;
 BEGIN
 	FOR w IN SELECT * FROM vigil.watches
 			 WHERE relation IN (SELECT c.objid FROM pg_event_trigger_ddl_commands() c) LOOP
@@ -348,8 +371,16 @@ BEGIN
 				   FROM (VALUES ('amount', w.amount_attnum), ('time', w.time_attnum),
 								('latitude', w.lat_attnum), ('longitude', w.lon_attnum)) v(role, attnum)
 						JOIN pg_attribute a ON a.attrelid = w.relation AND a.attnum = v.attnum LOOP
-			PERFORM vigil.watched_column(w.relation, col.attname, col.role,
-										 vigil.watched_types(col.role));
+			BEGIN
+				PERFORM vigil.watched_column(w.relation, col.attname, col.role,
+											 vigil.watched_types(col.role));
+			EXCEPTION WHEN datatype_mismatch THEN
+				GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+				RAISE EXCEPTION USING
+					ERRCODE = 'datatype_mismatch', MESSAGE = msg, DETAIL = detail,
+					HINT = format('Keep a type detection reads, or stop watching the table first: '
+								  'SELECT vigil.unwatch(%L);', w.relation);
+			END;
 		END LOOP;
 	END LOOP;
 END
@@ -371,8 +402,8 @@ CREATE PROCEDURE vigil.rebuild_each(history interval DEFAULT NULL)
 DECLARE
 	rel pg_catalog.regclass;
 	n bigint;
-	failed text[] := '{}';
-	err text;
+	failed pg_catalog.text[] := '{}';
+	err pg_catalog.text;
 BEGIN
 	IF history OPERATOR(pg_catalog.<=) interval '0' THEN
 		RAISE EXCEPTION USING
@@ -388,10 +419,14 @@ BEGIN
 		BEGIN
 			n := vigil.rebuild(rel, pg_catalog.now() OPERATOR(pg_catalog.-) history);	-- NULL: all rows
 			RAISE NOTICE 'vigil: rebuilt % (% profiles)', rel, n;
-		EXCEPTION WHEN OTHERS THEN
-			GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-			RAISE WARNING 'vigil: could not rebuild %: %', rel, err;
-			failed := failed OPERATOR(pg_catalog.||) rel::text;
+		EXCEPTION
+			WHEN undefined_table OR undefined_object THEN
+				-- dropped or unwatched since the list was made: nothing to do
+				RAISE NOTICE 'vigil: % is no longer watched', rel;
+			WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+				RAISE WARNING 'vigil: could not rebuild %: %', rel, err;
+				failed := failed OPERATOR(pg_catalog.||) rel::pg_catalog.text;
 		END;
 		COMMIT;
 	END LOOP;
@@ -494,6 +529,21 @@ BEGIN
 						  'schedule the jobs listed by vigil.maintenance_jobs() with '
 						  'cron.schedule_in_database(job_name, schedule, command, ''%s'').',
 						  db, cron_db, db);
+	END IF;
+END
+$$;
+
+-- Jobs scheduled under 0.1 keep calling vigil.rebuild_all with the history
+-- they were given; say how to move them to the new job (a WARNING: an
+-- extension script's NOTICEs are not shown).
+DO $$
+BEGIN
+	IF pg_catalog.to_regclass('cron.job') IS NOT NULL THEN
+		IF EXISTS (SELECT FROM cron.job j WHERE j.command LIKE '%vigil.rebuild_all(%') THEN
+			RAISE WARNING 'vigil: a pg_cron job still calls vigil.rebuild_all (0.1''s nightly rebuild)'
+				USING HINT = 'Run SELECT * FROM vigil.schedule_maintenance() to make it CALL '
+							 'vigil.rebuild_each(), from all rows, a table at a time.';
+		END IF;
 	END IF;
 END
 $$;

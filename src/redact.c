@@ -14,15 +14,18 @@
  * when in doubt.  The same test keeps such a statement out of
  * pg_stat_activity (post_parse_analyze_hook reports a placeholder) and, for
  * the later ProcessUtility hooks such as pg_stat_statements', replaces a
- * utility statement's text (utility.c).
+ * utility statement's text (utility.c).  Which message logs a statement is
+ * told by its untranslated format (message_id), whatever lc_messages says.
  *
  * Not covered, and said in the docs: pg_stat_activity shows a statement's
- * text from the moment it arrives until it is parsed, and
- * pg_stat_statements keeps the text when it was loaded after vigil (its
- * hook then runs first).
+ * text from the moment it arrives until it is parsed, pg_stat_statements
+ * keeps the text when it was loaded after vigil (its hook then runs first),
+ * and a name built at run time (format(), ||, a function's argument) is no
+ * name in the text.
  */
 #include "postgres.h"
 
+#include "executor/executor.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 #include "parser/analyze.h"
@@ -39,6 +42,7 @@
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
+static ExecutorStart_hook_type prev_executor_start_hook = NULL;
 
 /* The parameters whose values must never be shown. */
 static const char *const secret_names[] = {
@@ -73,54 +77,57 @@ worth_reading(const char *text)
 }
 
 /*
- * Whether a message of elevel goes to the server log with its STATEMENT
- * line under log_min_error_statement (elog.c's is_log_level_output: LOG
- * ranks between ERROR and FATAL there).
+ * Whether a message logs a statement's text, by its untranslated format
+ * (which lc_messages does not change): log_statement's, and
+ * log_min_duration_statement's and the extended protocol's like it.
  */
 static bool
-statement_logged(int elevel)
+logs_statement(const char *message_id)
 {
-	if (elevel == LOG || elevel == LOG_SERVER_ONLY)
-		return log_min_error_statement == LOG || log_min_error_statement <= ERROR;
-	if (log_min_error_statement == LOG)
-		return elevel >= FATAL;
-	return elevel >= log_min_error_statement;
+	/* "%s %s%s%s: %s" is the extended protocol's execute (or execute fetch) */
+	return message_id != NULL &&
+		(strncmp(message_id, "statement: ", 11) == 0 || strncmp(message_id, "duration: ", 10) == 0 ||
+		 strcmp(message_id, "%s %s%s%s: %s") == 0 || strncmp(message_id, "bind ", 5) == 0 ||
+		 strncmp(message_id, "parse ", 6) == 0);
 }
 
-/* Whether a log message quotes the statement: log_statement's and the like. */
+/* Whether the statement being run (the top-level one) may name a secret. */
 static bool
-quotes_statement(const char *message)
+statement_names_secret(void)
 {
-	return strncmp(message, "statement: ", 11) == 0 || strncmp(message, "duration: ", 10) == 0 ||
-		strncmp(message, "execute ", 8) == 0 || strncmp(message, "bind ", 5) == 0 ||
-		strncmp(message, "parse ", 6) == 0;
+	return debug_query_string != NULL && worth_reading(debug_query_string) &&
+		names_secret(debug_query_string);
 }
 
 /*
  * The log hook: hide the value of a secret the postmaster logs on reload
- * ("parameter ... changed to ..."), and the text of a statement that names
- * a secret wherever a message carries it.
+ * ("parameter ... changed to ..."), and, for a statement that names a
+ * secret, its text wherever a message carries it: the message that logs it,
+ * the STATEMENT line, and the DETAIL (an extended-protocol statement's
+ * parameters) and CONTEXT lines.  A DETAIL, CONTEXT or internal query that
+ * names a secret is hidden whatever the statement.
  */
 static void
 redact_secrets(ErrorData *edata)
 {
-	for (size_t i = 0; i < lengthof(secret_names); i++)
-	{
-		char	   *changed = psprintf("parameter \"%s\" changed to ", secret_names[i]);
+	bool		named = statement_names_secret();
 
-		if (edata->message != NULL && strncmp(edata->message, changed, strlen(changed)) == 0)
-			edata->message = psprintf("parameter \"%s\" changed (value hidden)", secret_names[i]);
-		pfree(changed);
+	if (edata->message_id != NULL &&
+		strcmp(edata->message_id, "parameter \"%s\" changed to \"%s\"") == 0)
+	{
+		for (size_t i = 0; i < lengthof(secret_names); i++)
+			if (edata->message != NULL && strstr(edata->message, secret_names[i]) != NULL)
+				edata->message = psprintf("parameter \"%s\" changed (value hidden)", secret_names[i]);
 	}
-	if (edata->message != NULL && quotes_statement(edata->message) && names_secret(edata->message))
+	else if (edata->message != NULL &&
+			 ((named && strstr(edata->message, debug_query_string) != NULL) ||
+			  (logs_statement(edata->message_id) && (named || names_secret(edata->message)))))
 		edata->message = pstrdup("statement: " HIDDEN);
-	if (!edata->hide_stmt && debug_query_string != NULL && statement_logged(edata->elevel) &&
-		names_secret(debug_query_string))
+	if (named)
 		edata->hide_stmt = true;
-	/* the parameters of an extended-protocol statement, a PL/pgSQL statement */
-	if (names_secret(edata->detail))
+	if (edata->detail != NULL && (named || names_secret(edata->detail)))
 		edata->detail = pstrdup(HIDDEN);
-	if (names_secret(edata->context))
+	if (edata->context != NULL && (named || names_secret(edata->context)))
 		edata->context = pstrdup(HIDDEN);
 	if (names_secret(edata->internalquery))
 		edata->internalquery = NULL;
@@ -131,16 +138,31 @@ redact_secrets(ErrorData *edata)
 /*
  * After parse analysis: a statement that names a secret shows in
  * pg_stat_activity (to roles with pg_read_all_stats, and as an idle
- * session's last statement) as a placeholder.
+ * session's last statement) as a placeholder.  Only the session's own
+ * statement, not those it runs inside (SPI: detection's among them).
  */
 static void
 hide_activity(ParseState *pstate, Query *query, JumbleState *jstate)
 {
 	if (prev_post_parse_analyze_hook)
 		prev_post_parse_analyze_hook(pstate, query, jstate);
-	if (pstate->p_sourcetext != NULL && worth_reading(pstate->p_sourcetext) &&
-		names_secret(pstate->p_sourcetext))
+	if (pstate->p_sourcetext == debug_query_string && statement_names_secret())
 		pgstat_report_activity(STATE_RUNNING, HIDDEN);
+}
+
+/*
+ * Before the executor runs the session's statement: the extended protocol
+ * reports its text again at Bind and Execute, after parse analysis.
+ */
+static void
+hide_execution(QueryDesc *queryDesc, int eflags)
+{
+	if (queryDesc->sourceText == debug_query_string && statement_names_secret())
+		pgstat_report_activity(STATE_RUNNING, HIDDEN);
+	if (prev_executor_start_hook)
+		prev_executor_start_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
 }
 
 /*
@@ -174,4 +196,6 @@ vigil_redact_install(void)
 	emit_log_hook = redact_secrets;
 	prev_post_parse_analyze_hook = post_parse_analyze_hook;
 	post_parse_analyze_hook = hide_activity;
+	prev_executor_start_hook = ExecutorStart_hook;
+	ExecutorStart_hook = hide_execution;
 }

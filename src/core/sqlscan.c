@@ -7,12 +7,15 @@
  * adjacent strings goes through a window holding its last bytes, in lower
  * case, which is checked for a name each time a name's last byte arrives;
  * identifiers also feed a two-token memory, so that "part . part" is
- * recognised whatever lies between the tokens.  Nothing is allocated.
+ * recognised whatever lies between the tokens.  The body of each string is
+ * also read as SQL (a DO block, a statement a function EXECUTEs), in a copy,
+ * two levels deep.
  */
 #include "core/sqlscan.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Bytes of decoded text kept: more than any name. */
@@ -49,7 +52,14 @@ typedef struct Scan
 	Token		prev;			/* the last significant token */
 	Token		prev2;			/* the one before it */
 	bool		in_strings;		/* the last token was a string */
+	char		run;			/* its kind: 'e' E'', 'u' U&'', 'p' any other */
+	int			depth;			/* strings read as SQL inside strings */
 } Scan;
+
+/* How deep strings holding SQL (DO bodies, EXECUTE's strings) are read. */
+#define MAX_DEPTH 2
+
+static bool scan(const char *sql, const char *const *names, int nnames, bool escapes, int depth);
 
 /* ASCII lower case, as PostgreSQL folds identifiers and compares setting names. */
 static unsigned char
@@ -217,6 +227,11 @@ escape_string(Scan *s)
 				feed(s, '\t');
 				break;
 			case 'x':
+				if (hex_value((unsigned char) *p) < 0)
+				{
+					feed(s, 'x');	/* \x without a digit is an x */
+					break;
+				}
 				cp = 0;
 				for (int i = 0; i < 2 && hex_value((unsigned char) *p) >= 0; i++)
 					cp = cp * 16 + (uint32_t) hex_value((unsigned char) *p++);
@@ -412,9 +427,32 @@ skip_comment(Scan *s, bool *skipped)
 	return true;
 }
 
+/*
+ * Read the body of a string, [body, end), as SQL too: a DO block's, or the
+ * statement a function EXECUTEs.  True when it may name one of the names.
+ */
+static bool
+scan_body(const Scan *s, const char *body, const char *end)
+{
+	size_t		n = (size_t) (end - body);
+	char	   *copy;
+	bool		named;
+
+	if (s->depth >= MAX_DEPTH || n == 0)
+		return false;
+	copy = malloc(n + 1);
+	if (copy == NULL)
+		return true;			/* cannot tell: in doubt */
+	memcpy(copy, body, n);
+	copy[n] = '\0';
+	named = scan(copy, s->names, s->nnames, s->escapes, s->depth + 1);
+	free(copy);
+	return named;
+}
+
 /* One pass: plain strings read as standard_conforming_strings says, or as E''. */
 static bool
-scan(const char *sql, const char *const *names, int nnames, bool escapes)
+scan(const char *sql, const char *const *names, int nnames, bool escapes, int depth)
 {
 	Scan		s;
 
@@ -423,14 +461,16 @@ scan(const char *sql, const char *const *names, int nnames, bool escapes)
 	s.names = names;
 	s.nnames = nnames;
 	s.escapes = escapes;
+	s.depth = depth;
 	while (*s.p != '\0' && !s.found)
 	{
 		unsigned char c = (unsigned char) s.p[0];
 		unsigned char c1 = (unsigned char) s.p[1];
 		bool		skipped;
 		bool		ok = true;
-		bool		string = false;
-		size_t		taglen;
+		char		string = '\0';	/* the kind of a string read */
+		const char *body = NULL;	/* its body */
+		size_t		taglen = 0;
 
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
 		{
@@ -444,16 +484,18 @@ scan(const char *sql, const char *const *names, int nnames, bool escapes)
 
 		if ((c == 'E' || c == 'e') && c1 == '\'')
 		{
-			string = true;
+			string = 'e';
 			begin(&s, true);
 			s.p++;
+			body = s.p + 1;
 			ok = escape_string(&s);
 		}
 		else if ((c == 'U' || c == 'u') && c1 == '&' && s.p[2] == '\'')
 		{
-			string = true;
+			string = 'u';
 			begin(&s, true);
 			s.p += 2;
+			body = s.p + 1;
 			ok = unicode_quoted(&s, '\'');
 		}
 		else if ((c == 'U' || c == 'u') && c1 == '&' && s.p[2] == '"')
@@ -466,16 +508,24 @@ scan(const char *sql, const char *const *names, int nnames, bool escapes)
 		}
 		else if ((c == 'N' || c == 'n' || c == 'B' || c == 'b' || c == 'X' || c == 'x') && c1 == '\'')
 		{
-			string = true;
+			string = 'p';
 			begin(&s, true);
 			s.p++;
+			body = s.p + 1;
 			ok = s.escapes ? escape_string(&s) : quoted(&s, '\'');
 		}
 		else if (c == '\'')
 		{
-			string = true;
+			/* a string continuing another keeps that one's escapes */
+			string = s.in_strings ? s.run : 'p';
 			begin(&s, true);
-			ok = s.escapes ? escape_string(&s) : quoted(&s, '\'');
+			body = s.p + 1;
+			if (string == 'u')
+				ok = unicode_quoted(&s, '\'');
+			else if (string == 'e' || s.escapes)
+				ok = escape_string(&s);
+			else
+				ok = quoted(&s, '\'');
 		}
 		else if (c == '"')
 		{
@@ -486,8 +536,9 @@ scan(const char *sql, const char *const *names, int nnames, bool escapes)
 		}
 		else if (c == '$' && (taglen = dollar_tag(s.p)) > 0)
 		{
-			string = true;
+			string = 'p';
 			begin(&s, true);
+			body = s.p + taglen;
 			ok = dollar_quoted(&s, taglen);
 		}
 		else if (ident_start(c))
@@ -497,6 +548,12 @@ scan(const char *sql, const char *const *names, int nnames, bool escapes)
 				feed(&s, (unsigned char) *s.p++);
 			token(&s, TOKEN_WORD);
 		}
+		else if (c == '|' && c1 == '|' && s.in_strings)
+		{
+			/* strings joined by || are read as one, like adjacent ones */
+			s.p += 2;
+			continue;
+		}
 		else
 		{
 			token(&s, c == '.' ? TOKEN_DOT : TOKEN_OTHER);
@@ -504,11 +561,15 @@ scan(const char *sql, const char *const *names, int nnames, bool escapes)
 		}
 		if (!ok)
 			return true;		/* it does not end, or cannot be read: in doubt */
-		if (string)
+		if (string != '\0')
 		{
+			/* SQL in the string; s.p is past its closing quote */
+			if (!s.found && scan_body(&s, body, s.p - (taglen > 0 ? taglen : 1)))
+				return true;
 			/* no part of a name; the next string continues this one */
 			token(&s, TOKEN_OTHER);
 			s.in_strings = true;
+			s.run = string;
 		}
 	}
 	return s.found;
@@ -539,8 +600,8 @@ vigil_sql_may_name(const char *sql, const char *const *names, int nnames)
 	/* UESCAPE makes another character the escape of U& strings: in doubt */
 	if (contains_word(sql, "u&") && contains_word(sql, "uescape"))
 		return true;
-	if (scan(sql, names, nnames, false))
+	if (scan(sql, names, nnames, false, 0))
 		return true;
 	/* with standard_conforming_strings off, a backslash escapes in any string */
-	return strchr(sql, '\\') != NULL && scan(sql, names, nnames, true);
+	return strchr(sql, '\\') != NULL && scan(sql, names, nnames, true, 0);
 }

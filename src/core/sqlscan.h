@@ -14,10 +14,13 @@
  * vigil_sql_may_name reads identifiers, quoted identifiers, strings, dollar
  * quotes and comments as PostgreSQL's scanner does, and says true when a
  * name appears as "part.part" (each part an identifier or quoted
- * identifier) or inside any identifier or string (adjacent strings read as
- * one).  When it cannot be sure it says true: an unterminated comment,
- * string or identifier; a UESCAPE clause.  A plain string with a backslash
- * is read both as standard_conforming_strings reads it and as an E'' string.
+ * identifier) or inside any identifier or string (adjacent strings, and
+ * strings joined by ||, read as one), and reads each string's body as SQL
+ * too (a DO block, a statement a function EXECUTEs).  When it cannot be sure
+ * it says true: an unterminated comment, string or identifier; a UESCAPE
+ * clause.  A plain string with a backslash is read both as
+ * standard_conforming_strings reads it and as an E'' string.  A name built
+ * at run time (format(), a function's argument) is beyond it.
  *
  * names are lower case, each with one dot.  No PostgreSQL here: it is
  * unit-tested and fuzzed on any bytes.

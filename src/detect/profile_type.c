@@ -96,8 +96,8 @@ vigil_profile_get(Datum d, VigilProfile *out)
 	if (status != VIGIL_PROFILE_IN_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("stored vigil.profile of format version %d is %zu bytes, not %zu",
-						VIGIL_PROFILE_VERSION, err.length, sizeof(VigilProfile)),
+				 errmsg("stored vigil.profile of %zu bytes has no length a format version has",
+						err.length),
 				 errhint("Rebuild the profiles with vigil.rebuild().")));
 }
 

@@ -322,17 +322,23 @@ vigil_open_table_arg(Oid relid, LOCKMODE lockmode, const char *fname)
 		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ALL) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(get_rel_relkind(relid)),
 					   get_rel_name(relid));
-	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("%s must read every row of table %s", fname, get_rel_name(relid)),
-				 errdetail("Row-level security applies to the current user."),
-				 errhint("Run it as a role the policies do not apply to: a superuser, a role with BYPASSRLS, or the table's owner unless the table forces row security.")));
 	rel = try_table_open(relid, lockmode);
 	if (rel == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
+
+	/*
+	 * Once the table is locked: its owner cannot add a policy any more
+	 * before the rows are read (a check before the lock would pass, and a
+	 * policy committed while waiting for it would then run).
+	 */
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s must read every row of table %s", fname, RelationGetRelationName(rel)),
+				 errdetail("Row-level security applies to the current user."),
+				 errhint("Run it as a role the policies do not apply to: a superuser, a role with BYPASSRLS, or the table's owner unless the table forces row security.")));
 	return rel;
 }
 
@@ -417,19 +423,19 @@ vigil_rebuild(PG_FUNCTION_ARGS)
 	r.profile_typid = typenameTypeId(NULL, tn);
 	r.keys = palloc(sizeof(char *) * WRITE_PROFILES);
 	r.profiles = palloc(sizeof(Datum) * WRITE_PROFILES);
-	p.rel = vigil_open_table_arg(PG_GETARG_OID(0), ShareLock, "vigil.rebuild");
-
 	/*
-	 * Read the rows with a snapshot taken now that the lock is held: the
+	 * The rows are read with a snapshot taken once the lock is held: the
 	 * calling statement's is from before the wait for it, and misses the rows
 	 * of the inserts it waited for, which detection folded into the profiles
-	 * about to be replaced.  A transaction snapshot cannot be moved on.
+	 * about to be replaced.  A transaction snapshot cannot be moved on, so
+	 * that is refused before the table is locked.
 	 */
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("vigil.rebuild must run in a READ COMMITTED transaction"),
 				 errdetail("At REPEATABLE READ or SERIALIZABLE it would not see rows committed while it waited for the table.")));
+	p.rel = vigil_open_table_arg(PG_GETARG_OID(0), ShareLock, "vigil.rebuild");
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
 	vigil_pass_load_watch(&p);

@@ -80,8 +80,8 @@ CREATE PROCEDURE vigil.rebuild_each(history interval DEFAULT NULL)
 DECLARE
 	rel pg_catalog.regclass;
 	n bigint;
-	failed text[] := '{}';
-	err text;
+	failed pg_catalog.text[] := '{}';
+	err pg_catalog.text;
 BEGIN
 	IF history OPERATOR(pg_catalog.<=) interval '0' THEN
 		RAISE EXCEPTION USING
@@ -97,10 +97,14 @@ BEGIN
 		BEGIN
 			n := vigil.rebuild(rel, pg_catalog.now() OPERATOR(pg_catalog.-) history);	-- NULL: all rows
 			RAISE NOTICE 'vigil: rebuilt % (% profiles)', rel, n;
-		EXCEPTION WHEN OTHERS THEN
-			GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-			RAISE WARNING 'vigil: could not rebuild %: %', rel, err;
-			failed := failed OPERATOR(pg_catalog.||) rel::text;
+		EXCEPTION
+			WHEN undefined_table OR undefined_object THEN
+				-- dropped or unwatched since the list was made: nothing to do
+				RAISE NOTICE 'vigil: % is no longer watched', rel;
+			WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+				RAISE WARNING 'vigil: could not rebuild %: %', rel, err;
+				failed := failed OPERATOR(pg_catalog.||) rel::pg_catalog.text;
 		END;
 		COMMIT;
 	END LOOP;

@@ -314,6 +314,8 @@ CREATE FUNCTION vigil.on_alter() RETURNS event_trigger
 DECLARE
 	w vigil.watches;
 	col record;
+	msg text;
+	detail text;
 BEGIN
 	FOR w IN SELECT * FROM vigil.watches
 			 WHERE relation IN (SELECT c.objid FROM pg_event_trigger_ddl_commands() c) LOOP
@@ -321,8 +323,16 @@ BEGIN
 				   FROM (VALUES ('amount', w.amount_attnum), ('time', w.time_attnum),
 								('latitude', w.lat_attnum), ('longitude', w.lon_attnum)) v(role, attnum)
 						JOIN pg_attribute a ON a.attrelid = w.relation AND a.attnum = v.attnum LOOP
-			PERFORM vigil.watched_column(w.relation, col.attname, col.role,
-										 vigil.watched_types(col.role));
+			BEGIN
+				PERFORM vigil.watched_column(w.relation, col.attname, col.role,
+											 vigil.watched_types(col.role));
+			EXCEPTION WHEN datatype_mismatch THEN
+				GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+				RAISE EXCEPTION USING
+					ERRCODE = 'datatype_mismatch', MESSAGE = msg, DETAIL = detail,
+					HINT = format('Keep a type detection reads, or stop watching the table first: '
+								  'SELECT vigil.unwatch(%L);', w.relation);
+			END;
 		END LOOP;
 	END LOOP;
 END

@@ -24,7 +24,7 @@ my $url = start_endpoint($state, '--topic', $topic, '--access-key', $akid, '--se
 my $node = PostgreSQL::Test::Cluster->new('upgrade');
 $node->init;
 $node->append_conf('postgresql.conf',
-	notifier_conf($url, $topic, $akid, $secret)
+	notifier_conf($url, $topic, $akid, $secret, 'vigil.max_attempts = 1000000')
 	  . "shared_preload_libraries = 'vigil,pg_cron'\n"
 	  . "cron.database_name = 'postgres'\n"
 	  . "cron.host = '" . $node->host . "'\n");
@@ -186,7 +186,8 @@ is( $node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', q{SELECT count(*) FROM vigil.verify('txn')}), '0',
 	'0.1 schema: verify finds the profiles right');
 
-# Alerts pending while SNS fails, then the update.
+# Alerts pending while SNS fails (retried, never dead: vigil.max_attempts is
+# far beyond what the test's seconds allow), then the update.
 control($url, 'POST', '/_control', { fail_rate => 1.0, fail_status => 500, fail_code => 'InternalError' });
 $node->safe_psql('postgres',
 	q{INSERT INTO txn SELECT 403 + i, 'card-' || i, 5000 + i, timestamptz '2026-02-03' + i * interval '1 s',
@@ -194,7 +195,10 @@ $node->safe_psql('postgres',
 is($node->safe_psql('postgres', q{SELECT count(*) FROM vigil.alerts WHERE status <> 'sent'}), '5',
 	'five alerts wait while SNS fails');
 my $before = $node->safe_psql('postgres', $rows);
-$node->safe_psql('postgres', 'ALTER EXTENSION vigil UPDATE');
+my (undef, undef, $notices) = $node->psql('postgres', 'ALTER EXTENSION vigil UPDATE');
+like($notices, qr/WARNING:  vigil: a pg_cron job still calls vigil.rebuild_all/,
+	'the update says the 0.1 job still calls rebuild_all');
+like($notices, qr/HINT:  Run SELECT \* FROM vigil.schedule_maintenance\(\)/, 'and how to change that');
 is($node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extname = 'vigil'}),
 	'0.2', 'updated to 0.2');
 is($node->safe_psql('postgres', $rows), $before,
@@ -224,6 +228,28 @@ is($node->safe_psql('postgres', q{SELECT vigil.profile_json(profile) ->> 'n' FRO
 	'21', 'detection folds new rows into the profiles 0.1 wrote');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM vigil.verify('txn')}), '0',
 	'verify finds the profiles right after the update');
+
+# 0.1 took direct writes to vigil.watches that 0.2's constraints refuse: the
+# update mends them instead of failing (a lone coordinate is dropped, a
+# watch without a valid key column is forgotten).
+$node->safe_psql('postgres', 'CREATE DATABASE broken');
+$node->safe_psql('broken', q{
+	CREATE EXTENSION vigil VERSION '0.1';
+	CREATE TABLE lone (id int PRIMARY KEY, card text, amount numeric, ts timestamptz, lat float8);
+	CREATE TABLE keyless (id int PRIMARY KEY, card text, amount numeric, ts timestamptz);
+	SELECT vigil.watch('lone', 'card', 'amount', 'ts'), vigil.watch('keyless', 'card', 'amount', 'ts');
+	UPDATE vigil.watches SET lat_attnum = 5 WHERE relation = 'lone'::regclass;
+	UPDATE vigil.watches SET key_attnum = 0 WHERE relation = 'keyless'::regclass;
+});
+(undef, undef, $notices) = $node->psql('broken', 'ALTER EXTENSION vigil UPDATE');
+like($notices, qr/WARNING:  vigil: the watch on (public\.)?keyless had no valid key, amount or time column: forgotten/,
+	'a watch without a key column is forgotten, saying so');
+is( $node->safe_psql('broken', q{
+		SELECT extversion || ' ' || (SELECT string_agg(relation || ' ' || coalesce(lat_attnum::text, '-'), ', ')
+									FROM vigil.watches) || ' '
+			   || (SELECT count(*) FROM pg_trigger WHERE tgrelid = 'keyless'::regclass)
+		FROM pg_extension WHERE extname = 'vigil'}),
+	'0.2 lone - 0', 'the update went through: the lone latitude dropped, the keyless watch and its trigger gone');
 
 $node->stop;
 done_testing();

@@ -49,12 +49,24 @@ for my $sql (@statements)
 	$failed++ if $ret != 0;
 }
 cmp_ok($failed, '>=', 6, "many of them fail, so their STATEMENT lines are due ($failed)");
+
+# The extended protocol (pgbench -M extended: Parse, Bind, Execute), whose
+# log lines are "execute <unnamed>: ..." with a DETAIL giving the parameters.
+my $script = $node->basedir . '/secret.sql';
+open(my $fh, '>', $script) or die "could not write $script: $!";
+print $fh "\\set n 424242\nSELECT set_config('vigil.aws_session_token', :n::text, false);\n";
+close $fh;
+$node->command_checks_all(
+	[ 'pgbench', '-n', '-M', 'extended', '-t', '1', '-f', $script, '-h', $node->host, '-p', $node->port, 'postgres' ],
+	2, [qr/^/], [qr/cannot be changed now/], 'pgbench sends a statement setting a secret, which fails');
 $node->safe_psql('postgres', 'ALTER SYSTEM SET vigil.batch_size = 99');
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET ALL');
 
 my $log = slurp_file($node->logfile);
 my @leaked = grep { $log =~ /\Q$_\E/ } map { /'(value-[a-z-]+)/ ? $1 : () } @statements;
 is(scalar(@leaked), 0, 'no value is in the server log: ' . join(', ', @leaked));
+unlike($log, qr/424242/, 'nor the parameter of the extended-protocol statement');
+unlike($log, qr/execute <unnamed>: SELECT set_config/, 'whose execution is logged as hidden');
 like($log, qr/statement: \(hidden: it names a vigil secret\)/, 'the statements are logged as hidden');
 like($log, qr/statement: ALTER SYSTEM SET vigil\.batch_size = 99/, 'another parameter\'s statement is logged');
 my $errors = () = $log =~ /ERROR:  /g;

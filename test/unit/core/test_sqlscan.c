@@ -57,6 +57,16 @@ spellings(void)
 	/* with standard_conforming_strings off, a backslash escapes in any string */
 	CHECK(names("SELECT set_config('vigil.\\x61ws_secret_access_key', 'x', false)"));
 	CHECK(names("SELECT set_config('it\\'s', 'vigil.aws_session_token')"));
+	/* a string continuing a U&'' or E'' one keeps its escapes; || joins strings */
+	CHECK(names("SELECT set_config(U&'vigil.aws_'\n'\\0073ecret_access_key', 'x', false)"));
+	CHECK(names("SELECT set_config(E'vigil.aws_'\n'\\x73ecret_access_key', 'x', false)"));
+	CHECK(names("SELECT set_config('vigil.aws_' || 'secret_access_key', 'x', false)"));
+	CHECK(names("SELECT set_config('vigil.' || E'aws_\\x73ecret_access_key', 'x', false)"));
+	/* SQL inside a string: a DO block's body, what a function EXECUTEs */
+	CHECK(names("DO $$BEGIN SET vigil . aws_secret_access_key = 'v'; END$$"));
+	CHECK(names("DO $$BEGIN SET \"vigil\".\"aws_secret_access_key\" = 'v'; END$$"));
+	CHECK(names("DO $d$BEGIN PERFORM set_config(E'vigil.aws\\x5fsecret_access_key', 'v', false); END$d$"));
+	CHECK(names("DO 'BEGIN EXECUTE ''SET vigil . aws_session_token = 1''; END'"));
 	/* names inside a longer string or identifier */
 	CHECK(names("DO $$BEGIN EXECUTE 'ALTER SYSTEM SET vigil.aws_session_token = ''x'''; END$$"));
 	CHECK(names("SELECT 1 AS \"x vigil.aws_access_key_id y\""));
@@ -95,6 +105,8 @@ others(void)
 	CHECK(!names("SELECT 'vigil.aws_' || 'x', 'secret_access_key'"));
 	CHECK(!names("SELECT $1, $2 FROM t WHERE a = 'it''s'"));
 	CHECK(!names("SELECT 'a\\b'"));
+	CHECK(!names("SELECT E'\\x', E'\\xg'"));
+	CHECK(!names("DO $$BEGIN SET vigil.batch_size = 1; END$$"));
 }
 
 /* Any bytes: each prefix of a tricky statement is read without running past its end. */
