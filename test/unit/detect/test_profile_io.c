@@ -86,6 +86,16 @@ text_errors(void)
 	/* an odd number of digits, and more than the budget, whatever they are */
 	CHECK(vigil_profile_from_text("(n:1,data:\\x010000000)", &q, &err) == VIGIL_PROFILE_IN_BAD_LENGTH &&
 		  err.length == 9);
+	{
+		size_t		n = 2 * VIGIL_PROFILE_MAX_BYTES + 2;
+		char	   *big = malloc(n + 32);
+
+		strcpy(big, "(n:1,data:\\x");
+		memset(big + strlen(big), 'z', n);
+		strcpy(big + 12 + n, ")");
+		CHECK(vigil_profile_from_text(big, &q, &err) == VIGIL_PROFILE_IN_BAD_LENGTH && err.length == n);
+		free(big);
+	}
 	CHECK(vigil_profile_from_text("(n:1,data:\\x00", &q, &err) == VIGIL_PROFILE_IN_NO_END);
 	CHECK(vigil_profile_from_text("(n:1,data:\\x00) ", &q, &err) == VIGIL_PROFILE_IN_NO_END);
 	CHECK(vigil_profile_from_text("(n:1,data:\\x0)0)", &q, &err) == VIGIL_PROFILE_IN_NO_END);
