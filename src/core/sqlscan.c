@@ -262,36 +262,13 @@ escape_string(Scan *s)
 }
 
 /*
- * A quoted string or identifier without backslash escapes, from its opening
- * quote q: a doubled q stands for one.  False when it does not end.
+ * A quoted string or identifier, from its opening quote q: a doubled q
+ * stands for one, and in the body of U&'' or U&"" (unicode) \XXXX,
+ * \+XXXXXX and \\ are escapes.  False when it does not end or an escape is
+ * invalid.
  */
 static bool
-quoted(Scan *s, char q)
-{
-	const char *p = s->p + 1;
-
-	for (;;)
-	{
-		if (*p == '\0')
-			return false;
-		if (*p == q)
-		{
-			if (p[1] != q)
-				break;
-			p++;
-		}
-		feed(s, (unsigned char) *p++);
-	}
-	s->p = p + 1;
-	return true;
-}
-
-/*
- * The body of U&'' or U&"", from its opening quote q: \XXXX, \+XXXXXX and
- * \\ escapes.  False when it does not end or an escape is invalid.
- */
-static bool
-unicode_quoted(Scan *s, char q)
+quoted(Scan *s, char q, bool unicode)
 {
 	const char *p = s->p + 1;
 
@@ -307,7 +284,7 @@ unicode_quoted(Scan *s, char q)
 				break;
 			p++;
 		}
-		if (*p != '\\')
+		if (!unicode || *p != '\\')
 		{
 			feed(s, (unsigned char) *p++);
 			continue;
@@ -496,13 +473,13 @@ scan(const char *sql, const char *const *names, int nnames, bool escapes, int de
 			begin(&s, true);
 			s.p += 2;
 			body = s.p + 1;
-			ok = unicode_quoted(&s, '\'');
+			ok = quoted(&s, '\'', true);
 		}
 		else if ((c == 'U' || c == 'u') && c1 == '&' && s.p[2] == '"')
 		{
 			begin(&s, false);
 			s.p += 2;
-			ok = unicode_quoted(&s, '"');
+			ok = quoted(&s, '"', true);
 			if (ok)
 				token(&s, TOKEN_WORD);
 		}
@@ -512,7 +489,7 @@ scan(const char *sql, const char *const *names, int nnames, bool escapes, int de
 			begin(&s, true);
 			s.p++;
 			body = s.p + 1;
-			ok = s.escapes ? escape_string(&s) : quoted(&s, '\'');
+			ok = s.escapes ? escape_string(&s) : quoted(&s, '\'', false);
 		}
 		else if (c == '\'')
 		{
@@ -521,16 +498,16 @@ scan(const char *sql, const char *const *names, int nnames, bool escapes, int de
 			begin(&s, true);
 			body = s.p + 1;
 			if (string == 'u')
-				ok = unicode_quoted(&s, '\'');
+				ok = quoted(&s, '\'', true);
 			else if (string == 'e' || s.escapes)
 				ok = escape_string(&s);
 			else
-				ok = quoted(&s, '\'');
+				ok = quoted(&s, '\'', false);
 		}
 		else if (c == '"')
 		{
 			begin(&s, false);
-			ok = quoted(&s, '"');
+			ok = quoted(&s, '"', false);
 			if (ok)
 				token(&s, TOKEN_WORD);
 		}
