@@ -60,14 +60,14 @@ names_secret(const char *text)
 
 /*
  * Whether a statement's text may need reading at all: one that names a
- * secret has "vigil" in it in some case, or escapes, or strings split over
- * lines.  This keeps the usual statement (an INSERT on one line) from being
- * read twice.
+ * secret has "vigil" in it in some case, or escapes (\, U&), strings joined
+ * by || or split over lines.  This keeps the usual statement (an INSERT on
+ * one line) from being read twice.
  */
 static bool
 worth_reading(const char *text)
 {
-	if (strpbrk(text, "\\&") != NULL ||
+	if (strpbrk(text, "\\&|") != NULL ||
 		(strchr(text, '\'') != NULL && strpbrk(text, "\n\r") != NULL))
 		return true;
 	for (const char *p = text; (p = strpbrk(p, "vV")) != NULL; p++)

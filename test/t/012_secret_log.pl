@@ -39,6 +39,7 @@ my @statements = (
 	q{SELECT set_config('vigil.aws_secret_access_key', 'value-set-config', false)},
 	q{SELECT set_config(E'vigil.\x61ws_secret_access_key', 'value-escaped', false)},
 	qq{SELECT set_config('vigil.aws_'\n'session_token', 'value-split', false)},
+	q{SELECT set_config('vi' || 'gil.aws_session_token', 'value-joined', false)},
 	q{DO $$BEGIN EXECUTE 'ALTER SYSTEM SET vigil.aws_secret_access_key = ''value-do'''; END$$},
 	q{ALTER ROLE postgres SET vigil.aws_session_token = 'value-role'},
 );
