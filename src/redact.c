@@ -20,8 +20,8 @@
  * Not covered, and said in the docs: pg_stat_activity shows a statement's
  * text from the moment it arrives until it is parsed, pg_stat_statements
  * keeps the text when it was loaded after vigil (its hook then runs first),
- * and a name built at run time (format(), ||, a function's argument) is no
- * name in the text.
+ * and a name built at run time (format(), a column's value, a function's
+ * argument) is no name in the text.
  */
 #include "postgres.h"
 
@@ -32,7 +32,6 @@
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
 #include "utils/elog.h"
-#include "utils/guc.h"
 
 #include "core/sqlscan.h"
 #include "redact.h"
@@ -51,18 +50,11 @@ static const char *const secret_names[] = {
 	"vigil.aws_session_token",
 };
 
-/* Whether text (a statement, or a message quoting one) may name a secret. */
-static bool
-names_secret(const char *text)
-{
-	return text != NULL && vigil_sql_may_name(text, secret_names, lengthof(secret_names));
-}
-
 /*
- * Whether a statement's text may need reading at all: one that names a
- * secret has "vigil" in it in some case, or escapes (\, U&), strings joined
- * by || or split over lines.  This keeps the usual statement (an INSERT on
- * one line) from being read twice.
+ * Whether text may need reading at all: one that names a secret has
+ * "vigil" in it in some case, or escapes (\, U&), strings joined by || or
+ * split over lines.  This keeps the usual text (a one-line INSERT, its log
+ * line) from being read by the scanner.
  */
 static bool
 worth_reading(const char *text)
@@ -74,6 +66,14 @@ worth_reading(const char *text)
 		if (pg_strncasecmp(p, "vigil", 5) == 0)
 			return true;
 	return false;
+}
+
+/* Whether text (a statement, or a message quoting one) may name a secret. */
+static bool
+names_secret(const char *text)
+{
+	return text != NULL && worth_reading(text) &&
+		vigil_sql_may_name(text, secret_names, lengthof(secret_names));
 }
 
 /*
@@ -91,14 +91,6 @@ logs_statement(const char *message_id)
 		 strncmp(message_id, "parse ", 6) == 0);
 }
 
-/* Whether the statement being run (the top-level one) may name a secret. */
-static bool
-statement_names_secret(void)
-{
-	return debug_query_string != NULL && worth_reading(debug_query_string) &&
-		names_secret(debug_query_string);
-}
-
 /*
  * The log hook: hide the value of a secret the postmaster logs on reload
  * ("parameter ... changed to ..."), and, for a statement that names a
@@ -110,7 +102,7 @@ statement_names_secret(void)
 static void
 redact_secrets(ErrorData *edata)
 {
-	bool		named = statement_names_secret();
+	bool		named = names_secret(debug_query_string);
 
 	if (edata->message_id != NULL &&
 		strcmp(edata->message_id, "parameter \"%s\" changed to \"%s\"") == 0)
@@ -146,7 +138,7 @@ hide_activity(ParseState *pstate, Query *query, JumbleState *jstate)
 {
 	if (prev_post_parse_analyze_hook)
 		prev_post_parse_analyze_hook(pstate, query, jstate);
-	if (pstate->p_sourcetext == debug_query_string && statement_names_secret())
+	if (pstate->p_sourcetext == debug_query_string && names_secret(debug_query_string))
 		pgstat_report_activity(STATE_RUNNING, HIDDEN);
 }
 
@@ -157,7 +149,7 @@ hide_activity(ParseState *pstate, Query *query, JumbleState *jstate)
 static void
 hide_execution(QueryDesc *queryDesc, int eflags)
 {
-	if (queryDesc->sourceText == debug_query_string && statement_names_secret())
+	if (queryDesc->sourceText == debug_query_string && names_secret(debug_query_string))
 		pgstat_report_activity(STATE_RUNNING, HIDDEN);
 	if (prev_executor_start_hook)
 		prev_executor_start_hook(queryDesc, eflags);
