@@ -35,6 +35,7 @@ typedef struct Scan
 	const char *p;				/* the next byte to read */
 	const char *const *names;
 	int			nnames;
+	bool		ends[256];		/* the last bytes of the names */
 	bool		escapes;		/* plain strings read as E'' strings */
 	bool		found;			/* a name, or doubt */
 
@@ -90,6 +91,8 @@ feed(Scan *s, unsigned char c)
 		s->cur[s->curlen++] = (char) c;
 	else
 		s->curlong = true;
+	if (!s->ends[c])
+		return;					/* the usual byte: no name ends with it */
 	for (int i = 0; i < s->nnames; i++)
 	{
 		size_t		n = strlen(s->names[i]);
@@ -437,6 +440,9 @@ scan(const char *sql, const char *const *names, int nnames, bool escapes, int de
 	s.p = sql;
 	s.names = names;
 	s.nnames = nnames;
+	for (int i = 0; i < nnames; i++)
+		if (names[i][0] != '\0')
+			s.ends[(unsigned char) names[i][strlen(names[i]) - 1]] = true;
 	s.escapes = escapes;
 	s.depth = depth;
 	while (*s.p != '\0' && !s.found)
