@@ -204,6 +204,11 @@ ALTER TABLE vigil.watches
 	ADD CONSTRAINT watches_category_attnum_check CHECK (category_attnum > 0),
 	ADD CONSTRAINT watches_location_check CHECK ((lat_attnum IS NULL) = (lon_attnum IS NULL));
 
+-- What an error inside detection does (issue 18): fail the insert, as 0.1
+-- did, or let it commit unscored.
+ALTER TABLE vigil.watches
+	ADD COLUMN on_error text NOT NULL DEFAULT 'raise' CHECK (on_error IN ('raise', 'skip'));
+
 -- vigil.unwatch takes the table's lock (dropping the trigger) before it
 -- deletes profiles, the order inserts take them in: it deadlocked with an
 -- insert in progress.
@@ -547,3 +552,6 @@ BEGIN
 	END IF;
 END
 $$;
+
+-- The incident switch (issue 18): vigil.enabled, settable by vigil_admin.
+GRANT SET, ALTER SYSTEM ON PARAMETER vigil.enabled TO vigil_admin;

@@ -20,6 +20,7 @@
 #include "guc.h"
 #include "notify/core/cwquery.h"
 
+bool		vigil_enabled = true;
 char	   *vigil_database = NULL;
 char	   *vigil_sns_topic_arn = NULL;
 char	   *vigil_aws_region = NULL;
@@ -93,6 +94,11 @@ check_cloudwatch_namespace(char **newval, void **extra pg_attribute_unused(),
 void
 vigil_guc_init(bool preloading)
 {
+	DefineCustomBoolVariable("vigil.enabled",
+							 "Whether the detection triggers score inserted rows.",
+							 "Off (an incident switch): rows inserted into watched tables are neither scored, "
+							 "nor folded into profiles, nor recorded; vigil.rebuild folds them in later.",
+							 &vigil_enabled, true, PGC_SUSET, 0, NULL, NULL, NULL);
 	if (preloading)
 		DefineCustomStringVariable("vigil.database",
 								   "Database the notifier connects to (where vigil is installed).",

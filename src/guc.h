@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 
+extern bool vigil_enabled;
 extern char *vigil_database;
 extern int	vigil_profile_location_cache;
 extern char *vigil_sns_topic_arn;

@@ -10,5 +10,6 @@
 #include "executor/spi.h"
 
 extern SPIPlanPtr vigil_prepare_plan(const char *sql, int nargs, Oid *argtypes);
+extern Datum vigil_text_array(char **strs, int n);
 
 #endif							/* VIGIL_PLAN_H */

@@ -34,8 +34,14 @@
  *	   hint, and a key the probe saw but that was deleted before the insert
  *	   (so it went in with no profile) is folded afterwards by an UPDATE of
  *	   the row this statement inserted;
- *	4. only if something was flagged or skipped, read the transition table
- *	   again for those rows' primary keys and insert alerts and skips.
+ *	4. hand what each chunk flagged, and the rows set aside, to the alert
+ *	   writer (alert_writer.c), which inserts alerts and skips every so
+ *	   many rows.
+ *
+ * Memory is bounded whatever the statement's size: a batch holds at most
+ * BATCH_ROWS rows, and at most KEY_ROWS of one key; a chunk at most
+ * CHUNK_ROWS rows, so what its folds flag (and keep until the chunk's
+ * writes are final) is bounded too; the writer writes as it goes.
  *
  * Everything is ordinary transactional writes, so a rolled-back statement,
  * savepoint or transaction leaves no trace.  The function runs as its owner
@@ -48,6 +54,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -58,13 +65,16 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "detect/alert_writer.h"
 #include "detect/core/rules.h"
 #include "detect/event.h"
 #include "detect/keyset.h"
@@ -72,7 +82,7 @@
 #include "detect/profile_write.h"
 #include "detect/score.h"
 #include "detect/watch_cache.h"
-#include "notify/notifier.h"
+#include "guc.h"
 #include "plan.h"
 
 PG_FUNCTION_INFO_V1(vigil_detect);
@@ -84,8 +94,18 @@ PG_FUNCTION_INFO_V1(vigil_detect);
  */
 #define BATCH_ROWS 1000000
 
-/* Keys whose profiles are locked, scored and written per SPI statement. */
+/*
+ * A batch ends when one key has this many rows in it: the alerts of a
+ * key's rows are kept until its profile is written, and this bounds them.
+ */
+#define KEY_ROWS 16384
+
+/*
+ * Keys whose profiles are locked, scored and written per SPI statement: at
+ * most CHUNK_KEYS keys and, unless one key has more, CHUNK_ROWS rows.
+ */
 #define CHUNK_KEYS 1000
+#define CHUNK_ROWS KEY_ROWS
 
 /*
  * One scorable row, kept small: a batch holds up to BATCH_ROWS of them, and
@@ -113,22 +133,21 @@ typedef struct RowExtra
 	bool		has_category;
 } RowExtra;
 
-/* A row set aside, flagged or skipped, waiting for its primary key. */
-typedef struct Pending
+/* A row the fold of its key flagged or skipped. */
+typedef struct Flagged
 {
 	int64		arrival;
-	char	   *key;
 	double		amount;
 	double		t;
 	double		score;
 	char	   *fired;			/* JSON array of rule names; NULL when skipped */
 	char	   *explanation;	/* JSON; for a skipped row, the reason */
-} Pending;
+} Flagged;
 
 /* What the last fold of one key flagged or skipped. */
 typedef struct KeyResult
 {
-	Pending    *items;
+	Flagged    *items;
 	int			n;
 	int			max;
 } KeyResult;
@@ -138,7 +157,9 @@ typedef struct Detection
 {
 	VigilWatch	w;
 	VigilScorer scorer;
+	AlertWriter *writer;
 	MemoryContext batchcxt;
+	MemoryContext chunkcxt;		/* what a chunk's folds flagged */
 	MemoryContext scratch;		/* per-row garbage, reset every few rows */
 	/* the current batch */
 	int64		first;			/* arrival of its first row, scorable or not */
@@ -155,17 +176,10 @@ typedef struct Detection
 	int64	   *start;			/* perm[start[r] .. start[r + 1]) are rank r's */
 	KeyResult  *results;		/* by key id: what its last fold flagged */
 	bool	   *folded;			/* by key id: folded by the current chunk */
-	MemoryContext stmtcxt;		/* lives for the whole statement */
-	/* flagged and skipped rows of the whole statement */
-	Pending    *pending;
-	int64		npending;
-	int64		maxpending;
 } Detection;
 
 static SPIPlanPtr fold_plan = NULL;
 static SPIPlanPtr refold_plan = NULL;
-static SPIPlanPtr alert_plan = NULL;
-static SPIPlanPtr skip_plan = NULL;
 
 /* The detection whose profiles vigil.fold_profile is computing, if any. */
 static Detection *current = NULL;
@@ -176,9 +190,6 @@ prepare_plans(void)
 {
 	Oid			fold_args[3] = {INT4OID, TEXTARRAYOID, BOOLARRAYOID};
 	Oid			refold_args[2] = {INT4OID, TEXTOID};
-	Oid			alert_args[9] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID,
-	FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-	Oid			skip_args[4] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID};
 
 	if (fold_plan != NULL)
 		return;
@@ -194,49 +205,10 @@ prepare_plans(void)
 						  "UPDATE vigil.profiles SET profile = vigil.fold_profile(key, profile) "
 						  "WHERE watch_id OPERATOR(pg_catalog.=) $1 AND key OPERATOR(pg_catalog.=) $2",
 						  2, refold_args);
-	alert_plan = vigil_prepare_plan(
-						 "INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, "
-						 "score, fired, explanation) "
-						 "SELECT $1, $2, r::jsonb, k, a, t, s, "
-						 "ARRAY(SELECT pg_catalog.jsonb_array_elements_text(f::jsonb)), e::jsonb "
-						 "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
-						 "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), "
-						 "pg_catalog.unnest($9)) WITH ORDINALITY AS u(r, k, a, t, s, f, e, i) ORDER BY i",
-						 9, alert_args);
-	skip_plan = vigil_prepare_plan(
-						"INSERT INTO vigil.skipped (watch_id, relation, row_ref, reason) "
-						"SELECT $1, $2, r::jsonb, why "
-						"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(r, why)",
-						4, skip_args);
-}
-
-/* Remember a flagged or skipped row for the final pass. */
-static Pending *
-add_pending(Detection *d)
-{
-	if (d->npending == d->maxpending)
-	{
-		d->maxpending = d->maxpending ? d->maxpending * 2 : 64;
-		d->pending = d->pending
-			? repalloc_huge(d->pending, sizeof(Pending) * d->maxpending)
-			: MemoryContextAllocHuge(d->stmtcxt, sizeof(Pending) * d->maxpending);
-	}
-	return &d->pending[d->npending++];
-}
-
-/* Set a row aside as not scored, with the reason. */
-static void
-skip_row(Detection *d, int64 arrival, const char *why)
-{
-	Pending    *p = add_pending(d);
-
-	memset(p, 0, sizeof(*p));
-	p->arrival = arrival;
-	p->explanation = MemoryContextStrdup(d->stmtcxt, why);
 }
 
 /* A new entry in the results of key id's current fold. */
-static Pending *
+static Flagged *
 key_result(Detection *d, int32 id)
 {
 	KeyResult  *r = &d->results[id];
@@ -245,10 +217,10 @@ key_result(Detection *d, int32 id)
 	{
 		r->max = r->max ? r->max * 2 : 4;
 		r->items = r->items
-			? repalloc(r->items, sizeof(Pending) * r->max)
-			: MemoryContextAlloc(d->stmtcxt, sizeof(Pending) * r->max);
+			? repalloc(r->items, sizeof(Flagged) * r->max)
+			: MemoryContextAlloc(d->chunkcxt, sizeof(Flagged) * r->max);
 	}
-	memset(&r->items[r->n], 0, sizeof(Pending));
+	memset(&r->items[r->n], 0, sizeof(Flagged));
 	return &r->items[r->n++];
 }
 
@@ -272,12 +244,14 @@ advise_huge_pages(void *p, Size size)
 }
 
 /*
- * Start an empty batch at arrival first, with room for the rows expected.
+ * Start an empty batch at arrival first, where the transition table's read
+ * pointer 0 is, with room for the rows expected.
  */
 static void
 batch_start(Detection *d, int64 first, int64 expected)
 {
 	MemoryContextReset(d->batchcxt);
+	vigil_alert_writer_batch(d->writer, first);
 	d->first = first;
 	/* sized for the statement: a single-row INSERT is the common case */
 	d->maxrows = Max(Min(expected, BATCH_ROWS), 16);
@@ -295,9 +269,9 @@ batch_start(Detection *d, int64 first, int64 expected)
 
 /*
  * Add a scorable row, whose key is the keylen bytes at key, to the batch;
- * the key is copied if it is new.
+ * the key is copied if it is new.  Returns whether the batch is full.
  */
-static void
+static bool
 batch_add(Detection *d, int64 arrival, const VigilEvent *e, const char *key,
 		  int keylen)
 {
@@ -328,6 +302,7 @@ batch_add(Detection *d, int64 arrival, const VigilEvent *e, const char *key,
 	r->offset = (uint32) (arrival - d->first);
 	r->key = id;
 	r->has_merchant = e->has_merchant;
+	return d->nrows == BATCH_ROWS || vigil_keyset_rows(d->keyset, id) == KEY_ROWS;
 }
 
 /* The event of row i of the batch. */
@@ -447,7 +422,7 @@ order_by_time(Detection *d, int32 r)
  * Score the event e of a row of key id, which arrived at arrival, against
  * the key's profile as it was before the row, and remember the row when
  * the score reaches the watch's threshold.  Text is built only for rows
- * that alert.
+ * that alert, in scratch memory, and kept at its size.
  */
 static void
 score_row(Detection *d, int32 id, int64 arrival, const VigilEvent *e,
@@ -455,19 +430,23 @@ score_row(Detection *d, int32 id, int64 arrival, const VigilEvent *e,
 {
 	double		score = vigil_score_decide(&d->scorer, before, e, d->w.alert_threshold);
 	MemoryContext old;
-	Pending    *p;
+	char	   *fired;
+	char	   *explanation;
+	Flagged    *p;
 
 	if (score <= 0.0 || score < d->w.alert_threshold)
 		return;
-	old = MemoryContextSwitchTo(d->stmtcxt);
+	old = MemoryContextSwitchTo(d->scratch);
+	vigil_explain(&d->scorer, before, e, &fired, &explanation);
+	MemoryContextSwitchTo(old);
 	p = key_result(d, id);
 	p->arrival = arrival;
-	p->key = pstrdup(d->keys[id]);
 	p->amount = e->amount;
 	p->t = e->t;
 	p->score = score;
-	vigil_explain(&d->scorer, before, e, &p->fired, &p->explanation);
-	MemoryContextSwitchTo(old);
+	p->fired = MemoryContextStrdup(d->chunkcxt, fired);
+	p->explanation = MemoryContextStrdup(d->chunkcxt, explanation);
+	MemoryContextReset(d->scratch);
 }
 
 /*
@@ -493,14 +472,13 @@ fold_key(Detection *d, int32 id, VigilProfile *prof)
 		score_row(d, id, arrival, &e, prof);
 		if (!vigil_profile_fold(prof, &e))
 		{
-			Pending    *p;
+			Flagged    *p;
 
 			/* a row the profile refuses is skipped, so it cannot alert */
 			d->results[id].n = flagged;
 			p = key_result(d, id);
 			p->arrival = arrival;
-			p->explanation = MemoryContextStrdup(d->stmtcxt,
-												 "the key's profile cannot take more rows");
+			p->explanation = "the key's profile cannot take more rows";
 		}
 	}
 }
@@ -537,17 +515,6 @@ vigil_fold_profile(PG_FUNCTION_ARGS)
 		vigil_profile_get(PG_GETARG_DATUM(1), &prof);
 	fold_key(d, id, &prof);
 	PG_RETURN_DATUM(vigil_profile_datum(&prof));
-}
-
-/* A text[] datum of n C strings. */
-static Datum
-text_array(char **strs, int n)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-		elems[i] = CStringGetTextDatum(strs[i]);
-	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 /*
@@ -655,7 +622,7 @@ fold_with_statement(Detection *d, int32 first, int32 n)
 	for (int32 i = 0; i < n; i++)
 		flags[i] = BoolGetDatum(exists[i]);
 	args[0] = Int32GetDatum(d->w.id);
-	args[1] = text_array(keys, n);
+	args[1] = vigil_text_array(keys, n);
 	args[2] = PointerGetDatum(construct_array(flags, n, BOOLOID, 1, true, TYPALIGN_CHAR));
 	current = d;
 	PG_TRY();
@@ -706,11 +673,40 @@ process_chunk(Detection *d, int32 first, int32 n)
 		fold_with_statement(d, first + done, n - done);
 }
 
-/* Score every row of the current batch, then keep what the folds flagged. */
+/* Hand what the folds of the keys of ranks [first, first + n) flagged to the writer. */
+static void
+hand_over(Detection *d, int32 first, int32 n)
+{
+	for (int32 r = first; r < first + n; r++)
+	{
+		int32		id = d->order[r];
+		KeyResult  *res = &d->results[id];
+
+		for (int i = 0; i < res->n; i++)
+		{
+			Flagged    *p = &res->items[i];
+
+			if (p->fired == NULL)
+				vigil_alert_writer_skip(d->writer, p->arrival, NULL, p->explanation);
+			else
+				vigil_alert_writer_alert(d->writer, p->arrival, d->keys[id], p->amount,
+										 p->t, p->score, p->fired, p->explanation);
+		}
+		res->items = NULL;
+		res->n = res->max = 0;
+	}
+	MemoryContextReset(d->chunkcxt);
+}
+
+/*
+ * Score every row of the current batch, chunk by chunk, handing what each
+ * chunk flagged to the writer once its profiles are written.
+ */
 static void
 batch_finish(Detection *d)
 {
 	MemoryContext old;
+	int32		first = 0;
 
 	if (d->nrows == 0)
 		return;
@@ -721,112 +717,16 @@ batch_finish(Detection *d)
 	d->results = palloc0(sizeof(KeyResult) * d->nkeys);
 	d->folded = palloc0(sizeof(bool) * d->nkeys);
 	MemoryContextSwitchTo(old);
-	for (int32 first = 0; first < d->nkeys; first += CHUNK_KEYS)
-		process_chunk(d, first, Min(CHUNK_KEYS, d->nkeys - first));
-	for (int32 id = 0; id < d->nkeys; id++)
-		for (int i = 0; i < d->results[id].n; i++)
-			*add_pending(d) = d->results[id].items[i];
-}
-
-/* qsort comparator: pending rows by arrival. */
-static int
-cmp_pending(const void *a, const void *b)
-{
-	int64		x = ((const Pending *) a)->arrival;
-	int64		y = ((const Pending *) b)->arrival;
-
-	return x < y ? -1 : (x > y);
-}
-
-/*
- * Read the transition table again for the primary keys of the flagged and
- * skipped rows, then insert the alerts and the skips.
- */
-static void
-write_pending(Detection *d, Tuplestorestate *ts, TupleTableSlot *slot)
-{
-	int64		arrival = 0;
-	int64		next = 0;
-	int			nalerts = 0;
-	int			nskips = 0;
-	char	  **refs = palloc(sizeof(char *) * d->npending);
-	Datum		args[9];
-
-	qsort(d->pending, d->npending, sizeof(Pending), cmp_pending);
-	tuplestore_rescan(ts);
-	while (next < d->npending)
+	while (first < d->nkeys)
 	{
-		int64		want = d->pending[next].arrival;
+		int32		n = 1;
 
-		/* the rows in between are skipped, not stored in the slot */
-		if ((want > arrival && !tuplestore_skiptuples(ts, want - arrival, true)) ||
-			!tuplestore_gettupleslot(ts, true, false, slot))
-			elog(ERROR, "the transition table has fewer rows than detection read");
-		while (next < d->npending && d->pending[next].arrival == want)
-			refs[next++] = vigil_row_ref(&d->w, slot);
-		arrival = want + 1;
-	}
-
-	for (int64 i = 0; i < d->npending; i++)
-		d->pending[i].fired ? nalerts++ : nskips++;
-
-	args[0] = Int32GetDatum(d->w.id);
-	args[1] = ObjectIdGetDatum(d->w.relid);
-	if (nalerts > 0)
-	{
-		char	  **r = palloc(sizeof(char *) * nalerts);
-		char	  **k = palloc(sizeof(char *) * nalerts);
-		Datum	   *a = palloc(sizeof(Datum) * nalerts);
-		Datum	   *t = palloc(sizeof(Datum) * nalerts);
-		Datum	   *s = palloc(sizeof(Datum) * nalerts);
-		char	  **f = palloc(sizeof(char *) * nalerts);
-		char	  **e = palloc(sizeof(char *) * nalerts);
-		int			n = 0;
-
-		for (int64 i = 0; i < d->npending; i++)
-		{
-			Pending    *p = &d->pending[i];
-
-			if (!p->fired)
-				continue;
-			r[n] = refs[i];
-			k[n] = p->key;
-			a[n] = Float8GetDatum(p->amount);
-			t[n] = TimestampTzGetDatum(vigil_epoch_to_timestamptz(p->t));
-			s[n] = Float8GetDatum(p->score);
-			f[n] = p->fired;
-			e[n] = p->explanation;
+		while (n < CHUNK_KEYS && first + n < d->nkeys &&
+			   d->start[first + n + 1] - d->start[first] <= CHUNK_ROWS)
 			n++;
-		}
-		args[2] = text_array(r, n);
-		args[3] = text_array(k, n);
-		args[4] = PointerGetDatum(construct_array(a, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[5] = PointerGetDatum(construct_array(t, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[6] = PointerGetDatum(construct_array(s, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[7] = text_array(f, n);
-		args[8] = text_array(e, n);
-		if (SPI_execute_plan(alert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert alerts for watch %d", d->w.id);
-		vigil_notifier_wake_at_commit();
-	}
-	if (nskips > 0)
-	{
-		char	  **r = palloc(sizeof(char *) * nskips);
-		char	  **why = palloc(sizeof(char *) * nskips);
-		int			n = 0;
-
-		for (int64 i = 0; i < d->npending; i++)
-		{
-			if (d->pending[i].fired)
-				continue;
-			r[n] = refs[i];
-			why[n] = d->pending[i].explanation;
-			n++;
-		}
-		args[2] = text_array(r, n);
-		args[3] = text_array(why, n);
-		if (SPI_execute_plan(skip_plan, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not record skipped rows for watch %d", d->w.id);
+		process_chunk(d, first, n);
+		hand_over(d, first, n);
+		first += n;
 	}
 }
 
@@ -851,6 +751,175 @@ detect_owner(FunctionCallInfo fcinfo)
 }
 
 /*
+ * Score the rows of transition table ts, inserted into rel, for the watch
+ * loaded into d: read them in batches, fold and score each batch, and
+ * write what was flagged or skipped.  Runs inside the trigger's SPI
+ * connection.
+ */
+static void
+detect_rows(Detection *d, Tuplestorestate *ts, Relation rel)
+{
+	TupleTableSlot *slot;
+	int64		arrival = 0;
+	int64		total;
+	bool		full = false;
+
+	prepare_plans();
+	d->batchcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil detection batch",
+										ALLOCSET_DEFAULT_SIZES);
+	d->chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil detection chunk",
+										ALLOCSET_DEFAULT_SIZES);
+	d->scratch = AllocSetContextCreate(CurrentMemoryContext, "vigil detection row",
+									   ALLOCSET_SMALL_SIZES);
+
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	total = tuplestore_tuple_count(ts);
+	/* pointer 0 can rewind; another trigger may have left its own active */
+	tuplestore_select_read_pointer(ts, 0);
+	tuplestore_rescan(ts);
+	d->writer = vigil_alert_writer_begin(&d->w, ts, RelationGetDescr(rel));
+	batch_start(d, 0, total);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		VigilEvent	e;
+		const char *key = NULL;
+		int			keylen = 0;
+		const char *why;
+		MemoryContext old = MemoryContextSwitchTo(d->scratch);
+
+		why = vigil_event_read(&d->w, slot, &e, &key, &keylen);
+		MemoryContextSwitchTo(old);
+		if (why != NULL)
+			vigil_alert_writer_skip(d->writer, arrival, slot, why);
+		else
+			full = batch_add(d, arrival, &e, key, keylen);
+		arrival++;
+		if (arrival % 1024 == 0)
+			MemoryContextReset(d->scratch);
+		/* a row's offset in its batch is a uint32 */
+		if (full || arrival - d->first == PG_UINT32_MAX)
+		{
+			full = false;
+			batch_finish(d);
+			batch_start(d, arrival, total - arrival);
+		}
+	}
+	batch_finish(d);
+	vigil_alert_writer_end(d->writer);
+	MemoryContextDelete(d->batchcxt);
+	MemoryContextDelete(d->chunkcxt);
+	MemoryContextDelete(d->scratch);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/* The longest reason recorded for the rows of a statement detection failed on. */
+#define FAILURE_REASON_MAX 500
+
+/*
+ * After detection failed on the statement's rows (error): say so, and
+ * record every row as skipped with the reason, so that vigil.skipped counts
+ * them and vigil.rebuild can fold them in once the cause is fixed.  If
+ * even that fails (a full disk), the warning is all that is left.
+ */
+static void
+record_failure(Detection *d, Tuplestorestate *ts, Relation rel, ErrorData *error)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	const char *relname = RelationGetRelationName(rel);
+	char	   *reason = psprintf("detection failed: %s", error->message);
+
+	if (strlen(reason) > FAILURE_REASON_MAX)
+		reason[pg_mbcliplen(reason, strlen(reason), FAILURE_REASON_MAX)] = '\0';
+	ereport(WARNING,
+			(errcode(error->sqlerrcode),
+			 errmsg("vigil: detection failed on table \"%s\"; its %lld inserted rows are not scored",
+					relname, (long long) tuplestore_tuple_count(ts)),
+			 errdetail("%s", error->message),
+			 errhint("The watch's on_error is skip, so the insert goes on; the rows are in vigil.skipped. "
+					 "Once the cause is fixed, vigil.rebuild('%s') folds them into the profiles.",
+					 relname)));
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
+														&TTSOpsMinimalTuple);
+		AlertWriter *writer;
+		int64		arrival = 0;
+
+		tuplestore_select_read_pointer(ts, 0);
+		tuplestore_rescan(ts);
+		writer = vigil_alert_writer_begin(&d->w, ts, RelationGetDescr(rel));
+		vigil_alert_writer_batch(writer, 0);
+		while (tuplestore_gettupleslot(ts, true, false, slot))
+			vigil_alert_writer_skip(writer, arrival++, slot, reason);
+		vigil_alert_writer_end(writer);
+		ExecDropSingleTupleTableSlot(slot);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *again;
+
+		MemoryContextSwitchTo(cxt);
+		again = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		ereport(WARNING,
+				(errcode(again->sqlerrcode),
+				 errmsg("vigil: could not record the rows of table \"%s\" that detection failed on",
+						relname),
+				 errdetail("%s", again->message)));
+	}
+	PG_END_TRY();
+}
+
+/*
+ * detect_rows for a watch whose on_error is skip: in a subtransaction, so
+ * that an error (a bad rule, a full disk, a bug) undoes detection's writes
+ * and the insert goes on without them.
+ */
+static void
+detect_rows_or_skip(Detection *d, Tuplestorestate *ts, Relation rel)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		detect_rows(d, ts, rel);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(cxt);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		/* a cancel or shutdown is not detection's failure: let it through */
+		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			error->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(error);
+		record_failure(d, ts, rel, error);
+	}
+	PG_END_TRY();
+}
+
+/*
  * The trigger function: vigil.detect(watch_id).
  *
  * It runs as its owner, with nothing but pg_catalog on the search path, as
@@ -866,10 +935,6 @@ vigil_detect(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	Detection	d;
-	Tuplestorestate *ts;
-	TupleTableSlot *slot;
-	int64		arrival = 0;
-	int64		total;
 	Oid			save_userid;
 	int			save_sec_context;
 	OverrideSearchPath *path;
@@ -882,7 +947,8 @@ vigil_detect(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("vigil.detect must be an AFTER INSERT ... REFERENCING NEW TABLE FOR EACH STATEMENT trigger with the watch id as its argument"),
 				 errhint("Use vigil.watch() to set up detection.")));
-	ts = td->tg_newtable;
+	if (!vigil_enabled)
+		return PointerGetDatum(NULL);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(detect_owner(fcinfo),
@@ -907,49 +973,10 @@ vigil_detect(PG_FUNCTION_ARGS)
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 		return PointerGetDatum(NULL);
 	}
-	prepare_plans();
-	d.stmtcxt = CurrentMemoryContext;
-	d.batchcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil detection batch",
-									   ALLOCSET_DEFAULT_SIZES);
-
-	d.scratch = AllocSetContextCreate(CurrentMemoryContext, "vigil detection row",
-									  ALLOCSET_SMALL_SIZES);
-
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(td->tg_relation), &TTSOpsMinimalTuple);
-	total = tuplestore_tuple_count(ts);
-	batch_start(&d, 0, total);
-	tuplestore_rescan(ts);
-	while (tuplestore_gettupleslot(ts, true, false, slot))
-	{
-		VigilEvent	e;
-		const char *key = NULL;
-		int			keylen = 0;
-		const char *why;
-		MemoryContext old = MemoryContextSwitchTo(d.scratch);
-
-		why = vigil_event_read(&d.w, slot, &e, &key, &keylen);
-		MemoryContextSwitchTo(old);
-		if (why != NULL)
-			skip_row(&d, arrival, why);
-		else
-			batch_add(&d, arrival, &e, key, keylen);
-		arrival++;
-		if (arrival % 1024 == 0)
-			MemoryContextReset(d.scratch);
-		/* a row's offset in its batch is a uint32 */
-		if (d.nrows == BATCH_ROWS || arrival - d.first == PG_UINT32_MAX)
-		{
-			batch_finish(&d);
-			batch_start(&d, arrival, total - arrival);
-		}
-	}
-	batch_finish(&d);
-	MemoryContextDelete(d.batchcxt);
-	MemoryContextDelete(d.scratch);
-
-	if (d.npending > 0)
-		write_pending(&d, ts, slot);
-	ExecDropSingleTupleTableSlot(slot);
+	if (d.w.skip_on_error)
+		detect_rows_or_skip(&d, td->tg_newtable, td->tg_relation);
+	else
+		detect_rows(&d, td->tg_newtable, td->tg_relation);
 	SPI_finish();
 	PopOverrideSearchPath();
 	SetUserIdAndSecContext(save_userid, save_sec_context);

@@ -106,6 +106,7 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 	TupleDesc	d;
 	bool		isnull;
 	AttrNumber	att[7];
+	Datum		v;
 	Oid			pkoid;
 	Relation	pk;
 
@@ -115,7 +116,8 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 
 		plan = vigil_prepare_plan("SELECT key_attnum, amount_attnum, time_attnum, lat_attnum, "
 								  "lon_attnum, merchant_attnum, category_attnum, alert_threshold, "
-								  "relation FROM vigil.watches WHERE id OPERATOR(pg_catalog.=) $1",
+								  "relation, pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'on_error' "
+								  "FROM vigil.watches AS w WHERE id OPERATOR(pg_catalog.=) $1",
 								  1, argtypes);
 	}
 	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
@@ -142,6 +144,9 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 	w->id = watch_id;
 	w->relid = RelationGetRelid(rel);
 	w->alert_threshold = DatumGetFloat8(heap_getattr(t, 8, d, &isnull));
+	/* read by name: a 0.1 schema, not yet updated, has no on_error (raise) */
+	v = heap_getattr(t, 10, d, &isnull);
+	w->skip_on_error = !isnull && strcmp(TextDatumGetCString(v), "skip") == 0;
 	if (!column_init(&w->key, att[0], tupdesc, mcxt) ||
 		!column_init(&w->amount, att[1], tupdesc, mcxt) ||
 		!column_init(&w->time, att[2], tupdesc, mcxt) ||

@@ -28,6 +28,7 @@ typedef struct VigilWatch
 	int32		id;
 	Oid			relid;
 	double		alert_threshold;
+	bool		skip_on_error;	/* on_error = 'skip': a failure does not fail the insert */
 	VigilColumn key;
 	VigilColumn amount;
 	VigilColumn time;

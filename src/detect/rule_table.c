@@ -128,6 +128,53 @@ params_jsonb(const VigilRule *r)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 }
 
+/*
+ * Refuse a rule name longer than VIGIL_RULE_NAME_MAX bytes, and a new rule
+ * of a watch (watch_id) that has VIGIL_MAX_RULES already.  The watch's row
+ * is locked first, so that two sessions adding rules count one after the
+ * other; the count sees the rows this statement wrote before this one.
+ */
+static void
+check_limits(const char *name, int32 watch_id, bool new_rule)
+{
+	static SPIPlanPtr lock_plan = NULL;
+	static SPIPlanPtr count_plan = NULL;
+	Datum		arg = Int32GetDatum(watch_id);
+	bool		isnull;
+	int64		n;
+
+	if (strlen(name) > VIGIL_RULE_NAME_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("rule name \"%s\" is too long", name),
+				 errdetail("A rule's name has at most %d bytes.", VIGIL_RULE_NAME_MAX)));
+	if (!new_rule)
+		return;
+	SPI_connect();
+	if (lock_plan == NULL)
+	{
+		Oid			argtypes[1] = {INT4OID};
+
+		lock_plan = vigil_prepare_plan("SELECT 1 FROM vigil.watches "
+									   "WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
+									   1, argtypes);
+		count_plan = vigil_prepare_plan("SELECT pg_catalog.count(*) FROM vigil.rules "
+										"WHERE watch_id OPERATOR(pg_catalog.=) $1",
+										1, argtypes);
+	}
+	if (SPI_execute_plan(lock_plan, &arg, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_execute_plan(count_plan, &arg, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count the rules of watch %d", watch_id);
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (n >= VIGIL_MAX_RULES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("watch %d already has %d rules, the most a watch can have", watch_id,
+						VIGIL_MAX_RULES),
+				 errhint("Delete or reuse a rule it no longer needs.")));
+}
+
 /* BEFORE INSERT OR UPDATE trigger on vigil.rules. */
 Datum
 vigil_rules_validate(PG_FUNCTION_ARGS)
@@ -140,6 +187,9 @@ vigil_rules_validate(PG_FUNCTION_ARGS)
 	int			cols[1];
 	Datum		values[1];
 	bool		nulls[1] = {false};
+	Datum		watch_id;
+	bool		watch_isnull;
+	bool		moved = false;
 	VigilRule	r;
 
 	/* the columns are read by type below: only vigil.rules has them right */
@@ -162,6 +212,19 @@ vigil_rules_validate(PG_FUNCTION_ARGS)
 		if (isnull)
 			return PointerGetDatum(tuple);
 	}
+	watch_id = heap_getattr(tuple, SPI_fnumber(tupdesc, "watch_id"), tupdesc, &watch_isnull);
+	if (watch_isnull)
+		return PointerGetDatum(tuple);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		bool		old_isnull;
+		Datum		old_watch = heap_getattr(td->tg_trigtuple, SPI_fnumber(tupdesc, "watch_id"),
+											 tupdesc, &old_isnull);
+
+		moved = old_isnull || DatumGetInt32(old_watch) != DatumGetInt32(watch_id);
+	}
+	check_limits(TextDatumGetCString(v[0]), DatumGetInt32(watch_id),
+				 TRIGGER_FIRED_BY_INSERT(td->tg_event) || moved);
 	parse_rule(TextDatumGetCString(v[0]), TextDatumGetCString(v[1]),
 			   DatumGetJsonbP(v[2]), DatumGetFloat8(v[3]), &r);
 

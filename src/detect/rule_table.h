@@ -9,6 +9,14 @@
 
 #include "detect/core/rules.h"
 
+/*
+ * Limits that keep what an alert says, and so what detection holds for a
+ * statement, bounded: a rule's name in bytes (as for identifiers), and a
+ * watch's rules.
+ */
+#define VIGIL_RULE_NAME_MAX 63
+#define VIGIL_MAX_RULES 64
+
 /* One enabled rule of a watch, ready to evaluate. */
 typedef struct VigilLoadedRule
 {

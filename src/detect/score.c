@@ -73,9 +73,24 @@ json_number(double x)
 }
 
 /*
+ * Whether finding i weighs more in the score than finding j (ties: the
+ * earlier rule).
+ */
+static bool
+weighs_more(const VigilScorer *s, int i, int j)
+{
+	double		wi = s->rules[i].weight * s->findings[i].severity;
+	double		wj = s->rules[j].weight * s->findings[j].severity;
+
+	return wi > wj || (wi == wj && i < j);
+}
+
+/*
  * For the event scored last (before and e as given to vigil_score): the
  * names of the fired rules as a JSON array, and the explanation, one entry
- * per fired rule with observed, expected and why.
+ * per fired rule with observed, expected and why, in rule order.  The
+ * explanation keeps the VIGIL_EXPLAIN_MAX rules that weigh most, and says
+ * how many more fired, so its size does not grow with the rules.
  */
 void
 vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
@@ -84,6 +99,8 @@ vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
 	StringInfoData f;
 	StringInfoData ex;
 	bool		first = true;
+	int			nfired = 0;
+	int			omitted;
 
 	vigil_rules_explain(s->rules, s->nrules, before, e, s->findings);
 	initStringInfo(&f);
@@ -92,17 +109,28 @@ vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
 	appendStringInfoChar(&ex, '[');
 	for (int i = 0; i < s->nrules; i++)
 	{
+		if (s->findings[i].severity <= 0.0)
+			continue;
+		if (nfired++ > 0)
+			appendStringInfoString(&f, ", ");
+		escape_json(&f, s->names[i]);
+	}
+	for (int i = 0; i < s->nrules; i++)
+	{
 		const VigilFinding *fi = &s->findings[i];
+		int			heavier = 0;
 
 		if (fi->severity <= 0.0)
 			continue;
+		/* quadratic, but only in rules that fired, and only when alerting */
+		for (int j = 0; j < s->nrules && heavier < VIGIL_EXPLAIN_MAX; j++)
+			if (j != i && s->findings[j].severity > 0.0 && weighs_more(s, j, i))
+				heavier++;
+		if (heavier >= VIGIL_EXPLAIN_MAX)
+			continue;
 		if (!first)
-		{
-			appendStringInfoString(&f, ", ");
 			appendStringInfoString(&ex, ", ");
-		}
 		first = false;
-		escape_json(&f, s->names[i]);
 		appendStringInfoString(&ex, "{\"rule\": ");
 		escape_json(&ex, s->names[i]);
 		appendStringInfoString(&ex, ", \"kind\": ");
@@ -113,6 +141,10 @@ vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
 		escape_json(&ex, fi->why);
 		appendStringInfoChar(&ex, '}');
 	}
+	omitted = nfired - Min(nfired, VIGIL_EXPLAIN_MAX);
+	if (omitted > 0)
+		appendStringInfo(&ex, ", {\"omitted\": %d, \"why\": \"%d more rules fired; fired names them all\"}",
+						 omitted, omitted);
 	appendStringInfoChar(&f, ']');
 	appendStringInfoChar(&ex, ']');
 	*fired = f.data;

@@ -11,6 +11,9 @@
 
 #include "detect/rule_table.h"
 
+/* An alert's explanation details at most this many of the rules that fired. */
+#define VIGIL_EXPLAIN_MAX 8
+
 /* A watch's rules, and the findings of the event scored last. */
 typedef struct VigilScorer
 {

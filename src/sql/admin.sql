@@ -63,3 +63,8 @@ GRANT SELECT ON vigil.watch_columns, vigil.profile_summary, vigil.delivery_statu
 	vigil.alert_feed, vigil.alerts_by_hour, vigil.rule_hits_daily, vigil.key_risk,
 	vigil.delivery_health, vigil.metric_cursor
 	TO vigil_admin;
+
+-- The incident switch: an admin may turn detection off in a session, and
+-- for the whole server with ALTER SYSTEM (effective at the next reload).
+-- Like the role, these grants outlive DROP EXTENSION.
+GRANT SET, ALTER SYSTEM ON PARAMETER vigil.enabled TO vigil_admin;

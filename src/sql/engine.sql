@@ -56,6 +56,9 @@ CREATE TABLE vigil.watches (
 	created_at timestamptz NOT NULL DEFAULT now(),
 	-- where this watch's alerts go; NULL: vigil.sns_topic_arn
 	sns_topic_arn text CHECK (sns_topic_arn ~ '^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+(\.fifo)?$'),
+	-- what an error inside detection does: fail the insert (raise), or let
+	-- it commit unscored, the rows recorded in vigil.skipped (skip)
+	on_error text NOT NULL DEFAULT 'raise' CHECK (on_error IN ('raise', 'skip')),
 	-- a location is both coordinates or neither
 	CONSTRAINT watches_location_check CHECK ((lat_attnum IS NULL) = (lon_attnum IS NULL))
 );

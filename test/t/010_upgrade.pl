@@ -124,7 +124,10 @@ SELECT line FROM lines ORDER BY line COLLATE "C"};
 # The rows of vigil's tables that an upgrade must keep, as text.
 my $rows = q{
 SELECT line FROM (
-SELECT 'watch ' || w::text FROM vigil.watches w
+SELECT concat_ws(' ', 'watch', w.id, w.relation, w.key_attnum, w.amount_attnum, w.time_attnum,
+				 w.lat_attnum, w.lon_attnum, w.merchant_attnum, w.category_attnum,
+				 w.alert_threshold, w.created_at, w.sns_topic_arn)
+		  FROM vigil.watches w
 UNION ALL SELECT 'rule ' || r::text FROM vigil.rules r
 UNION ALL SELECT 'profile ' || p::text FROM vigil.profiles p
 UNION ALL SELECT 'skipped ' || s::text FROM vigil.skipped s
@@ -204,6 +207,8 @@ is($node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extn
 is($node->safe_psql('postgres', $rows), $before,
 	'every watch, rule, profile, skipped row, alert and job is kept');
 cmp_ok(scalar(split /\n/, $before), '>', 30, 'and there were rows to keep');
+is($node->safe_psql('postgres', q{SELECT string_agg(DISTINCT on_error, ',') FROM vigil.watches}),
+	'raise', 'watches keep 0.1\'s behaviour on errors (on_error = raise)');
 
 # The updated database has the objects of a fresh install, no more, no less.
 $node->safe_psql('fresh', 'CREATE EXTENSION vigil');

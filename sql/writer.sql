@@ -1,0 +1,95 @@
+-- Large statements: alerts and skipped rows are written as detection goes,
+-- each naming its own row, and what one alert says is bounded.
+\set SHOW_CONTEXT never
+CREATE EXTENSION vigil;
+
+CREATE TABLE big (id bigint PRIMARY KEY, card text, amount numeric, ts timestamptz);
+SELECT vigil.watch('big', 'card', 'amount', 'ts') > 0 AS watched;
+-- only an amount over 500 alerts
+UPDATE vigil.rules SET enabled = (name = 'amount_limit');
+UPDATE vigil.rules SET params = '{"limit": 500}' WHERE name = 'amount_limit';
+
+-- 200,000 rows of 40 cards, two in three over the limit, one in seven
+-- without a card: more alerts than the writer holds (65,536), so it writes
+-- them in several passes, each reading its rows' keys from the transition
+-- table.
+INSERT INTO big
+SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'c' || (g % 40) END,
+	   CASE WHEN g % 3 <> 0 THEN 900 ELSE 10 END,
+	   timestamptz '2020-01-01' + g * interval '1 minute'
+FROM generate_series(1, 200000) g;
+SELECT count(*) AS alerts,
+	   count(*) FILTER (WHERE b.amount = 900 AND b.card = a.key
+						AND b.ts = a.event_time) AS on_their_rows,
+	   count(DISTINCT a.row_ref) AS distinct_rows
+FROM vigil.alerts a LEFT JOIN big b ON b.id = (a.row_ref ->> 'id')::bigint;
+SELECT count(*) AS skipped, count(*) FILTER (WHERE b.card IS NULL) AS on_their_rows,
+	   min(reason) = max(reason) AS one_reason
+FROM vigil.skipped s LEFT JOIN big b ON b.id = (s.row_ref ->> 'id')::bigint;
+
+-- One card with 40,000 rows in one statement, arriving newest first: a
+-- batch ends at 16,384 rows of one key, and the profile still counts every
+-- row once.
+TRUNCATE vigil.alerts;
+INSERT INTO big
+SELECT 1000000 + g, 'hot', CASE WHEN g % 1000 = 0 THEN 900 ELSE 10 END,
+	   timestamptz '2021-01-01' - g * interval '1 minute'
+FROM generate_series(1, 40000) g;
+SELECT (vigil.profile_json(profile) ->> 'n')::int AS n
+FROM vigil.profiles WHERE key = 'hot';
+SELECT count(*) AS alerts, bool_and(b.amount = 900) AS all_over_the_limit
+FROM vigil.alerts a JOIN big b ON b.id = (a.row_ref ->> 'id')::bigint;
+
+-- Another statement trigger that reads the same transition table, and runs
+-- first, does not move where detection reads.
+TRUNCATE vigil.alerts;
+CREATE FUNCTION count_new() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM count(*) FROM newrows;
+	RETURN NULL;
+END$$;
+CREATE TRIGGER a_count AFTER INSERT ON big REFERENCING NEW TABLE AS newrows
+	FOR EACH STATEMENT EXECUTE FUNCTION count_new();
+INSERT INTO big
+SELECT 2000000 + g, 'c' || (g % 3), CASE WHEN g % 3 = 0 THEN 900 ELSE 10 END,
+	   timestamptz '2022-01-01' + g * interval '1 minute'
+FROM generate_series(1, 30) g;
+SELECT array_agg((row_ref ->> 'id')::bigint - 2000000 ORDER BY id) AS alerting_rows
+FROM vigil.alerts;
+DROP TRIGGER a_count ON big;
+
+-- An explanation details the 8 rules that weigh most, and says how many
+-- more fired; fired names them all.
+TRUNCATE vigil.alerts;
+INSERT INTO vigil.rules (watch_id, name, kind, params, weight)
+SELECT w.id, 'limit_' || lpad(i::text, 2, '0'), 'amount_limit',
+	   jsonb_build_object('limit', i), i / 20.0
+FROM vigil.watches w, generate_series(1, 11) i;
+INSERT INTO big VALUES (3000000, 'c1', 900, '2023-01-01');
+SELECT cardinality(fired) AS fired, jsonb_array_length(explanation) AS entries,
+	   (SELECT array_agg(e ->> 'rule') FROM jsonb_array_elements(explanation) e
+		WHERE e ? 'rule') AS explained,
+	   explanation -> -1 AS last
+FROM vigil.alerts;
+
+-- Rule names and the number of rules a watch may have are bounded.
+INSERT INTO vigil.rules (watch_id, name, kind)
+SELECT id, repeat('x', 64), 'velocity' FROM vigil.watches;
+UPDATE vigil.rules SET name = repeat('y', 64) WHERE name = 'limit_01';
+-- 21 rules now: a statement adding 50 fails at the 44th, adding 43 fits
+SELECT count(*) AS rules FROM vigil.rules;
+INSERT INTO vigil.rules (watch_id, name, kind, enabled)
+SELECT w.id, 'more_' || i, 'velocity', false
+FROM vigil.watches w, generate_series(1, 50) i;
+INSERT INTO vigil.rules (watch_id, name, kind, enabled)
+SELECT w.id, 'more_' || i, 'velocity', false
+FROM vigil.watches w, generate_series(1, 43) i;
+SELECT count(*) AS rules FROM vigil.rules;
+INSERT INTO vigil.rules (watch_id, name, kind, enabled)
+SELECT id, 'one_more', 'velocity', false FROM vigil.watches;
+-- renaming a rule does not count it again
+UPDATE vigil.rules SET name = 'renamed' WHERE name = 'more_1';
+
+DROP TABLE big;
+DROP FUNCTION count_new();
+DROP EXTENSION vigil;

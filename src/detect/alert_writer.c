@@ -1,0 +1,383 @@
+/*
+ * alert_writer.c
+ *		Writing a statement's alerts and skipped rows as detection finds them,
+ *		in bounded memory.
+ *
+ * Detection hands over each flagged or skipped row with its arrival (its
+ * position in the statement's transition table).  The writer keeps them
+ * until it holds WRITER_ROWS rows or WRITER_BYTES bytes of text, then
+ * inserts them with one statement per table and forgets them, so its
+ * memory does not grow with the statement's rows.
+ *
+ * An alert names its row by primary key (row_ref), which only the
+ * transition table has.  A skipped row is handed over while detection
+ * reads it, so its reference is taken at once.  A flagged row is found
+ * later, when its key's rows are folded, in key order rather than arrival
+ * order: its reference is read at the flush, by a read pointer of the
+ * writer's own that goes forward from the first row of detection's current
+ * batch (all the rows still to be read are at or after it).  Detection's
+ * own reading, through read pointer 0, is left where it was.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "detect/alert_writer.h"
+#include "detect/profile_type.h"
+#include "notify/notifier.h"
+#include "plan.h"
+
+/*
+ * A flush comes at this many rows or this many bytes of text.  Large enough
+ * that a batch of ordinary traffic (a few percent alerting) is written at
+ * its end in one pass; small enough that a statement whose every row
+ * alerts stays far from the 1 GB limit of one allocation.
+ */
+#define WRITER_ROWS 65536
+#define WRITER_BYTES (32 * 1024 * 1024)
+
+/* A flagged or skipped row waiting to be written. */
+typedef struct WriterItem
+{
+	int64		arrival;
+	char	   *ref;			/* row_ref; NULL until read */
+	char	   *key;			/* NULL for a skipped row */
+	double		amount;
+	double		t;
+	double		score;
+	char	   *fired;			/* JSON array of rule names */
+	char	   *text;			/* the explanation; for a skipped row, the reason */
+} WriterItem;
+
+struct AlertWriter
+{
+	const VigilWatch *w;
+	Tuplestorestate *ts;
+	TupleTableSlot *slot;		/* for reading references */
+	int			mark;			/* read pointer at the current batch's first row */
+	int64		mark_arrival;
+	int			scan;			/* read pointer that reads references */
+	int64		scan_arrival;
+	MemoryContext textcxt;		/* the items' text; reset at every flush */
+	MemoryContext workcxt;		/* a reference being made, a flush's arrays */
+	WriterItem *items;
+	int			n;
+	int			max;
+	Size		bytes;
+	int			unread;			/* items whose reference is still to be read */
+};
+
+static SPIPlanPtr alert_plan = NULL;
+static SPIPlanPtr skip_plan = NULL;
+
+/* The two inserts, prepared once per backend. */
+static void
+prepare_plans(void)
+{
+	Oid			alert_args[9] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID,
+	FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Oid			skip_args[4] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID};
+
+	if (alert_plan != NULL)
+		return;
+	alert_plan = vigil_prepare_plan(
+						 "INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, "
+						 "score, fired, explanation) "
+						 "SELECT $1, $2, r::jsonb, k, a, t, s, "
+						 "ARRAY(SELECT pg_catalog.jsonb_array_elements_text(f::jsonb)), e::jsonb "
+						 "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
+						 "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), "
+						 "pg_catalog.unnest($9)) WITH ORDINALITY AS u(r, k, a, t, s, f, e, i) ORDER BY i",
+						 9, alert_args);
+	skip_plan = vigil_prepare_plan(
+						"INSERT INTO vigil.skipped (watch_id, relation, row_ref, reason) "
+						"SELECT $1, $2, r::jsonb, why "
+						"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) "
+						"WITH ORDINALITY AS u(r, why, i) ORDER BY i",
+						4, skip_args);
+}
+
+/* A copy of s among the items' text. */
+static char *
+keep(AlertWriter *aw, const char *s)
+{
+	Size		len = strlen(s) + 1;
+	char	   *copy = MemoryContextAlloc(aw->textcxt, len);
+
+	memcpy(copy, s, len);
+	aw->bytes += len;
+	return copy;
+}
+
+/*
+ * A writer for the rows of watch w in transition table ts (rows of desc),
+ * whose read pointer 0 must be at its first row.  Lives in the current
+ * memory context, inside the caller's SPI connection.
+ */
+AlertWriter *
+vigil_alert_writer_begin(const VigilWatch *w, Tuplestorestate *ts, TupleDesc desc)
+{
+	AlertWriter *aw = palloc0(sizeof(AlertWriter));
+
+	prepare_plans();
+	aw->w = w;
+	aw->ts = ts;
+	aw->slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	aw->mark = tuplestore_alloc_read_pointer(ts, 0);
+	aw->scan = tuplestore_alloc_read_pointer(ts, 0);
+	tuplestore_copy_read_pointer(ts, 0, aw->mark);
+	tuplestore_copy_read_pointer(ts, 0, aw->scan);
+	aw->textcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil alert writer",
+										ALLOCSET_DEFAULT_SIZES);
+	aw->workcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil alert writer work",
+										ALLOCSET_DEFAULT_SIZES);
+	return aw;
+}
+
+/* The reference of row, kept among the items' text. */
+static char *
+keep_reference(AlertWriter *aw, TupleTableSlot *row)
+{
+	MemoryContext old = MemoryContextSwitchTo(aw->workcxt);
+	char	   *ref = vigil_row_ref(aw->w, row);
+
+	MemoryContextSwitchTo(old);
+	ref = keep(aw, ref);
+	MemoryContextReset(aw->workcxt);
+	return ref;
+}
+
+/* qsort comparator: items by arrival. */
+static int
+cmp_arrival(const void *a, const void *b)
+{
+	int64		x = ((const WriterItem *) a)->arrival;
+	int64		y = ((const WriterItem *) b)->arrival;
+
+	return x < y ? -1 : (x > y);
+}
+
+/*
+ * Read the references of the items that have none, all in the current
+ * batch, in one forward pass of the writer's read pointer; the items are in
+ * arrival order.
+ */
+static void
+read_references(AlertWriter *aw)
+{
+	tuplestore_select_read_pointer(aw->ts, aw->scan);
+	for (int i = 0; i < aw->n; i++)
+	{
+		WriterItem *it = &aw->items[i];
+
+		if (it->ref != NULL)
+			continue;
+		/* from the batch's first row, if that is nearer or the only way */
+		if (it->arrival < aw->scan_arrival || aw->scan_arrival < aw->mark_arrival)
+		{
+			tuplestore_copy_read_pointer(aw->ts, aw->mark, aw->scan);
+			aw->scan_arrival = aw->mark_arrival;
+		}
+		if (it->arrival < aw->scan_arrival ||
+			(it->arrival > aw->scan_arrival &&
+			 !tuplestore_skiptuples(aw->ts, it->arrival - aw->scan_arrival, true)) ||
+			!tuplestore_gettupleslot(aw->ts, true, false, aw->slot))
+			elog(ERROR, "the transition table has fewer rows than detection read");
+		it->ref = keep_reference(aw, aw->slot);
+		aw->scan_arrival = it->arrival + 1;
+	}
+	ExecClearTuple(aw->slot);
+	tuplestore_select_read_pointer(aw->ts, 0);
+	aw->unread = 0;
+}
+
+/* A float8[] or timestamptz[] datum of the n values at vals. */
+static Datum
+float8_array(Datum *vals, int n, Oid typid)
+{
+	return PointerGetDatum(construct_array(vals, n, typid, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* Insert the alerts among the items, in arrival order. */
+static void
+insert_alerts(AlertWriter *aw, int nalerts)
+{
+	char	  **r = palloc(sizeof(char *) * nalerts);
+	char	  **k = palloc(sizeof(char *) * nalerts);
+	Datum	   *a = palloc(sizeof(Datum) * nalerts);
+	Datum	   *t = palloc(sizeof(Datum) * nalerts);
+	Datum	   *s = palloc(sizeof(Datum) * nalerts);
+	char	  **f = palloc(sizeof(char *) * nalerts);
+	char	  **e = palloc(sizeof(char *) * nalerts);
+	Datum		args[9];
+	int			n = 0;
+
+	for (int i = 0; i < aw->n; i++)
+	{
+		WriterItem *it = &aw->items[i];
+
+		if (it->key == NULL)
+			continue;
+		r[n] = it->ref;
+		k[n] = it->key;
+		a[n] = Float8GetDatum(it->amount);
+		t[n] = TimestampTzGetDatum(vigil_epoch_to_timestamptz(it->t));
+		s[n] = Float8GetDatum(it->score);
+		f[n] = it->fired;
+		e[n] = it->text;
+		n++;
+	}
+	args[0] = Int32GetDatum(aw->w->id);
+	args[1] = ObjectIdGetDatum(aw->w->relid);
+	args[2] = vigil_text_array(r, n);
+	args[3] = vigil_text_array(k, n);
+	args[4] = float8_array(a, n, FLOAT8OID);
+	args[5] = float8_array(t, n, TIMESTAMPTZOID);
+	args[6] = float8_array(s, n, FLOAT8OID);
+	args[7] = vigil_text_array(f, n);
+	args[8] = vigil_text_array(e, n);
+	if (SPI_execute_plan(alert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert alerts for watch %d", aw->w->id);
+	vigil_notifier_wake_at_commit();
+}
+
+/* Insert the skipped rows among the items, in arrival order. */
+static void
+insert_skips(AlertWriter *aw, int nskips)
+{
+	char	  **r = palloc(sizeof(char *) * nskips);
+	char	  **why = palloc(sizeof(char *) * nskips);
+	Datum		args[4];
+	int			n = 0;
+
+	for (int i = 0; i < aw->n; i++)
+	{
+		if (aw->items[i].key != NULL)
+			continue;
+		r[n] = aw->items[i].ref;
+		why[n] = aw->items[i].text;
+		n++;
+	}
+	args[0] = Int32GetDatum(aw->w->id);
+	args[1] = ObjectIdGetDatum(aw->w->relid);
+	args[2] = vigil_text_array(r, n);
+	args[3] = vigil_text_array(why, n);
+	if (SPI_execute_plan(skip_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record skipped rows for watch %d", aw->w->id);
+}
+
+/* Write every item held, and forget them. */
+static void
+flush(AlertWriter *aw)
+{
+	MemoryContext old;
+	int			nalerts = 0;
+
+	if (aw->n == 0)
+		return;
+	qsort(aw->items, aw->n, sizeof(WriterItem), cmp_arrival);
+	if (aw->unread > 0)
+		read_references(aw);
+	old = MemoryContextSwitchTo(aw->workcxt);
+	for (int i = 0; i < aw->n; i++)
+		if (aw->items[i].key != NULL)
+			nalerts++;
+	if (nalerts > 0)
+		insert_alerts(aw, nalerts);
+	if (nalerts < aw->n)
+		insert_skips(aw, aw->n - nalerts);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(aw->workcxt);
+	MemoryContextReset(aw->textcxt);
+	aw->n = 0;
+	aw->bytes = 0;
+}
+
+/* A new item, zeroed: the writer flushes first when it is full. */
+static WriterItem *
+add_item(AlertWriter *aw, int64 arrival)
+{
+	WriterItem *it;
+
+	if (aw->n == WRITER_ROWS || aw->bytes >= WRITER_BYTES)
+		flush(aw);
+	if (aw->n == aw->max)
+	{
+		MemoryContext cxt = GetMemoryChunkContext(aw);
+
+		aw->max = aw->max ? Min(aw->max * 2, WRITER_ROWS) : 64;
+		aw->items = aw->items
+			? repalloc(aw->items, sizeof(WriterItem) * aw->max)
+			: MemoryContextAlloc(cxt, sizeof(WriterItem) * aw->max);
+	}
+	it = &aw->items[aw->n++];
+	memset(it, 0, sizeof(*it));
+	it->arrival = arrival;
+	aw->bytes += sizeof(WriterItem);
+	return it;
+}
+
+/*
+ * Detection starts a batch at arrival first, where read pointer 0 now is:
+ * the rows handed over from now on without a reference are at or after
+ * it.  The items of the batch before, which are before it, are written now.
+ */
+void
+vigil_alert_writer_batch(AlertWriter *aw, int64 first)
+{
+	if (aw->unread > 0)
+		flush(aw);
+	tuplestore_copy_read_pointer(aw->ts, 0, aw->mark);
+	aw->mark_arrival = first;
+}
+
+/*
+ * Record the row at arrival as not scored, for the reason why.  row is the
+ * row itself when the caller has it in hand (its reference is taken now),
+ * or NULL.
+ */
+void
+vigil_alert_writer_skip(AlertWriter *aw, int64 arrival, TupleTableSlot *row,
+						const char *why)
+{
+	WriterItem *it = add_item(aw, arrival);
+
+	if (row != NULL)
+		it->ref = keep_reference(aw, row);
+	else
+		aw->unread++;
+	it->text = keep(aw, why);
+}
+
+/* Record an alert for the row at arrival, whose reference is read later. */
+void
+vigil_alert_writer_alert(AlertWriter *aw, int64 arrival, const char *key,
+						 double amount, double t, double score,
+						 const char *fired, const char *explanation)
+{
+	WriterItem *it = add_item(aw, arrival);
+
+	aw->unread++;
+	it->key = keep(aw, key);
+	it->amount = amount;
+	it->t = t;
+	it->score = score;
+	it->fired = keep(aw, fired);
+	it->text = keep(aw, explanation);
+}
+
+/* Write what is left; the writer is done. */
+void
+vigil_alert_writer_end(AlertWriter *aw)
+{
+	flush(aw);
+	ExecDropSingleTupleTableSlot(aw->slot);
+	MemoryContextDelete(aw->textcxt);
+	MemoryContextDelete(aw->workcxt);
+	if (aw->items != NULL)
+		pfree(aw->items);
+}
