@@ -555,3 +555,124 @@ $$;
 
 -- The incident switch (issue 18): vigil.enabled, settable by vigil_admin.
 GRANT SET, ALTER SYSTEM ON PARAMETER vigil.enabled TO vigil_admin;
+
+-- Alerts raised where no SNS topic is set are recorded, not queued
+-- (issue 19): requeue sends them, purge_alerts retires them and old skipped
+-- rows, the delivery views count them.
+ALTER TABLE vigil.alerts DROP CONSTRAINT alerts_status_check,
+	ADD CONSTRAINT alerts_status_check
+		CHECK (status IN ('pending', 'sending', 'sent', 'dead', 'recorded'));
+
+CREATE OR REPLACE FUNCTION vigil.requeue(ids bigint[] DEFAULT NULL) RETURNS bigint
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n bigint;
+BEGIN
+	UPDATE vigil.alerts a
+	SET status = 'pending', attempts = 0, next_attempt_at = now()
+	WHERE a.status IN ('dead', 'recorded') AND (requeue.ids IS NULL OR a.id = ANY (requeue.ids));
+	GET DIAGNOSTICS n = ROW_COUNT;
+	PERFORM vigil.wake_notifier();
+	RETURN n;
+END
+$$;
+
+REVOKE ALL ON FUNCTION vigil.requeue(bigint[]) FROM PUBLIC;
+
+COMMENT ON FUNCTION vigil.requeue(bigint[]) IS
+	'retry dead alerts and send recorded ones (all, or those with the given ids); returns how many were queued';
+
+CREATE OR REPLACE VIEW vigil.delivery_status AS
+SELECT s.status,
+	   count(a.id) AS alerts,
+	   now() - min(a.created_at) AS oldest_age,
+	   min(a.next_attempt_at) FILTER (WHERE a.status = 'pending') AS next_attempt_at,
+	   max(a.last_attempt_at) AS last_attempt_at,
+	   (SELECT e.last_error FROM vigil.alerts e
+		WHERE e.status = s.status AND e.last_error IS NOT NULL
+		ORDER BY e.last_attempt_at DESC NULLS LAST, e.id DESC LIMIT 1) AS last_error
+FROM (VALUES (1, 'pending'), (2, 'sending'), (3, 'sent'), (4, 'dead'), (5, 'recorded'))
+	 AS s(ord, status)
+	 LEFT JOIN vigil.alerts a ON a.status = s.status
+GROUP BY s.ord, s.status
+ORDER BY s.ord;
+
+COMMENT ON VIEW vigil.delivery_status IS
+	'alerts by delivery status: how many, the oldest one''s age, the next retry, the last error';
+
+CREATE OR REPLACE FUNCTION vigil.purge_alerts(older_than interval DEFAULT '90 days')
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	n bigint;
+BEGIN
+	IF older_than IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'older_than must not be NULL';
+	END IF;
+	IF older_than < interval '0' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('older_than must not be negative, not %s', older_than);
+	END IF;
+	DELETE FROM vigil.alerts a
+	WHERE a.status IN ('sent', 'dead', 'recorded')
+	  AND greatest(a.created_at, a.last_attempt_at, a.delivered_at) < now() - older_than;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	DELETE FROM vigil.skipped s WHERE s.skipped_at < now() - older_than;
+	RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION vigil.purge_alerts(interval) IS
+	'delete sent, dead and recorded alerts older than that (by their latest event), and skipped rows; returns how many alerts';
+
+CREATE OR REPLACE VIEW vigil.delivery_health AS
+SELECT count(*) FILTER (WHERE a.status = 'pending') AS pending,
+	   count(*) FILTER (WHERE a.status = 'sending') AS sending,
+	   count(*) FILTER (WHERE a.status = 'sent') AS sent,
+	   count(*) FILTER (WHERE a.status = 'dead') AS dead,
+	   extract(epoch FROM now() - min(a.created_at) FILTER (WHERE a.status IN ('pending', 'sending')))::float8
+		   AS oldest_queued_seconds,
+	   count(*) FILTER (WHERE a.status = 'sent' AND a.delivered_at >= now() - interval '1 hour')
+		   AS sent_last_hour,
+	   count(*) FILTER (WHERE a.status = 'dead' AND a.last_attempt_at >= now() - interval '1 hour')
+		   AS dead_last_hour,
+	   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.delivered_at - a.created_at)::float8 * 1000)
+		   FILTER (WHERE a.status = 'sent' AND a.delivered_at >= now() - interval '1 hour') AS latency_p50_ms,
+	   percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM a.delivered_at - a.created_at)::float8 * 1000)
+		   FILTER (WHERE a.status = 'sent' AND a.delivered_at >= now() - interval '1 hour') AS latency_p95_ms,
+	   max(a.delivered_at) AS last_delivered_at,
+	   (SELECT e.last_error FROM vigil.alerts e WHERE e.last_error IS NOT NULL
+		ORDER BY e.last_attempt_at DESC NULLS LAST, e.id DESC LIMIT 1) AS last_error,
+	   (SELECT e.last_attempt_at FROM vigil.alerts e WHERE e.last_error IS NOT NULL
+		ORDER BY e.last_attempt_at DESC NULLS LAST, e.id DESC LIMIT 1) AS last_error_at,
+	   vigil.notifier_running() AS notifier_running,
+	   count(*) FILTER (WHERE a.status = 'recorded') AS recorded
+FROM vigil.alerts a;
+
+COMMENT ON VIEW vigil.delivery_health IS
+	'one row: alerts by delivery status, age of the oldest queued, the last hour''s deliveries and latency, the last error, the worker';
+
+-- Rule names have at most 63 bytes and a watch at most 64 rules (issue 18).
+-- Rules written under 0.1 stay as they are; say which ones are past the
+-- limits, since a rename or a new rule will be refused.
+DO $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT watch_id, name FROM vigil.rules WHERE octet_length(name) > 63 ORDER BY 1, 2 LOOP
+		RAISE WARNING 'rule "%" of watch % has a name longer than 63 bytes; a rename to one as long will be refused',
+			r.name, r.watch_id;
+	END LOOP;
+	FOR r IN SELECT watch_id, count(*) AS n FROM vigil.rules GROUP BY 1 HAVING count(*) > 64 ORDER BY 1 LOOP
+		RAISE WARNING 'watch % has % rules, more than the 64 a watch may have; it can have no new rule until some are deleted',
+			r.watch_id, r.n;
+	END LOOP;
+END
+$$;

@@ -90,6 +90,23 @@ SELECT id, 'one_more', 'velocity', false FROM vigil.watches;
 -- renaming a rule does not count it again
 UPDATE vigil.rules SET name = 'renamed' WHERE name = 'more_1';
 
+-- With no SNS topic set (here: none), alerts are recorded, not queued: the
+-- notifier never holds them.  A watch naming its own topic queues them;
+-- requeue queues recorded ones; purge_alerts retires them and old skips.
+SELECT status, count(*) FROM vigil.alerts GROUP BY status;
+SELECT status, alerts FROM vigil.delivery_status;
+UPDATE vigil.watches SET sns_topic_arn = 'arn:aws:sns:us-east-1:123456789012:fraud';
+INSERT INTO big VALUES (3000001, 'c1', 900, '2023-01-02');
+SELECT status, count(*) FROM vigil.alerts GROUP BY status ORDER BY status;
+SELECT vigil.requeue() AS queued;
+SELECT status, count(*) FROM vigil.alerts GROUP BY status ORDER BY status;
+UPDATE vigil.watches SET sns_topic_arn = NULL;
+INSERT INTO big VALUES (3000002, 'c1', 900, '2023-01-03');
+SELECT count(*) > 0 AS skips_before FROM vigil.skipped;
+SELECT vigil.purge_alerts('0') AS purged;
+SELECT count(*) AS skips_after FROM vigil.skipped;
+SELECT status, count(*) FROM vigil.alerts GROUP BY status ORDER BY status;
+
 DROP TABLE big;
 DROP FUNCTION count_new();
 DROP EXTENSION vigil;

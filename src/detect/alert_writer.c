@@ -23,11 +23,13 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "detect/alert_writer.h"
 #include "detect/profile_type.h"
+#include "guc.h"
 #include "notify/notifier.h"
 #include "plan.h"
 
@@ -78,21 +80,22 @@ static SPIPlanPtr skip_plan = NULL;
 static void
 prepare_plans(void)
 {
-	Oid			alert_args[9] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID,
-	FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Oid			alert_args[10] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID,
+	FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID};
 	Oid			skip_args[4] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID};
 
-	if (alert_plan != NULL)
+	/* ready once the last is: a failed prepare leaves it NULL, to try again */
+	if (skip_plan != NULL)
 		return;
 	alert_plan = vigil_prepare_plan(
 						 "INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, "
-						 "score, fired, explanation) "
+						 "score, fired, explanation, status) "
 						 "SELECT $1, $2, r::jsonb, k, a, t, s, "
-						 "ARRAY(SELECT pg_catalog.jsonb_array_elements_text(f::jsonb)), e::jsonb "
+						 "ARRAY(SELECT pg_catalog.jsonb_array_elements_text(f::jsonb)), e::jsonb, $10 "
 						 "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
 						 "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), "
 						 "pg_catalog.unnest($9)) WITH ORDINALITY AS u(r, k, a, t, s, f, e, i) ORDER BY i",
-						 9, alert_args);
+						 10, alert_args);
 	skip_plan = vigil_prepare_plan(
 						"INSERT INTO vigil.skipped (watch_id, relation, row_ref, reason) "
 						"SELECT $1, $2, r::jsonb, why "
@@ -202,10 +205,15 @@ float8_array(Datum *vals, int n, Oid typid)
 	return PointerGetDatum(construct_array(vals, n, typid, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
-/* Insert the alerts among the items, in arrival order. */
+/*
+ * Insert the alerts among the items, in arrival order: queued for delivery
+ * when the watch or the server names an SNS topic, otherwise recorded only,
+ * so that the notifier never holds or wakes for alerts it cannot send.
+ */
 static void
 insert_alerts(AlertWriter *aw, int nalerts)
 {
+	bool		deliver = aw->w->has_topic || vigil_sns_topic_arn[0] != '\0';
 	char	  **r = palloc(sizeof(char *) * nalerts);
 	char	  **k = palloc(sizeof(char *) * nalerts);
 	Datum	   *a = palloc(sizeof(Datum) * nalerts);
@@ -213,7 +221,7 @@ insert_alerts(AlertWriter *aw, int nalerts)
 	Datum	   *s = palloc(sizeof(Datum) * nalerts);
 	char	  **f = palloc(sizeof(char *) * nalerts);
 	char	  **e = palloc(sizeof(char *) * nalerts);
-	Datum		args[9];
+	Datum		args[10];
 	int			n = 0;
 
 	for (int i = 0; i < aw->n; i++)
@@ -240,9 +248,11 @@ insert_alerts(AlertWriter *aw, int nalerts)
 	args[6] = float8_array(s, n, FLOAT8OID);
 	args[7] = vigil_text_array(f, n);
 	args[8] = vigil_text_array(e, n);
+	args[9] = CStringGetTextDatum(deliver ? "pending" : "recorded");
 	if (SPI_execute_plan(alert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert alerts for watch %d", aw->w->id);
-	vigil_notifier_wake_at_commit();
+	if (deliver)
+		vigil_notifier_wake_at_commit();
 }
 
 /* Insert the skipped rows among the items, in arrival order. */
@@ -282,12 +292,14 @@ flush(AlertWriter *aw)
 	qsort(aw->items, aw->n, sizeof(WriterItem), cmp_arrival);
 	if (aw->unread > 0)
 		read_references(aw);
-	old = MemoryContextSwitchTo(aw->workcxt);
 	for (int i = 0; i < aw->n; i++)
 		if (aw->items[i].key != NULL)
 			nalerts++;
+	/* each in workcxt: SPI returns in its own context, which lives on */
+	old = MemoryContextSwitchTo(aw->workcxt);
 	if (nalerts > 0)
 		insert_alerts(aw, nalerts);
+	MemoryContextSwitchTo(aw->workcxt);
 	if (nalerts < aw->n)
 		insert_skips(aw, aw->n - nalerts);
 	MemoryContextSwitchTo(old);

@@ -61,11 +61,11 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
-#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
@@ -176,6 +176,7 @@ typedef struct Detection
 	int64	   *start;			/* perm[start[r] .. start[r + 1]) are rank r's */
 	KeyResult  *results;		/* by key id: what its last fold flagged */
 	bool	   *folded;			/* by key id: folded by the current chunk */
+	char	   *failure;		/* on_error = skip: why detection failed */
 } Detection;
 
 static SPIPlanPtr fold_plan = NULL;
@@ -191,7 +192,8 @@ prepare_plans(void)
 	Oid			fold_args[3] = {INT4OID, TEXTARRAYOID, BOOLARRAYOID};
 	Oid			refold_args[2] = {INT4OID, TEXTOID};
 
-	if (fold_plan != NULL)
+	/* ready once the last is: a failed prepare leaves it NULL, to try again */
+	if (refold_plan != NULL)
 		return;
 	fold_plan = vigil_prepare_plan(
 						"INSERT INTO vigil.profiles AS p (watch_id, key, profile) "
@@ -816,107 +818,118 @@ detect_rows(Detection *d, Tuplestorestate *ts, Relation rel)
 #define FAILURE_REASON_MAX 500
 
 /*
- * After detection failed on the statement's rows (error): say so, and
- * record every row as skipped with the reason, so that vigil.skipped counts
- * them and vigil.rebuild can fold them in once the cause is fixed.  If
- * even that fails (a full disk), the warning is all that is left.
+ * Whether an error inside detection is the transaction's rather than
+ * detection's, and so must fail the insert even when on_error is skip: a
+ * serialization failure or deadlock (class 40: the client retries the
+ * transaction, and the rows are then scored), a cancel, statement_timeout
+ * or shutdown (class 57), a lock_timeout (55P03).  Recording such rows as
+ * skipped would let a retried payment, or one a session chose to give up
+ * on, commit unscored.
  */
-static void
-record_failure(Detection *d, Tuplestorestate *ts, Relation rel, ErrorData *error)
+static bool
+transaction_error(const ErrorData *error)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	const char *relname = RelationGetRelationName(rel);
-	char	   *reason = psprintf("detection failed: %s", error->message);
+	int			class = ERRCODE_TO_CATEGORY(error->sqlerrcode);
 
-	if (strlen(reason) > FAILURE_REASON_MAX)
-		reason[pg_mbcliplen(reason, strlen(reason), FAILURE_REASON_MAX)] = '\0';
-	ereport(WARNING,
-			(errcode(error->sqlerrcode),
-			 errmsg("vigil: detection failed on table \"%s\"; its %lld inserted rows are not scored",
-					relname, (long long) tuplestore_tuple_count(ts)),
-			 errdetail("%s", error->message),
-			 errhint("The watch's on_error is skip, so the insert goes on; the rows are in vigil.skipped. "
-					 "Once the cause is fixed, vigil.rebuild('%s') folds them into the profiles.",
-					 relname)));
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
-														&TTSOpsMinimalTuple);
-		AlertWriter *writer;
-		int64		arrival = 0;
-
-		tuplestore_select_read_pointer(ts, 0);
-		tuplestore_rescan(ts);
-		writer = vigil_alert_writer_begin(&d->w, ts, RelationGetDescr(rel));
-		vigil_alert_writer_batch(writer, 0);
-		while (tuplestore_gettupleslot(ts, true, false, slot))
-			vigil_alert_writer_skip(writer, arrival++, slot, reason);
-		vigil_alert_writer_end(writer);
-		ExecDropSingleTupleTableSlot(slot);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *again;
-
-		MemoryContextSwitchTo(cxt);
-		again = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		ereport(WARNING,
-				(errcode(again->sqlerrcode),
-				 errmsg("vigil: could not record the rows of table \"%s\" that detection failed on",
-						relname),
-				 errdetail("%s", again->message)));
-	}
-	PG_END_TRY();
+	return class == ERRCODE_TRANSACTION_ROLLBACK ||
+		class == ERRCODE_OPERATOR_INTERVENTION ||
+		error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
 }
 
 /*
- * detect_rows for a watch whose on_error is skip: in a subtransaction, so
- * that an error (a bad rule, a full disk, a bug) undoes detection's writes
- * and the insert goes on without them.
+ * Run fn(d, ts, rel) in a subtransaction, its memory in a context of its
+ * own; on an error, undo it, free the memory and return the error, unless
+ * it is the transaction's (transaction_error), which is raised again.
  */
-static void
-detect_rows_or_skip(Detection *d, Tuplestorestate *ts, Relation rel)
+static ErrorData *
+run_guarded(void (*fn) (Detection *, Tuplestorestate *, Relation),
+			Detection *d, Tuplestorestate *ts, Relation rel)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
+	MemoryContext attempt = AllocSetContextCreate(cxt, "vigil guarded detection",
+												  ALLOCSET_DEFAULT_SIZES);
+	ErrorData  *error = NULL;
 
 	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
+	MemoryContextSwitchTo(attempt);
 	PG_TRY();
 	{
-		detect_rows(d, ts, rel);
+		fn(d, ts, rel);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
 	}
 	PG_CATCH();
 	{
-		ErrorData  *error;
-
 		MemoryContextSwitchTo(cxt);
 		error = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
-		/* a cancel or shutdown is not detection's failure: let it through */
-		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-			error->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+		if (transaction_error(error))
 			ReThrowError(error);
-		record_failure(d, ts, rel, error);
 	}
 	PG_END_TRY();
+	MemoryContextDelete(attempt);
+	return error;
+}
+
+/* Record every row of the statement in vigil.skipped, for d->failure. */
+static void
+record_rows(Detection *d, Tuplestorestate *ts, Relation rel)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	AlertWriter *writer;
+	int64		arrival = 0;
+
+	tuplestore_select_read_pointer(ts, 0);
+	tuplestore_rescan(ts);
+	writer = vigil_alert_writer_begin(&d->w, ts, RelationGetDescr(rel));
+	vigil_alert_writer_batch(writer, 0);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+		vigil_alert_writer_skip(writer, arrival++, slot, d->failure);
+	vigil_alert_writer_end(writer);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
+ * Detection for a watch whose on_error is skip: an error inside it (a bad
+ * rule, a full disk, a bug) undoes its writes, and the insert goes on
+ * without them, with a warning; every row of the statement is then
+ * recorded as skipped with the reason, so that vigil.skipped counts them
+ * and vigil.rebuild can fold them in once the cause is fixed.  If even
+ * that fails (a full disk), the warnings are all that is left.
+ */
+static void
+detect_rows_or_skip(Detection *d, Tuplestorestate *ts, Relation rel)
+{
+	ErrorData  *error = run_guarded(detect_rows, d, ts, rel);
+	ErrorData  *again;
+	const char *relname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													 RelationGetRelationName(rel));
+	int64		nrows = tuplestore_tuple_count(ts);
+
+	if (error == NULL)
+		return;
+	d->failure = psprintf("detection failed: %s", error->message);
+	if (strlen(d->failure) > FAILURE_REASON_MAX)
+		d->failure[pg_mbcliplen(d->failure, strlen(d->failure), FAILURE_REASON_MAX)] = '\0';
+	again = run_guarded(record_rows, d, ts, rel);
+	ereport(WARNING,
+			(errcode(ERRCODE_WARNING),
+			 errmsg_plural("vigil: detection failed on %s; its %lld inserted row is not scored",
+						   "vigil: detection failed on %s; its %lld inserted rows are not scored",
+						   nrows, relname, (long long) nrows),
+			 errdetail("%s (SQLSTATE %s)", error->message, unpack_sql_state(error->sqlerrcode)),
+			 again == NULL
+			 ? errhint("The watch's on_error is skip: the insert goes on, and vigil.skipped has the rows. "
+					   "Once the cause is fixed, vigil.rebuild('%s') folds them into the profiles.",
+					   relname)
+			 : errhint("The watch's on_error is skip: the insert goes on. The rows could not be recorded "
+					   "in vigil.skipped either (%s); vigil.verify finds the profiles they left out.",
+					   again->message)));
 }
 
 /*

@@ -116,7 +116,8 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 
 		plan = vigil_prepare_plan("SELECT key_attnum, amount_attnum, time_attnum, lat_attnum, "
 								  "lon_attnum, merchant_attnum, category_attnum, alert_threshold, "
-								  "relation, pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'on_error' "
+								  "relation, pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'on_error', "
+								  "sns_topic_arn OPERATOR(pg_catalog.<>) '' "
 								  "FROM vigil.watches AS w WHERE id OPERATOR(pg_catalog.=) $1",
 								  1, argtypes);
 	}
@@ -147,6 +148,8 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 	/* read by name: a 0.1 schema, not yet updated, has no on_error (raise) */
 	v = heap_getattr(t, 10, d, &isnull);
 	w->skip_on_error = !isnull && strcmp(TextDatumGetCString(v), "skip") == 0;
+	v = heap_getattr(t, 11, d, &isnull);
+	w->has_topic = !isnull && DatumGetBool(v);
 	if (!column_init(&w->key, att[0], tupdesc, mcxt) ||
 		!column_init(&w->amount, att[1], tupdesc, mcxt) ||
 		!column_init(&w->time, att[2], tupdesc, mcxt) ||

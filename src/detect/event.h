@@ -29,6 +29,7 @@ typedef struct VigilWatch
 	Oid			relid;
 	double		alert_threshold;
 	bool		skip_on_error;	/* on_error = 'skip': a failure does not fail the insert */
+	bool		has_topic;		/* names its own SNS topic */
 	VigilColumn key;
 	VigilColumn amount;
 	VigilColumn time;

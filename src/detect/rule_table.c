@@ -21,6 +21,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/snapmgr.h"
 
 #include "detect/rule_table.h"
 #include "plan.h"
@@ -129,13 +130,15 @@ params_jsonb(const VigilRule *r)
 }
 
 /*
- * Refuse a rule name longer than VIGIL_RULE_NAME_MAX bytes, and a new rule
- * of a watch (watch_id) that has VIGIL_MAX_RULES already.  The watch's row
- * is locked first, so that two sessions adding rules count one after the
- * other; the count sees the rows this statement wrote before this one.
+ * Refuse a new rule name (new_name) longer than VIGIL_RULE_NAME_MAX bytes,
+ * and a new rule of a watch (watch_id) that has VIGIL_MAX_RULES already.
+ * The watch's row is locked first, so that two sessions adding rules count
+ * one after the other, and the count sees what is committed then (and
+ * what this statement wrote before this row).  Rules written before these
+ * limits (0.1) stay as they are until renamed.
  */
 static void
-check_limits(const char *name, int32 watch_id, bool new_rule)
+check_limits(const char *name, bool new_name, int32 watch_id, bool new_rule)
 {
 	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr count_plan = NULL;
@@ -143,7 +146,7 @@ check_limits(const char *name, int32 watch_id, bool new_rule)
 	bool		isnull;
 	int64		n;
 
-	if (strlen(name) > VIGIL_RULE_NAME_MAX)
+	if (new_name && strlen(name) > VIGIL_RULE_NAME_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NAME_TOO_LONG),
 				 errmsg("rule name \"%s\" is too long", name),
@@ -151,7 +154,8 @@ check_limits(const char *name, int32 watch_id, bool new_rule)
 	if (!new_rule)
 		return;
 	SPI_connect();
-	if (lock_plan == NULL)
+	/* ready once the last is: a failed prepare leaves it NULL, to try again */
+	if (count_plan == NULL)
 	{
 		Oid			argtypes[1] = {INT4OID};
 
@@ -162,8 +166,10 @@ check_limits(const char *name, int32 watch_id, bool new_rule)
 										"WHERE watch_id OPERATOR(pg_catalog.=) $1",
 										1, argtypes);
 	}
+	/* counted with a snapshot taken once the lock is held, at any isolation level */
 	if (SPI_execute_plan(lock_plan, &arg, NULL, false, 0) != SPI_OK_SELECT ||
-		SPI_execute_plan(count_plan, &arg, NULL, false, 0) != SPI_OK_SELECT)
+		SPI_execute_snapshot(count_plan, &arg, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 false, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not count the rules of watch %d", watch_id);
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
@@ -190,6 +196,7 @@ vigil_rules_validate(PG_FUNCTION_ARGS)
 	Datum		watch_id;
 	bool		watch_isnull;
 	bool		moved = false;
+	bool		renamed = false;
 	VigilRule	r;
 
 	/* the columns are read by type below: only vigil.rules has them right */
@@ -220,11 +227,14 @@ vigil_rules_validate(PG_FUNCTION_ARGS)
 		bool		old_isnull;
 		Datum		old_watch = heap_getattr(td->tg_trigtuple, SPI_fnumber(tupdesc, "watch_id"),
 											 tupdesc, &old_isnull);
+		Datum		old_name = heap_getattr(td->tg_trigtuple, SPI_fnumber(tupdesc, "name"),
+											tupdesc, &old_isnull);
 
-		moved = old_isnull || DatumGetInt32(old_watch) != DatumGetInt32(watch_id);
+		moved = DatumGetInt32(old_watch) != DatumGetInt32(watch_id);
+		renamed = strcmp(TextDatumGetCString(old_name), TextDatumGetCString(v[0])) != 0;
 	}
-	check_limits(TextDatumGetCString(v[0]), DatumGetInt32(watch_id),
-				 TRIGGER_FIRED_BY_INSERT(td->tg_event) || moved);
+	check_limits(TextDatumGetCString(v[0]), TRIGGER_FIRED_BY_INSERT(td->tg_event) || renamed,
+				 DatumGetInt32(watch_id), TRIGGER_FIRED_BY_INSERT(td->tg_event) || moved);
 	parse_rule(TextDatumGetCString(v[0]), TextDatumGetCString(v[1]),
 			   DatumGetJsonbP(v[2]), DatumGetFloat8(v[3]), &r);
 

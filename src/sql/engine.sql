@@ -110,8 +110,10 @@ CREATE TABLE vigil.alerts (
 	fired text[] NOT NULL,
 	explanation jsonb NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT now(),
+	-- recorded: raised where no SNS topic was set, kept for the views and
+	-- never queued for delivery (vigil.requeue queues them)
 	status text NOT NULL DEFAULT 'pending'
-		CHECK (status IN ('pending', 'sending', 'sent', 'dead')),
+		CHECK (status IN ('pending', 'sending', 'sent', 'dead', 'recorded')),
 	attempts int NOT NULL DEFAULT 0,
 	next_attempt_at timestamptz NOT NULL DEFAULT now(),
 	last_attempt_at timestamptz,

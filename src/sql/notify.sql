@@ -26,7 +26,7 @@ DECLARE
 BEGIN
 	UPDATE vigil.alerts a
 	SET status = 'pending', attempts = 0, next_attempt_at = now()
-	WHERE a.status = 'dead' AND (requeue.ids IS NULL OR a.id = ANY (requeue.ids));
+	WHERE a.status IN ('dead', 'recorded') AND (requeue.ids IS NULL OR a.id = ANY (requeue.ids));
 	GET DIAGNOSTICS n = ROW_COUNT;
 	PERFORM vigil.wake_notifier();
 	RETURN n;
@@ -36,7 +36,7 @@ $$;
 REVOKE ALL ON FUNCTION vigil.requeue(bigint[]) FROM PUBLIC;
 
 COMMENT ON FUNCTION vigil.requeue(bigint[]) IS
-	'retry dead alerts (all, or those with the given ids); returns how many were requeued';
+	'retry dead alerts and send recorded ones (all, or those with the given ids); returns how many were queued';
 
 CREATE VIEW vigil.delivery_status AS
 SELECT s.status,
@@ -47,7 +47,8 @@ SELECT s.status,
 	   (SELECT e.last_error FROM vigil.alerts e
 		WHERE e.status = s.status AND e.last_error IS NOT NULL
 		ORDER BY e.last_attempt_at DESC NULLS LAST, e.id DESC LIMIT 1) AS last_error
-FROM (VALUES (1, 'pending'), (2, 'sending'), (3, 'sent'), (4, 'dead')) AS s(ord, status)
+FROM (VALUES (1, 'pending'), (2, 'sending'), (3, 'sent'), (4, 'dead'), (5, 'recorded'))
+	 AS s(ord, status)
 	 LEFT JOIN vigil.alerts a ON a.status = s.status
 GROUP BY s.ord, s.status
 ORDER BY s.ord;

@@ -4,9 +4,10 @@
 -- pg_cron is optional: nothing here needs it to load.  Its functions are
 -- called by dynamic SQL, schema-qualified, only when a job is (un)scheduled.
 
--- Alert retention: delete sent and dead alerts whose latest event (created,
--- last attempt, delivered) is older than older_than.  Pending and sending
--- alerts are never purged.  Returns how many were deleted.
+-- Retention: delete sent, dead and recorded alerts whose latest event
+-- (created, last attempt, delivered) is older than older_than, and skipped
+-- rows recorded before then.  Pending and sending alerts are never purged.
+-- Returns how many alerts were deleted.
 CREATE FUNCTION vigil.purge_alerts(older_than interval DEFAULT '90 days')
 	RETURNS bigint
 	LANGUAGE plpgsql VOLATILE
@@ -26,15 +27,16 @@ BEGIN
 			MESSAGE = format('older_than must not be negative, not %s', older_than);
 	END IF;
 	DELETE FROM vigil.alerts a
-	WHERE a.status IN ('sent', 'dead')
+	WHERE a.status IN ('sent', 'dead', 'recorded')
 	  AND greatest(a.created_at, a.last_attempt_at, a.delivered_at) < now() - older_than;
 	GET DIAGNOSTICS n = ROW_COUNT;
+	DELETE FROM vigil.skipped s WHERE s.skipped_at < now() - older_than;
 	RETURN n;
 END
 $$;
 
 COMMENT ON FUNCTION vigil.purge_alerts(interval) IS
-	'delete sent and dead alerts older than that (by their latest event); returns how many';
+	'delete sent, dead and recorded alerts older than that (by their latest event), and skipped rows; returns how many alerts';
 
 -- The daily repair: vigil.rebuild() of every watch, in watch order, in one
 -- transaction; from all rows (history NULL, the default: profiles then equal
@@ -464,7 +466,8 @@ SELECT count(*) FILTER (WHERE a.status = 'pending') AS pending,
 		ORDER BY e.last_attempt_at DESC NULLS LAST, e.id DESC LIMIT 1) AS last_error,
 	   (SELECT e.last_attempt_at FROM vigil.alerts e WHERE e.last_error IS NOT NULL
 		ORDER BY e.last_attempt_at DESC NULLS LAST, e.id DESC LIMIT 1) AS last_error_at,
-	   vigil.notifier_running() AS notifier_running
+	   vigil.notifier_running() AS notifier_running,
+	   count(*) FILTER (WHERE a.status = 'recorded') AS recorded
 FROM vigil.alerts a;
 
 COMMENT ON VIEW vigil.delivery_health IS

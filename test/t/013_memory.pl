@@ -2,8 +2,8 @@
 # of them.  Each statement inserts N rows into a watched table while the
 # backend's anonymous memory (RssAnon in /proc, sampled; not VmHWM, which
 # counts the shared buffers it touched) is watched: rows skipped because
-# their key is NULL, and rows that all alert, 1M and 3M of each, against
-# ordinary rows.  Before detection wrote alerts and skips as it went, 3M
+# their key is NULL, rows that all alert, and half of each, 1M and 3M of
+# each, against ordinary rows.  Before detection wrote alerts and skips as it went, 3M
 # skipped rows took 3.85 GB.
 use strict;
 use warnings;
@@ -80,9 +80,16 @@ my $alert1 = insert_peak(1_000_000, q{'c' || (g % 10000)}, '10 + (g % 7)');
 my $alert3 = insert_peak(3_000_000, q{'c' || (g % 10000)}, '10 + (g % 7)');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM vigil.alerts'), '3000000',
 	'every alerting row has its alert');
+# every other row skipped, the rest alerting: both kinds in every write
+my $mixed_card = q{CASE WHEN g % 2 = 0 THEN NULL ELSE 'c' || (g % 10000) END};
+my $mixed1 = insert_peak(1_000_000, $mixed_card, '10 + (g % 7)');
+my $mixed3 = insert_peak(3_000_000, $mixed_card, '10 + (g % 7)');
+is($node->safe_psql('postgres', 'SELECT (SELECT count(*) FROM vigil.alerts) || \' \' || (SELECT count(*) FROM vigil.skipped)'),
+	'1500000 1500000', 'half alerted, half skipped');
 
-note(sprintf('peak RssAnon (MB): ordinary 1M %.0f; skipped 1M %.0f, 3M %.0f; alerting 1M %.0f, 3M %.0f',
-		$ordinary, $skip1, $skip3, $alert1, $alert3));
+note(sprintf('peak RssAnon (MB): ordinary 1M %.0f; skipped 1M %.0f, 3M %.0f; alerting 1M %.0f, 3M %.0f; '
+		  . 'half and half 1M %.0f, 3M %.0f',
+		$ordinary, $skip1, $skip3, $alert1, $alert3, $mixed1, $mixed3));
 
 # Skipped rows cost about what ordinary rows do; alerts hold at most what
 # the alert writer and one chunk keep (tens of MB) more; three times the
@@ -91,6 +98,7 @@ cmp_ok($skip1, '<', $ordinary + 64, '1M skipped rows: within 64 MB of ordinary r
 cmp_ok($alert1, '<', $ordinary + 256, '1M alerting rows: within 256 MB of ordinary rows');
 cmp_ok($skip3, '<', $skip1 + 48, '3M skipped rows take no more than 1M');
 cmp_ok($alert3, '<', $alert1 + 48, '3M alerting rows take no more than 1M');
+cmp_ok($mixed3, '<', $mixed1 + 48, '3M half-skipped, half-alerting rows take no more than 1M');
 
 $node->stop;
 done_testing();
