@@ -21,6 +21,7 @@
 #include "notify/core/cwquery.h"
 
 bool		vigil_enabled = true;
+bool		vigil_direct_profile_writes = true;
 char	   *vigil_database = NULL;
 char	   *vigil_sns_topic_arn = NULL;
 char	   *vigil_aws_region = NULL;
@@ -99,6 +100,11 @@ vigil_guc_init(bool preloading)
 							 "Off (an incident switch): rows inserted into watched tables are neither scored, "
 							 "nor folded into profiles, nor recorded; vigil.rebuild folds them in later.",
 							 &vigil_enabled, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("vigil.direct_profile_writes",
+							 "Whether detection writes profile rows itself, without an SQL statement.",
+							 "Off: every profile write goes through INSERT ... ON CONFLICT DO UPDATE, slower "
+							 "but independent of PostgreSQL's internals (a safety switch).",
+							 &vigil_direct_profile_writes, true, PGC_SUSET, 0, NULL, NULL, NULL);
 	if (preloading)
 		DefineCustomStringVariable("vigil.database",
 								   "Database the notifier connects to (where vigil is installed).",

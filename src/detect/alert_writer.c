@@ -46,13 +46,14 @@
 typedef struct WriterItem
 {
 	int64		arrival;
-	char	   *ref;			/* row_ref; NULL until read */
+	Jsonb	   *ref;			/* row_ref; NULL until read */
 	char	   *key;			/* NULL for a skipped row */
 	double		amount;
 	double		t;
 	double		score;
-	char	   *fired;			/* JSON array of rule names */
-	char	   *text;			/* the explanation; for a skipped row, the reason */
+	char	   *fired;			/* the fired rules, a text[]'s text */
+	Jsonb	   *explanation;
+	char	   *reason;			/* why a skipped row was skipped */
 } WriterItem;
 
 struct AlertWriter
@@ -64,7 +65,7 @@ struct AlertWriter
 	int64		mark_arrival;
 	int			scan;			/* read pointer that reads references */
 	int64		scan_arrival;
-	MemoryContext textcxt;		/* the items' text; reset at every flush */
+	MemoryContext textcxt;		/* the items' values; reset at every flush */
 	MemoryContext workcxt;		/* a reference being made, a flush's arrays */
 	WriterItem *items;
 	int			n;
@@ -76,13 +77,19 @@ struct AlertWriter
 static SPIPlanPtr alert_plan = NULL;
 static SPIPlanPtr skip_plan = NULL;
 
-/* The two inserts, prepared once per backend. */
+/*
+ * The two inserts, prepared once per backend.  Every value comes as an
+ * array, one element per row, and the rows are made by one scan of the
+ * arrays in order (alert ids follow arrival).  An alert's fired rules come
+ * as the text of a text[] (an array of arrays cannot be a parameter).
+ */
 static void
 prepare_plans(void)
 {
-	Oid			alert_args[10] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID,
-	FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID};
-	Oid			skip_args[4] = {INT4OID, REGCLASSOID, TEXTARRAYOID, TEXTARRAYOID};
+	Oid			alert_args[10] = {INT4OID, REGCLASSOID, JSONBARRAYOID, TEXTARRAYOID,
+		FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
+	TEXTOID};
+	Oid			skip_args[4] = {INT4OID, REGCLASSOID, JSONBARRAYOID, TEXTARRAYOID};
 
 	/* ready once the last is: a failed prepare leaves it NULL, to try again */
 	if (skip_plan != NULL)
@@ -90,30 +97,34 @@ prepare_plans(void)
 	alert_plan = vigil_prepare_plan(
 						 "INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, "
 						 "score, fired, explanation, status) "
-						 "SELECT $1, $2, r::jsonb, k, a, t, s, "
-						 "ARRAY(SELECT pg_catalog.jsonb_array_elements_text(f::jsonb)), e::jsonb, $10 "
+						 "SELECT $1, $2, r, k, a, t, s, f::pg_catalog.text[], e, $10 "
 						 "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
 						 "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), "
-						 "pg_catalog.unnest($9)) WITH ORDINALITY AS u(r, k, a, t, s, f, e, i) ORDER BY i",
+						 "pg_catalog.unnest($9)) AS u(r, k, a, t, s, f, e)",
 						 10, alert_args);
 	skip_plan = vigil_prepare_plan(
 						"INSERT INTO vigil.skipped (watch_id, relation, row_ref, reason) "
-						"SELECT $1, $2, r::jsonb, why "
-						"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) "
-						"WITH ORDINALITY AS u(r, why, i) ORDER BY i",
+						"SELECT $1, $2, r, why "
+						"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(r, why)",
 						4, skip_args);
 }
 
-/* A copy of s among the items' text. */
-static char *
-keep(AlertWriter *aw, const char *s)
+/* A copy of the len bytes at p among the items' values. */
+static void *
+keep(AlertWriter *aw, const void *p, Size len)
 {
-	Size		len = strlen(s) + 1;
-	char	   *copy = MemoryContextAlloc(aw->textcxt, len);
+	void	   *copy = MemoryContextAlloc(aw->textcxt, len);
 
-	memcpy(copy, s, len);
+	memcpy(copy, p, len);
 	aw->bytes += len;
 	return copy;
+}
+
+/* A copy of the C string s among the items' values. */
+static char *
+keep_string(AlertWriter *aw, const char *s)
+{
+	return keep(aw, s, strlen(s) + 1);
 }
 
 /*
@@ -141,15 +152,15 @@ vigil_alert_writer_begin(const VigilWatch *w, Tuplestorestate *ts, TupleDesc des
 	return aw;
 }
 
-/* The reference of row, kept among the items' text. */
-static char *
+/* The reference of row, kept among the items' values. */
+static Jsonb *
 keep_reference(AlertWriter *aw, TupleTableSlot *row)
 {
 	MemoryContext old = MemoryContextSwitchTo(aw->workcxt);
-	char	   *ref = vigil_row_ref(aw->w, row);
+	Jsonb	   *ref = vigil_row_ref(aw->w, row);
 
 	MemoryContextSwitchTo(old);
-	ref = keep(aw, ref);
+	ref = keep(aw, ref, VARSIZE(ref));
 	MemoryContextReset(aw->workcxt);
 	return ref;
 }
@@ -198,6 +209,13 @@ read_references(AlertWriter *aw)
 	aw->unread = 0;
 }
 
+/* An array datum of the n values at vals, of type typid (jsonb or text). */
+static Datum
+varlena_array(Datum *vals, int n, Oid typid)
+{
+	return PointerGetDatum(construct_array(vals, n, typid, -1, false, TYPALIGN_INT));
+}
+
 /* A float8[] or timestamptz[] datum of the n values at vals. */
 static Datum
 float8_array(Datum *vals, int n, Oid typid)
@@ -214,13 +232,13 @@ static void
 insert_alerts(AlertWriter *aw, int nalerts)
 {
 	bool		deliver = aw->w->has_topic || vigil_sns_topic_arn[0] != '\0';
-	char	  **r = palloc(sizeof(char *) * nalerts);
-	char	  **k = palloc(sizeof(char *) * nalerts);
+	Datum	   *r = palloc(sizeof(Datum) * nalerts);
+	Datum	   *k = palloc(sizeof(Datum) * nalerts);
 	Datum	   *a = palloc(sizeof(Datum) * nalerts);
 	Datum	   *t = palloc(sizeof(Datum) * nalerts);
 	Datum	   *s = palloc(sizeof(Datum) * nalerts);
-	char	  **f = palloc(sizeof(char *) * nalerts);
-	char	  **e = palloc(sizeof(char *) * nalerts);
+	Datum	   *f = palloc(sizeof(Datum) * nalerts);
+	Datum	   *e = palloc(sizeof(Datum) * nalerts);
 	Datum		args[10];
 	int			n = 0;
 
@@ -230,24 +248,25 @@ insert_alerts(AlertWriter *aw, int nalerts)
 
 		if (it->key == NULL)
 			continue;
-		r[n] = it->ref;
-		k[n] = it->key;
+		r[n] = JsonbPGetDatum(it->ref);
+		k[n] = CStringGetTextDatum(it->key);
 		a[n] = Float8GetDatum(it->amount);
 		t[n] = TimestampTzGetDatum(vigil_epoch_to_timestamptz(it->t));
 		s[n] = Float8GetDatum(it->score);
-		f[n] = it->fired;
-		e[n] = it->text;
+		f[n] = CStringGetTextDatum(it->fired);
+		e[n] = JsonbPGetDatum(it->explanation);
 		n++;
 	}
+	Assert(n == nalerts);
 	args[0] = Int32GetDatum(aw->w->id);
 	args[1] = ObjectIdGetDatum(aw->w->relid);
-	args[2] = vigil_text_array(r, n);
-	args[3] = vigil_text_array(k, n);
+	args[2] = varlena_array(r, n, JSONBOID);
+	args[3] = varlena_array(k, n, TEXTOID);
 	args[4] = float8_array(a, n, FLOAT8OID);
 	args[5] = float8_array(t, n, TIMESTAMPTZOID);
 	args[6] = float8_array(s, n, FLOAT8OID);
-	args[7] = vigil_text_array(f, n);
-	args[8] = vigil_text_array(e, n);
+	args[7] = varlena_array(f, n, TEXTOID);
+	args[8] = varlena_array(e, n, JSONBOID);
 	args[9] = CStringGetTextDatum(deliver ? "pending" : "recorded");
 	if (SPI_execute_plan(alert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert alerts for watch %d", aw->w->id);
@@ -259,8 +278,8 @@ insert_alerts(AlertWriter *aw, int nalerts)
 static void
 insert_skips(AlertWriter *aw, int nskips)
 {
-	char	  **r = palloc(sizeof(char *) * nskips);
-	char	  **why = palloc(sizeof(char *) * nskips);
+	Datum	   *r = palloc(sizeof(Datum) * nskips);
+	Datum	   *why = palloc(sizeof(Datum) * nskips);
 	Datum		args[4];
 	int			n = 0;
 
@@ -268,14 +287,14 @@ insert_skips(AlertWriter *aw, int nskips)
 	{
 		if (aw->items[i].key != NULL)
 			continue;
-		r[n] = aw->items[i].ref;
-		why[n] = aw->items[i].text;
+		r[n] = JsonbPGetDatum(aw->items[i].ref);
+		why[n] = CStringGetTextDatum(aw->items[i].reason);
 		n++;
 	}
 	args[0] = Int32GetDatum(aw->w->id);
 	args[1] = ObjectIdGetDatum(aw->w->relid);
-	args[2] = vigil_text_array(r, n);
-	args[3] = vigil_text_array(why, n);
+	args[2] = varlena_array(r, n, JSONBOID);
+	args[3] = varlena_array(why, n, TEXTOID);
 	if (SPI_execute_plan(skip_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record skipped rows for watch %d", aw->w->id);
 }
@@ -362,24 +381,24 @@ vigil_alert_writer_skip(AlertWriter *aw, int64 arrival, TupleTableSlot *row,
 		it->ref = keep_reference(aw, row);
 	else
 		aw->unread++;
-	it->text = keep(aw, why);
+	it->reason = keep_string(aw, why);
 }
 
 /* Record an alert for the row at arrival, whose reference is read later. */
 void
 vigil_alert_writer_alert(AlertWriter *aw, int64 arrival, const char *key,
 						 double amount, double t, double score,
-						 const char *fired, const char *explanation)
+						 const char *fired, const Jsonb *explanation)
 {
 	WriterItem *it = add_item(aw, arrival);
 
 	aw->unread++;
-	it->key = keep(aw, key);
+	it->key = keep_string(aw, key);
 	it->amount = amount;
 	it->t = t;
 	it->score = score;
-	it->fired = keep(aw, fired);
-	it->text = keep(aw, explanation);
+	it->fired = keep_string(aw, fired);
+	it->explanation = keep(aw, explanation, VARSIZE(explanation));
 }
 
 /* Write what is left; the writer is done. */

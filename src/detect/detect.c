@@ -140,8 +140,9 @@ typedef struct Flagged
 	double		amount;
 	double		t;
 	double		score;
-	char	   *fired;			/* JSON array of rule names; NULL when skipped */
-	char	   *explanation;	/* JSON; for a skipped row, the reason */
+	char	   *fired;			/* the fired rules, a text[]'s text; NULL when skipped */
+	Jsonb	   *explanation;
+	const char *reason;			/* why a skipped row was skipped */
 } Flagged;
 
 /* What the last fold of one key flagged or skipped. */
@@ -420,6 +421,17 @@ order_by_time(Detection *d, int32 r)
 	}
 }
 
+/* A copy of varlena v in mcxt, at its size. */
+static void *
+copy_varlena(MemoryContext mcxt, const void *v)
+{
+	Size		size = VARSIZE(v);
+	void	   *copy = MemoryContextAlloc(mcxt, size);
+
+	memcpy(copy, v, size);
+	return copy;
+}
+
 /*
  * Score the event e of a row of key id, which arrived at arrival, against
  * the key's profile as it was before the row, and remember the row when
@@ -432,14 +444,15 @@ score_row(Detection *d, int32 id, int64 arrival, const VigilEvent *e,
 {
 	double		score = vigil_score_decide(&d->scorer, before, e, d->w.alert_threshold);
 	MemoryContext old;
+	Jsonb	   *explanation;
 	char	   *fired;
-	char	   *explanation;
 	Flagged    *p;
 
 	if (score <= 0.0 || score < d->w.alert_threshold)
 		return;
 	old = MemoryContextSwitchTo(d->scratch);
-	vigil_explain(&d->scorer, before, e, &fired, &explanation);
+	explanation = vigil_explain(&d->scorer, before, e);
+	fired = vigil_fired_literal(&d->scorer);
 	MemoryContextSwitchTo(old);
 	p = key_result(d, id);
 	p->arrival = arrival;
@@ -447,7 +460,7 @@ score_row(Detection *d, int32 id, int64 arrival, const VigilEvent *e,
 	p->t = e->t;
 	p->score = score;
 	p->fired = MemoryContextStrdup(d->chunkcxt, fired);
-	p->explanation = MemoryContextStrdup(d->chunkcxt, explanation);
+	p->explanation = copy_varlena(d->chunkcxt, explanation);
 	MemoryContextReset(d->scratch);
 }
 
@@ -480,7 +493,7 @@ fold_key(Detection *d, int32 id, VigilProfile *prof)
 			d->results[id].n = flagged;
 			p = key_result(d, id);
 			p->arrival = arrival;
-			p->explanation = "the key's profile cannot take more rows";
+			p->reason = "the key's profile cannot take more rows";
 		}
 	}
 }
@@ -689,7 +702,7 @@ hand_over(Detection *d, int32 first, int32 n)
 			Flagged    *p = &res->items[i];
 
 			if (p->fired == NULL)
-				vigil_alert_writer_skip(d->writer, p->arrival, NULL, p->explanation);
+				vigil_alert_writer_skip(d->writer, p->arrival, NULL, p->reason);
 			else
 				vigil_alert_writer_alert(d->writer, p->arrival, d->keys[id], p->amount,
 										 p->t, p->score, p->fired, p->explanation);

@@ -15,9 +15,8 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "lib/stringinfo.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
@@ -426,27 +425,39 @@ vigil_event_from_slot(const VigilWatch *w, TupleTableSlot *slot, VigilEvent *e,
 	return why;
 }
 
-/* The row's primary key as a JSON object, {"id": 42}, for alerts. */
-char *
+/* A JSON string value of the C string s. */
+static JsonbValue *
+json_string(JsonbValue *v, const char *s)
+{
+	v->type = jbvString;
+	v->val.string.val = (char *) s;
+	v->val.string.len = strlen(s);
+	return v;
+}
+
+/*
+ * The row's primary key as a JSON object, {"id": 42}, for alerts: made as
+ * jsonb, as jsonb_in would make it from that text (numbers through
+ * numeric_in), without the text.
+ */
+Jsonb *
 vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot)
 {
-	StringInfoData buf;
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
 
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < w->npk; i++)
 	{
 		bool		isnull;
 		Datum		d = slot_getattr(slot, w->pk_attnums[i], &isnull);
 		char	   *s;
 
-		if (i > 0)
-			appendStringInfoString(&buf, ", ");
-		escape_json(&buf, w->pk_names[i]);
-		appendStringInfoString(&buf, ": ");
+		pushJsonbValue(&state, WJB_KEY, json_string(&v, w->pk_names[i]));
 		if (isnull)
 		{
-			appendStringInfoString(&buf, "null");
+			v.type = jbvNull;
+			pushJsonbValue(&state, WJB_VALUE, &v);
 			continue;
 		}
 		s = OutputFunctionCall((FmgrInfo *) &w->pk_out[i], d);
@@ -455,18 +466,22 @@ vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot)
 			case INT2OID:
 			case INT4OID:
 			case INT8OID:
-				appendStringInfoString(&buf, s);
+				v.type = jbvNumeric;
+				v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+																	ObjectIdGetDatum(InvalidOid),
+																	Int32GetDatum(-1)));
 				break;
 			case BOOLOID:
-				appendStringInfoString(&buf, DatumGetBool(d) ? "true" : "false");
+				v.type = jbvBool;
+				v.val.boolean = DatumGetBool(d);
 				break;
 			default:
-				escape_json(&buf, s);
+				json_string(&v, s);
 				break;
 		}
+		pushJsonbValue(&state, WJB_VALUE, &v);
 	}
-	appendStringInfoChar(&buf, '}');
-	return buf.data;
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 }
 
 /*

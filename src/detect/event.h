@@ -9,6 +9,7 @@
 
 #include "access/tupdesc.h"
 #include "executor/tuptable.h"
+#include "utils/jsonb.h"
 #include "utils/rel.h"
 #include "fmgr.h"
 
@@ -51,7 +52,7 @@ extern const char *vigil_event_read(const VigilWatch *w, TupleTableSlot *slot,
 									VigilEvent *e, const char **key, int *keylen);
 extern const char *vigil_event_from_slot(const VigilWatch *w, TupleTableSlot *slot,
 										 VigilEvent *e, char **key);
-extern char *vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot);
+extern Jsonb *vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot);
 extern unsigned vigil_watch_inputs(const VigilWatch *w);
 
 #endif							/* VIGIL_EVENT_H */

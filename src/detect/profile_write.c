@@ -25,7 +25,19 @@
  * put triggers, row security, check constraints or generated columns on
  * vigil.profiles; new rows only while it has no columns but its own, whose
  * defaults the statement would evaluate.  Elsewhere detection runs the
- * statement.
+ * statement, and everywhere when vigil.direct_profile_writes is off.
+ *
+ * What this relies on of PostgreSQL beyond its documented interfaces, and
+ * a minor release could change (test every suite with the setting off to
+ * tell such a change from a bug of vigil's): table_tuple_update's results
+ * (TM_Updated, TM_Deleted) and its update_indexes, false when the update
+ * is heap-only and needs no index entries; speculative insertion as
+ * ExecInsert does it (SpeculativeInsertionLockAcquire,
+ * table_tuple_insert_speculative, ExecInsertIndexTuples with noDupErr and
+ * the arbiter index, table_tuple_complete_speculative); the lock ON
+ * CONFLICT DO UPDATE takes on a row (table_tuple_lock with
+ * TUPLE_LOCK_FLAG_FIND_LAST_VERSION); and HOT chain roots, for the hints
+ * of profile_hint.c.
  */
 #include "postgres.h"
 
@@ -49,6 +61,7 @@
 #include "detect/profile_type.h"
 #include "detect/profile_write.h"
 #include "detect/watch_cache.h"
+#include "guc.h"
 
 struct ProfileWriter
 {
@@ -135,7 +148,7 @@ vigil_profile_writer_begin(void)
 	TupleConstr *constr;
 	ProfileWriter *w;
 
-	if (IsolationUsesXactSnapshot())
+	if (!vigil_direct_profile_writes || IsolationUsesXactSnapshot())
 		return NULL;
 	heap = table_open(vigil_watch_cache_profiles(), RowExclusiveLock);
 	constr = RelationGetDescr(heap)->constr;

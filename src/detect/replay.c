@@ -128,17 +128,14 @@ replay_row(VigilPass *p, TupleTableSlot *slot, const char *key, const VigilEvent
 	Datum		values[7];
 	bool		nulls[7] = {false, false, false, false, false, false, false};
 	double		score = vigil_score(&p->scorer, before, e);
-	char	   *fired;
-	char	   *explanation;
 
-	vigil_explain(&p->scorer, before, e, &fired, &explanation);
-	values[0] = DirectFunctionCall1(jsonb_in, CStringGetDatum(vigil_row_ref(&p->w, slot)));
+	values[0] = JsonbPGetDatum(vigil_row_ref(&p->w, slot));
 	values[1] = CStringGetTextDatum(key);
 	values[2] = TimestampTzGetDatum(vigil_epoch_to_timestamptz(e->t));
 	values[3] = Float8GetDatum(e->amount);
 	values[4] = Float8GetDatum(score);
 	values[5] = PointerGetDatum(vigil_fired_array(&p->scorer));
-	values[6] = DirectFunctionCall1(jsonb_in, CStringGetDatum(explanation));
+	values[6] = JsonbPGetDatum(vigil_explain(&p->scorer, before, e));
 	tuplestore_putvalues(p->rsinfo->setResult, p->rsinfo->setDesc, values, nulls);
 }
 

@@ -13,7 +13,8 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 
 #include "detect/score.h"
 
@@ -65,11 +66,45 @@ vigil_score_decide(VigilScorer *s, const VigilProfile *before, const VigilEvent 
 							  before, e, s->findings);
 }
 
-/* A JSON number, or null where there is none. */
-static const char *
-json_number(double x)
+/* A JSON number (as jsonb_in makes it from float8out's text), or null. */
+static void
+push_number(JsonbParseState **state, const char *key, double x)
 {
-	return isfinite(x) ? float8out_internal(x) : "null";
+	JsonbValue	k;
+	JsonbValue	v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(state, WJB_KEY, &k);
+	if (isfinite(x))
+	{
+		v.type = jbvNumeric;
+		v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in,
+															CStringGetDatum(float8out_internal(x)),
+															ObjectIdGetDatum(InvalidOid),
+															Int32GetDatum(-1)));
+	}
+	else
+		v.type = jbvNull;
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* A JSON string member. */
+static void
+push_string(JsonbParseState **state, const char *key, const char *s)
+{
+	JsonbValue	k;
+	JsonbValue	v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(state, WJB_KEY, &k);
+	v.type = jbvString;
+	v.val.string.val = (char *) s;
+	v.val.string.len = strlen(s);
+	pushJsonbValue(state, WJB_VALUE, &v);
 }
 
 /*
@@ -87,34 +122,21 @@ weighs_more(const VigilScorer *s, int i, int j)
 
 /*
  * For the event scored last (before and e as given to vigil_score): the
- * names of the fired rules as a JSON array, and the explanation, one entry
- * per fired rule with observed, expected and why, in rule order.  The
- * explanation keeps the VIGIL_EXPLAIN_MAX rules that weigh most, and says
- * how many more fired, so its size does not grow with the rules.
+ * explanation, one entry per fired rule with observed, expected and why, in
+ * rule order, made as jsonb (no text to parse).  It details the
+ * VIGIL_EXPLAIN_MAX rules that weigh most, and says how many more fired,
+ * so its size does not grow with the rules; vigil_fired_array names them
+ * all.
  */
-void
-vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
-			  char **fired, char **explanation)
+Jsonb *
+vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e)
 {
-	StringInfoData f;
-	StringInfoData ex;
-	bool		first = true;
+	JsonbParseState *state = NULL;
 	int			nfired = 0;
 	int			omitted;
 
 	vigil_rules_explain(s->rules, s->nrules, before, e, s->findings);
-	initStringInfo(&f);
-	initStringInfo(&ex);
-	appendStringInfoChar(&f, '[');
-	appendStringInfoChar(&ex, '[');
-	for (int i = 0; i < s->nrules; i++)
-	{
-		if (s->findings[i].severity <= 0.0)
-			continue;
-		if (nfired++ > 0)
-			appendStringInfoString(&f, ", ");
-		escape_json(&f, s->names[i]);
-	}
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; i < s->nrules; i++)
 	{
 		const VigilFinding *fi = &s->findings[i];
@@ -122,33 +144,64 @@ vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
 
 		if (fi->severity <= 0.0)
 			continue;
+		nfired++;
 		/* quadratic, but only in rules that fired, and only when alerting */
 		for (int j = 0; j < s->nrules && heavier < VIGIL_EXPLAIN_MAX; j++)
 			if (j != i && s->findings[j].severity > 0.0 && weighs_more(s, j, i))
 				heavier++;
 		if (heavier >= VIGIL_EXPLAIN_MAX)
 			continue;
-		if (!first)
-			appendStringInfoString(&ex, ", ");
-		first = false;
-		appendStringInfoString(&ex, "{\"rule\": ");
-		escape_json(&ex, s->names[i]);
-		appendStringInfoString(&ex, ", \"kind\": ");
-		escape_json(&ex, vigil_rule_kind_name(s->rules[i].kind));
-		appendStringInfo(&ex, ", \"severity\": %s", json_number(fi->severity));
-		appendStringInfo(&ex, ", \"observed\": %s", json_number(fi->observed));
-		appendStringInfo(&ex, ", \"expected\": %s, \"why\": ", json_number(fi->expected));
-		escape_json(&ex, fi->why);
-		appendStringInfoChar(&ex, '}');
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		push_string(&state, "rule", s->names[i]);
+		push_string(&state, "kind", vigil_rule_kind_name(s->rules[i].kind));
+		push_number(&state, "severity", fi->severity);
+		push_number(&state, "observed", fi->observed);
+		push_number(&state, "expected", fi->expected);
+		push_string(&state, "why", fi->why);
+		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	}
 	omitted = nfired - Min(nfired, VIGIL_EXPLAIN_MAX);
 	if (omitted > 0)
-		appendStringInfo(&ex, ", {\"omitted\": %d, \"why\": \"%d more rules fired; fired names them all\"}",
-						 omitted, omitted);
-	appendStringInfoChar(&f, ']');
-	appendStringInfoChar(&ex, ']');
-	*fired = f.data;
-	*explanation = ex.data;
+	{
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		push_number(&state, "omitted", omitted);
+		push_string(&state, "why", psprintf("%d more rules fired; fired names them all", omitted));
+		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, NULL));
+}
+
+/*
+ * For the event scored last: the names of the fired rules as the text of a
+ * text[] ({"a","b"}, every element quoted), for an SQL statement to read
+ * with array_in: an array of such arrays cannot be a parameter.
+ */
+char *
+vigil_fired_literal(const VigilScorer *s)
+{
+	StringInfoData buf;
+	bool		first = true;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < s->nrules; i++)
+	{
+		if (s->findings[i].severity <= 0.0)
+			continue;
+		if (!first)
+			appendStringInfoChar(&buf, ',');
+		first = false;
+		appendStringInfoChar(&buf, '"');
+		for (const char *c = s->names[i]; *c; c++)
+		{
+			if (*c == '"' || *c == '\\')
+				appendStringInfoChar(&buf, '\\');
+			appendStringInfoChar(&buf, *c);
+		}
+		appendStringInfoChar(&buf, '"');
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
 }
 
 /* For the event scored last: the names of the fired rules, as text[]. */

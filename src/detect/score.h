@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "utils/array.h"
+#include "utils/jsonb.h"
 
 #include "detect/rule_table.h"
 
@@ -31,8 +32,8 @@ extern void vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
 extern double vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e);
 extern double vigil_score_decide(VigilScorer *s, const VigilProfile *before,
 								 const VigilEvent *e, double threshold);
-extern void vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
-						  char **fired, char **explanation);
+extern Jsonb *vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e);
 extern ArrayType *vigil_fired_array(const VigilScorer *s);
+extern char *vigil_fired_literal(const VigilScorer *s);
 
 #endif							/* VIGIL_SCORE_H */

@@ -66,6 +66,14 @@ PGDLLEXPORT void vigil_notifier_main(Datum arg pg_attribute_unused());
 #define ABSENT_SLEEP_MS 5000
 /* Pause when every due alert is locked by another transaction (SKIP LOCKED). */
 #define LOCKED_SLEEP_MS 100
+/*
+ * Longest pause after rounds in which every request failed (the endpoint
+ * down, credentials refused), whatever wakes the worker: each commit of
+ * an alert would otherwise have it try the endpoint again, at the cost of
+ * the inserting sessions.  Short, so that alerts leave soon after the
+ * endpoint is back.
+ */
+#define FAILING_MAX_SLEEP_MS 10000
 
 NotifierShared *vigil_notifier_shared = NULL;
 
@@ -76,6 +84,13 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* Why the last round had no credentials, so that it is logged once. */
 static char last_credentials_error[1024] = "";
+
+/*
+ * While deliveries fail: how long the pause after the last failed round
+ * was (0: they do not), and until when wakeups are ignored.
+ */
+static long failing_ms = 0;
+static TimestampTz failing_until = 0;
 
 /* Whether this transaction wrote alerts; see vigil_notifier_wake_at_commit. */
 static bool wake_at_commit = false;
@@ -262,6 +277,44 @@ step_begin(const char *activity, bool *recovered)
  * none configured would otherwise ask the instance metadata service every
  * few seconds, for nothing.
  */
+/*
+ * A round failed as a whole: pause longer each time, from vigil.retry_base_ms
+ * up to FAILING_MAX_SLEEP_MS, and ignore wakeups until then.
+ */
+static long
+round_failed(void)
+{
+	failing_ms = failing_ms == 0 ? vigil_retry_base_ms : Min(failing_ms * 2, FAILING_MAX_SLEEP_MS);
+	failing_ms = Min(failing_ms, FAILING_MAX_SLEEP_MS);
+	failing_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), failing_ms);
+	return failing_ms;
+}
+
+/* A request got through (or the settings changed): no more pausing. */
+static void
+round_succeeded(void)
+{
+	failing_ms = 0;
+	failing_until = 0;
+}
+
+/*
+ * Milliseconds left of the pause after failed rounds, 0 when there is
+ * none.
+ */
+static long
+failing_left_ms(void)
+{
+	TimestampTz now;
+
+	if (failing_until == 0)
+		return 0;
+	now = GetCurrentTimestamp();
+	if (now >= failing_until)
+		return 0;
+	return (long) ((failing_until - now + 999) / 1000);
+}
+
 static long
 notifier_round(bool *recovered)
 {
@@ -301,7 +354,7 @@ notifier_round(bool *recovered)
 					 errhint("Set vigil.aws_access_key_id and vigil.aws_secret_access_key, "
 							 "the AWS_* environment variables of the server, or give the server an IAM role.")));
 		strlcpy(last_credentials_error, why, sizeof(last_credentials_error));
-		return IDLE_SLEEP_MS;
+		return round_failed();
 	}
 	last_credentials_error[0] = '\0';
 
@@ -320,8 +373,17 @@ notifier_round(bool *recovered)
 		return ABSENT_SLEEP_MS;
 	vigil_outbox_record(d, n, vigil_max_attempts);
 	step_end();
-	/* the next round sees what is due next, retries of these among it */
-	return 0;
+	/* the endpoint answered for one of them, sent or refused: it is up */
+	for (int i = 0; i < n; i++)
+	{
+		if (d[i].outcome == VIGIL_OUTCOME_SENT || d[i].outcome == VIGIL_OUTCOME_DEAD)
+		{
+			/* the next round sees what is due next, retries of these among it */
+			round_succeeded();
+			return 0;
+		}
+	}
+	return round_failed();
 }
 
 /* The worker's entry point. */
@@ -362,6 +424,20 @@ vigil_notifier_main(Datum arg pg_attribute_unused())
 			ProcessConfigFile(PGC_SIGHUP);
 			vigil_credentials_reset();
 			vigil_sns_reset();
+			round_succeeded();
+		}
+
+		/* while deliveries fail, commits of new alerts do not wake it */
+		if ((sleep_ms = failing_left_ms()) > 0)
+		{
+			sleep_ms = Min(sleep_ms, vigil_metrics_round());
+			if (sleep_ms > 0)
+			{
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 sleep_ms, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+			}
+			continue;
 		}
 
 		MemoryContextSwitchTo(roundcxt);
