@@ -572,7 +572,12 @@ DECLARE
 BEGIN
 	UPDATE vigil.alerts a
 	SET status = 'pending', attempts = 0, next_attempt_at = now()
-	WHERE a.status IN ('dead', 'recorded') AND (requeue.ids IS NULL OR a.id = ANY (requeue.ids));
+	WHERE (a.status = 'dead'
+		   OR (a.status = 'recorded'
+			   AND (current_setting('vigil.sns_topic_arn', true) <> ''
+					OR EXISTS (SELECT FROM vigil.watches w
+							   WHERE w.id = a.watch_id AND w.sns_topic_arn <> ''))))
+	  AND (requeue.ids IS NULL OR a.id = ANY (requeue.ids));
 	GET DIAGNOSTICS n = ROW_COUNT;
 	PERFORM vigil.wake_notifier();
 	RETURN n;
@@ -582,7 +587,7 @@ $$;
 REVOKE ALL ON FUNCTION vigil.requeue(bigint[]) FROM PUBLIC;
 
 COMMENT ON FUNCTION vigil.requeue(bigint[]) IS
-	'retry dead alerts and send recorded ones (all, or those with the given ids); returns how many were queued';
+	'retry dead alerts, and send recorded ones once a topic is set (all, or those with the given ids); returns how many were queued';
 
 CREATE OR REPLACE VIEW vigil.delivery_status AS
 SELECT s.status,

@@ -102,6 +102,8 @@ SELECT vigil.requeue() AS queued;
 SELECT status, count(*) FROM vigil.alerts GROUP BY status ORDER BY status;
 UPDATE vigil.watches SET sns_topic_arn = NULL;
 INSERT INTO big VALUES (3000002, 'c1', 900, '2023-01-03');
+-- with no topic, requeue leaves recorded alerts alone (none could be sent)
+SELECT vigil.requeue() AS queued;
 SELECT count(*) > 0 AS skips_before FROM vigil.skipped;
 SELECT vigil.purge_alerts('0') AS purged;
 SELECT count(*) AS skips_after FROM vigil.skipped;

@@ -623,6 +623,8 @@ fold_directly(Detection *d, int32 first, int32 n)
 static void
 fold_with_statement(Detection *d, int32 first, int32 n)
 {
+	/* in the chunk's memory, which goes after it: SPI returns in its own */
+	MemoryContext old = MemoryContextSwitchTo(d->chunkcxt);
 	char	  **keys = palloc(sizeof(char *) * n);
 	bool	   *exists = palloc(sizeof(bool) * n);
 	Datum	   *flags = palloc(sizeof(Datum) * n);
@@ -653,6 +655,7 @@ fold_with_statement(Detection *d, int32 first, int32 n)
 
 			if (d->folded[d->order[first + i]])
 				continue;
+			MemoryContextSwitchTo(d->chunkcxt);
 			refold[0] = args[0];
 			refold[1] = CStringGetTextDatum(keys[i]);
 			if (SPI_execute_plan(refold_plan, refold, NULL, false, 0) != SPI_OK_UPDATE ||
@@ -666,11 +669,7 @@ fold_with_statement(Detection *d, int32 first, int32 n)
 		current = NULL;
 	}
 	PG_END_TRY();
-	pfree(DatumGetPointer(args[1]));
-	pfree(DatumGetPointer(args[2]));
-	pfree(keys);
-	pfree(exists);
-	pfree(flags);
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -774,18 +773,18 @@ detect_owner(FunctionCallInfo fcinfo)
 static void
 detect_rows(Detection *d, Tuplestorestate *ts, Relation rel)
 {
+	/* where this call's memory goes: SPI calls return in SPI's context */
+	MemoryContext cxt = CurrentMemoryContext;
 	TupleTableSlot *slot;
 	int64		arrival = 0;
 	int64		total;
 	bool		full = false;
 
 	prepare_plans();
-	d->batchcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil detection batch",
-										ALLOCSET_DEFAULT_SIZES);
-	d->chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "vigil detection chunk",
-										ALLOCSET_DEFAULT_SIZES);
-	d->scratch = AllocSetContextCreate(CurrentMemoryContext, "vigil detection row",
-									   ALLOCSET_SMALL_SIZES);
+	MemoryContextSwitchTo(cxt);
+	d->batchcxt = AllocSetContextCreate(cxt, "vigil detection batch", ALLOCSET_DEFAULT_SIZES);
+	d->chunkcxt = AllocSetContextCreate(cxt, "vigil detection chunk", ALLOCSET_DEFAULT_SIZES);
+	d->scratch = AllocSetContextCreate(cxt, "vigil detection row", ALLOCSET_SMALL_SIZES);
 
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
 	total = tuplestore_tuple_count(ts);
@@ -816,10 +815,12 @@ detect_rows(Detection *d, Tuplestorestate *ts, Relation rel)
 		{
 			full = false;
 			batch_finish(d);
+			MemoryContextSwitchTo(cxt);
 			batch_start(d, arrival, total - arrival);
 		}
 	}
 	batch_finish(d);
+	MemoryContextSwitchTo(cxt);
 	vigil_alert_writer_end(d->writer);
 	MemoryContextDelete(d->batchcxt);
 	MemoryContextDelete(d->chunkcxt);
@@ -920,12 +921,13 @@ detect_rows_or_skip(Detection *d, Tuplestorestate *ts, Relation rel)
 {
 	ErrorData  *error = run_guarded(detect_rows, d, ts, rel);
 	ErrorData  *again;
-	const char *relname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-													 RelationGetRelationName(rel));
+	const char *relname;
 	int64		nrows = tuplestore_tuple_count(ts);
 
 	if (error == NULL)
 		return;
+	relname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+										 RelationGetRelationName(rel));
 	d->failure = psprintf("detection failed: %s", error->message);
 	if (strlen(d->failure) > FAILURE_REASON_MAX)
 		d->failure[pg_mbcliplen(d->failure, strlen(d->failure), FAILURE_REASON_MAX)] = '\0';
@@ -938,8 +940,8 @@ detect_rows_or_skip(Detection *d, Tuplestorestate *ts, Relation rel)
 			 errdetail("%s (SQLSTATE %s)", error->message, unpack_sql_state(error->sqlerrcode)),
 			 again == NULL
 			 ? errhint("The watch's on_error is skip: the insert goes on, and vigil.skipped has the rows. "
-					   "Once the cause is fixed, vigil.rebuild('%s') folds them into the profiles.",
-					   relname)
+					   "Once the cause is fixed, vigil.rebuild(%s) folds them into the profiles.",
+					   quote_literal_cstr(relname))
 			 : errhint("The watch's on_error is skip: the insert goes on. The rows could not be recorded "
 					   "in vigil.skipped either (%s); vigil.verify finds the profiles they left out.",
 					   again->message)));

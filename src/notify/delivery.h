@@ -29,6 +29,7 @@ typedef struct VigilDelivery
 	char	   *score;			/* decimal text, for the Number attribute */
 	char	   *group_id;		/* MessageGroupId for FIFO topics, else NULL */
 	VigilOutcome outcome;
+	bool		answered;		/* the endpoint answered, other than "try later" */
 	char	   *message_id;		/* SNS's id, when sent */
 	char	   *error;			/* why not, otherwise */
 } VigilDelivery;

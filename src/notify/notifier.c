@@ -67,8 +67,8 @@ PGDLLEXPORT void vigil_notifier_main(Datum arg pg_attribute_unused());
 /* Pause when every due alert is locked by another transaction (SKIP LOCKED). */
 #define LOCKED_SLEEP_MS 100
 /*
- * Longest pause after rounds in which every request failed (the endpoint
- * down, credentials refused), whatever wakes the worker: each commit of
+ * Longest pause after rounds in which no request was answered (the endpoint
+ * down or failing, or no credentials to be had), whatever wakes the worker: each commit of
  * an alert would otherwise have it try the endpoint again, at the cost of
  * the inserting sessions.  Short, so that alerts leave soon after the
  * endpoint is back.
@@ -310,7 +310,8 @@ failing_left_ms(void)
 	if (failing_until == 0)
 		return 0;
 	now = GetCurrentTimestamp();
-	if (now >= failing_until)
+	/* past it, or further than the pause itself (the clock went back) */
+	if (now >= failing_until || failing_until - now > (TimestampTz) failing_ms * 1000)
 		return 0;
 	return (long) ((failing_until - now + 999) / 1000);
 }
@@ -373,10 +374,10 @@ notifier_round(bool *recovered)
 		return ABSENT_SLEEP_MS;
 	vigil_outbox_record(d, n, vigil_max_attempts);
 	step_end();
-	/* the endpoint answered for one of them, sent or refused: it is up */
+	/* the endpoint answered one of them (sent or refused): it is up */
 	for (int i = 0; i < n; i++)
 	{
-		if (d[i].outcome == VIGIL_OUTCOME_SENT || d[i].outcome == VIGIL_OUTCOME_DEAD)
+		if (d[i].answered)
 		{
 			/* the next round sees what is due next, retries of these among it */
 			round_succeeded();

@@ -213,6 +213,9 @@ request_finish(Request *r, CURLcode result)
 		return;
 	}
 	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+	/* up, whatever it made of the request: the notifier need not pause */
+	for (int i = 0; i < r->n; i++)
+		r->entries[i]->answered = status != 429 && status < 500;
 
 	if (status == 200 && r->n == 1)
 	{

@@ -5,7 +5,9 @@
 #     INSERTs that each raise one alert (goal: p99 <= 100 ms);
 #   - throughput, NOTIFY_ALERTS alerts from one statement until the last is
 #     accepted (goal: >= 5,000 alerts/s), and the notifier's own CPU time
-#     per alert, which bounds what it could do with an endpoint to spare.
+#     per alert, which bounds what it could do with an endpoint to spare;
+#   - inserters beside it: pgbench alerting INSERTs with the endpoint up, with
+#     no topic set, and with the endpoint down and 100,000 alerts pending.
 # The endpoint runs on the same 2 cores as PostgreSQL (in NOTIFY_ENDPOINTS
 # processes, default 2: one Python process verifying every signature is
 # slower than the notifier), so the rate is for the pair, not for the
@@ -86,8 +88,54 @@ awk -v n="$ALERTS" -v c="$committed" -v s="$start" -v l="$last" \
 awk -v n="$ALERTS" -v t="$ticks" -v hz="$(getconf CLK_TCK)" \
 	'BEGIN {printf "%-46s %.1f us of CPU per alert  (one core: %.0f alerts/s)\n", "notifier worker CPU", 1e6 * t / hz / n, n * hz / t}'
 
+# Inserters beside the notifier: 4 pgbench clients, single-row INSERTs that
+# each raise an alert, with the endpoint up (the baseline), with no topic
+# set (alerts recorded, the notifier never woken), and with the endpoint
+# failing every request and 100,000 alerts pending.  The last two must run
+# at the speed of the first (goal: within 5%).
+control() { curl -s -X POST "http://127.0.0.1:$SNS_PORT/_control" -d "$1" >/dev/null; }
+$PSQL -c "TRUNCATE vigil.alerts" -c "TRUNCATE notify_txn" \
+	-c "DROP SEQUENCE IF EXISTS notify_ids" -c "CREATE SEQUENCE notify_ids START 1000000"
+cat >"tmp/bench-cluster/notify.sql" <<PGB
+INSERT INTO notify_txn SELECT id, 'card-' || id % 1000, 5000, timestamptz '2026-11-21' + id * interval '1 s'
+FROM nextval('notify_ids') id;
+PGB
+case_setup() {
+	$PSQL -c "TRUNCATE vigil.alerts" >/dev/null
+	control '{"reset": true}'
+	case $1 in
+	up) $PSQL -c "ALTER SYSTEM SET vigil.sns_topic_arn = '$TOPIC'" -c "SELECT pg_reload_conf()" >/dev/null ;;
+	none) $PSQL -c "ALTER SYSTEM SET vigil.sns_topic_arn = ''" -c "SELECT pg_reload_conf()" >/dev/null ;;
+	down)
+		$PSQL -c "ALTER SYSTEM SET vigil.sns_topic_arn = '$TOPIC'" -c "SELECT pg_reload_conf()" >/dev/null
+		control '{"fail_rate": 1.0, "fail_status": 500, "fail_code": "InternalError"}'
+		$PSQL -c "INSERT INTO notify_txn SELECT i, 'card-' || i % 1000, 5000, timestamptz '2026-11-21' + i * interval '1 s'
+				  FROM generate_series(900000000, 900099999) i" >/dev/null
+		;;
+	esac
+	sleep 1
+	$PSQL -c "CHECKPOINT" >/dev/null
+}
+declare -A runs
+for _ in $(seq "${RUNS:-3}"); do
+	for c in up none down; do
+		case_setup "$c"
+		runs[$c]+="$(pgbench -n -h 127.0.0.1 -p "$PORT" -U postgres -c 4 -j 2 -T "${PGBENCH_SECONDS:-10}" \
+			-f tmp/bench-cluster/notify.sql postgres 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p') "
+		[ "$c" = down ] && $PSQL -c "DELETE FROM notify_txn WHERE id BETWEEN 900000000 AND 900099999" >/dev/null
+	done
+done
+control '{"reset": true}'
+up=$(echo "${runs[up]}" | tr ' ' '\n' | grep . | median)
+none=$(echo "${runs[none]}" | tr ' ' '\n' | grep . | median)
+down=$(echo "${runs[down]}" | tr ' ' '\n' | grep . | median)
+awk -v u="$up" -v n="$none" -v d="$down" 'BEGIN {
+	printf "%-46s endpoint up %6.0f tps  no topic %6.0f tps (%.2f)  endpoint down, 100k pending %6.0f tps (%.2f)\n",
+		"pgbench alerting INSERTs, 4 clients", u, n, n / u, d, d / u }'
+
 $PSQL <<SQL >/dev/null
 SET client_min_messages = warning;
+DROP SEQUENCE notify_ids;
 SELECT vigil.unwatch('notify_txn');
 DROP TABLE notify_txn;
 TRUNCATE vigil.alerts;
