@@ -94,7 +94,7 @@ awk -v n="$ALERTS" -v t="$ticks" -v hz="$(getconf CLK_TCK)" \
 # failing every request and 100,000 alerts pending.  The last two must run
 # at the speed of the first (goal: within 5%).
 control() { curl -s -X POST "http://127.0.0.1:$SNS_PORT/_control" -d "$1" >/dev/null; }
-$PSQL -c "TRUNCATE vigil.alerts" -c "TRUNCATE notify_txn" \
+$PSQL -c "SET client_min_messages = warning" -c "TRUNCATE vigil.alerts" -c "TRUNCATE notify_txn" \
 	-c "DROP SEQUENCE IF EXISTS notify_ids" -c "CREATE SEQUENCE notify_ids START 1000000"
 cat >"tmp/bench-cluster/notify.sql" <<PGB
 INSERT INTO notify_txn SELECT id, 'card-' || id % 1000, 5000, timestamptz '2026-11-21' + id * interval '1 s'
