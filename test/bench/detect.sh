@@ -111,7 +111,8 @@ printf '  runs (unwatched watched):'
 for i in "${!plain[@]}"; do printf ' %.0f %.0f,' "${plain[$i]}" "${watched[$i]}"; done
 echo
 
-# A statement's memory is bounded: detection works in batches of 1M rows, so
+# A statement's memory is bounded: detection works in batches (of 1M rows, or
+# 16,384 of one key) and writes alerts as it goes, so
 # the backend's private memory at the peak of a COPY stays flat as the COPY
 # grows (shared buffers are left out: they are not the statement's).
 peak_private_kb() {
