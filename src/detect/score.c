@@ -66,17 +66,24 @@ vigil_score_decide(VigilScorer *s, const VigilProfile *before, const VigilEvent 
 							  before, e, s->findings);
 }
 
-/* A JSON number (as jsonb_in makes it from float8out's text), or null. */
+/* v as the JSON string s (not copied). */
+static JsonbValue *
+string_value(JsonbValue *v, const char *s)
+{
+	v->type = jbvString;
+	v->val.string.val = (char *) s;
+	v->val.string.len = strlen(s);
+	return v;
+}
+
+/* A member key: x as a JSON number (as jsonb_in makes it from float8out's text), or null. */
 static void
 push_number(JsonbParseState **state, const char *key, double x)
 {
 	JsonbValue	k;
 	JsonbValue	v;
 
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(state, WJB_KEY, &k);
+	pushJsonbValue(state, WJB_KEY, string_value(&k, key));
 	if (isfinite(x))
 	{
 		v.type = jbvNumeric;
@@ -90,21 +97,15 @@ push_number(JsonbParseState **state, const char *key, double x)
 	pushJsonbValue(state, WJB_VALUE, &v);
 }
 
-/* A JSON string member. */
+/* A member key: s, a JSON string. */
 static void
 push_string(JsonbParseState **state, const char *key, const char *s)
 {
 	JsonbValue	k;
 	JsonbValue	v;
 
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(state, WJB_KEY, &k);
-	v.type = jbvString;
-	v.val.string.val = (char *) s;
-	v.val.string.len = strlen(s);
-	pushJsonbValue(state, WJB_VALUE, &v);
+	pushJsonbValue(state, WJB_KEY, string_value(&k, key));
+	pushJsonbValue(state, WJB_VALUE, string_value(&v, s));
 }
 
 /*
