@@ -9,9 +9,10 @@ use Exporter 'import';
 use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Utils;
+use Test::More;
 use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(start_endpoint control notifier_conf watch_txn);
+our @EXPORT = qw(start_endpoint control notifier_conf watch_txn wait_for_value);
 
 my @pids;
 END { kill 'TERM', @pids if @pids; }
@@ -78,6 +79,22 @@ sub watch_txn
 		UPDATE vigil.rules SET enabled = false WHERE name <> 'amount_limit';
 		UPDATE vigil.rules SET enabled = true, params = '{"limit": 1000}' WHERE name = 'amount_limit';
 	});
+}
+
+# Wait until query sql in database db of node returns want (asking every
+# 0.1 s for seconds, 30 by default), then test that it does.
+sub wait_for_value
+{
+	my ($node, $db, $sql, $want, $what, $seconds) = @_;
+	my $got;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	for (1 .. 10 * ($seconds // 30))
+	{
+		$got = $node->safe_psql($db, $sql);
+		last if $got eq $want;
+		usleep(100_000);
+	}
+	is($got, $want, $what);
 }
 
 1;

@@ -54,20 +54,6 @@ sub worker_complaints
 	return join '', grep { /\[(\d+)\] (ERROR|WARNING):/ && $pids{$1} } split /^/m, $log;
 }
 
-# Wait until a query returns the expected value (about 30 s at most).
-sub wait_for
-{
-	my ($db, $sql, $want, $what) = @_;
-	my $got;
-	for (1 .. 300)
-	{
-		$got = $node->safe_psql($db, $sql);
-		last if $got eq $want;
-		usleep(100_000);
-	}
-	is($got, $want, $what);
-}
-
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = \'vigil notifier\''),
 	'the worker runs before the extension exists');
 
@@ -78,7 +64,7 @@ is($node->safe_psql('postgres', 'SELECT vigil.notifier_running()'), 't', 'notifi
 # One alert: sent with Publish, woken by the commit (the idle poll is 10 s).
 my $t0 = time();
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (1, 'card-1', 5000, '2026-11-21 10:00+00')});
-wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-1'}, 'sent', 'one alert is sent');
+wait_for_value($node, 'postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-1'}, 'sent', 'one alert is sent');
 cmp_ok(time() - $t0, '<', 5, 'delivered without waiting for the idle poll');
 my $m = messages($topic);
 is(scalar @$m, 1, 'the endpoint accepted one message');
@@ -100,7 +86,7 @@ is( $node->safe_psql('postgres', 'SELECT message_id IS NOT NULL AND delivered_at
 # 25 alerts in one statement: PublishBatch, 10 at a time; keys with '+',
 # spaces and unicode arrive intact (RFC 3986 encoding, '+' as %2B).
 $node->safe_psql('postgres', q{INSERT INTO txn SELECT i, 'c+ ' || i || ' é', 5000, '2026-11-21 10:00+00' FROM generate_series(2, 26) i});
-wait_for('postgres', q{SELECT count(*) FROM vigil.alerts WHERE status = 'sent'}, '26', 'a batch of 25 is sent');
+wait_for_value($node, 'postgres', q{SELECT count(*) FROM vigil.alerts WHERE status = 'sent'}, '26', 'a batch of 25 is sent');
 my %keys = map { encode_utf8(body($_)->{key}) => 1 } @{ messages($topic) };
 ok($keys{'c+ 2 é'} && $keys{'c+ 26 é'}, "keys with '+', spaces and unicode arrive intact");
 my $stats = control($url, 'GET', '/_stats');
@@ -110,15 +96,15 @@ is_deeply($stats->{rejected} // {}, {}, 'the endpoint rejected nothing');
 # Throttling and 5xx are retried with backoff.
 control($url, 'POST', '/_control', { fail_next => 2, fail_status => 400, fail_code => 'Throttling' });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (27, 'card-27', 5000, '2026-11-21 10:00+00')});
-wait_for('postgres', q{SELECT status || ' ' || attempts FROM vigil.alerts WHERE key = 'card-27'}, 'sent 3', 'throttled twice, then sent');
+wait_for_value($node, 'postgres', q{SELECT status || ' ' || attempts FROM vigil.alerts WHERE key = 'card-27'}, 'sent 3', 'throttled twice, then sent');
 control($url, 'POST', '/_control', { reset => JSON::PP::true, fail_next => 1, fail_status => 503, fail_code => 'ServiceUnavailable' });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (28, 'card-28', 5000, '2026-11-21 10:00+00')});
-wait_for('postgres', q{SELECT status || ' ' || attempts FROM vigil.alerts WHERE key = 'card-28'}, 'sent 2', '503 retried');
+wait_for_value($node, 'postgres', q{SELECT status || ' ' || attempts FROM vigil.alerts WHERE key = 'card-28'}, 'sent 2', '503 retried');
 
 # A PublishBatch partial failure retries only the failed entries.
 control($url, 'POST', '/_control', { reset => JSON::PP::true, entry_fail_rate => 0.5 });
 $node->safe_psql('postgres', q{INSERT INTO txn SELECT i, 'card-' || i, 5000, '2026-11-21 10:00+00' FROM generate_series(29, 38) i});
-wait_for('postgres', q{SELECT count(*) FROM vigil.alerts WHERE key IN (SELECT 'card-' || i FROM generate_series(29, 38) i) AND status = 'sent'}, '10', 'partial failures are retried until sent');
+wait_for_value($node, 'postgres', q{SELECT count(*) FROM vigil.alerts WHERE key IN (SELECT 'card-' || i FROM generate_series(29, 38) i) AND status = 'sent'}, '10', 'partial failures are retried until sent');
 is($node->safe_psql('postgres', q{SELECT count(*) > 0 FROM vigil.alerts WHERE key IN (SELECT 'card-' || i FROM generate_series(29, 38) i) AND attempts > 1}),
 	't', 'some entries needed another attempt');
 control($url, 'POST', '/_control', { reset => JSON::PP::true });
@@ -129,18 +115,18 @@ is(scalar(grep { $seen{$_} > 1 } keys %seen), 0, 'no entry was delivered twice')
 # Other 4xx: dead at once, with the error; requeue sends it again.
 control($url, 'POST', '/_control', { remove_topic => $topic });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (39, 'card-39', 5000, '2026-11-21 10:00+00')});
-wait_for('postgres', q{SELECT status || ' ' || attempts FROM vigil.alerts WHERE key = 'card-39'}, 'dead 1', 'a 404 is dead at once');
+wait_for_value($node, 'postgres', q{SELECT status || ' ' || attempts FROM vigil.alerts WHERE key = 'card-39'}, 'dead 1', 'a 404 is dead at once');
 like($node->safe_psql('postgres', q{SELECT last_error FROM vigil.alerts WHERE key = 'card-39'}), qr/NotFound/, 'with the error');
 is($node->safe_psql('postgres', q{SELECT alerts FROM vigil.delivery_status WHERE status = 'dead'}), '1', 'delivery_status counts it');
 control($url, 'POST', '/_control', { add_topic => $topic });
 is($node->safe_psql('postgres', 'SELECT vigil.requeue()'), '1', 'requeue');
-wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-39'}, 'sent', 'requeued alert is sent');
+wait_for_value($node, 'postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-39'}, 'sent', 'requeued alert is sent');
 
 # After max_attempts failures: dead with the last error.
 $node->safe_psql('postgres', 'ALTER SYSTEM SET vigil.max_attempts = 3; SELECT pg_reload_conf()');
 control($url, 'POST', '/_control', { fail_rate => 1.0, fail_status => 500, fail_code => 'InternalError' });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (40, 'card-40', 5000, '2026-11-21 10:00+00')});
-wait_for('postgres', q{SELECT status || ' ' || attempts FROM vigil.alerts WHERE key = 'card-40'}, 'dead 3', 'dead after max_attempts');
+wait_for_value($node, 'postgres', q{SELECT status || ' ' || attempts FROM vigil.alerts WHERE key = 'card-40'}, 'dead 3', 'dead after max_attempts');
 like($node->safe_psql('postgres', q{SELECT last_error FROM vigil.alerts WHERE key = 'card-40'}), qr/HTTP 500 InternalError/, 'with the last error');
 control($url, 'POST', '/_control', { reset => JSON::PP::true });
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET vigil.max_attempts; SELECT pg_reload_conf()');
@@ -149,11 +135,11 @@ $node->safe_psql('postgres', 'ALTER SYSTEM RESET vigil.max_attempts; SELECT pg_r
 $node->safe_psql('postgres', "ALTER SYSTEM SET vigil.sns_topic_arn = '$other'; SELECT pg_reload_conf()");
 usleep(500_000);
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (41, 'card-41', 5000, '2026-11-21 10:00+00')});
-wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-41'}, 'sent', 'sent after reload');
+wait_for_value($node, 'postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-41'}, 'sent', 'sent after reload');
 is(scalar @{ messages($other) }, 1, 'to the topic set by reload');
 $node->safe_psql('postgres', "UPDATE vigil.watches SET sns_topic_arn = '$fifo'");
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (42, 'card-42', 5000, '2026-11-21 10:00+00'), (43, 'card-42', 6000, '2026-11-21 10:01+00')});
-wait_for('postgres', q{SELECT count(*) FROM vigil.alerts WHERE key = 'card-42' AND status = 'sent'}, '2', 'FIFO alerts sent');
+wait_for_value($node, 'postgres', q{SELECT count(*) FROM vigil.alerts WHERE key = 'card-42' AND status = 'sent'}, '2', 'FIFO alerts sent');
 my @f = @{ messages($fifo) };
 is_deeply([ map { [ $_->{group_id}, $_->{dedup_id} ] } @f ], [ [ 'card-42', '42' ], [ 'card-42', '43' ] ],
 	'FIFO: the key is the group, the alert id the deduplication id');
@@ -162,23 +148,23 @@ is_deeply([ map { [ $_->{group_id}, $_->{dedup_id} ] } @f ], [ [ 'card-42', '42'
 # delivered after the restart.
 control($url, 'POST', '/_control', { hang => JSON::PP::true });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (44, 'card-44', 5000, '2026-11-21 10:00+00')});
-wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-44'}, 'sending', 'claimed while the endpoint hangs');
+wait_for_value($node, 'postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-44'}, 'sending', 'claimed while the endpoint hangs');
 $node->stop('immediate');
 control($url, 'POST', '/_control', { reset => JSON::PP::true });
 $node->start;
-wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-44'}, 'sent', 'delivered after an immediate stop');
+wait_for_value($node, 'postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-44'}, 'sent', 'delivered after an immediate stop');
 
 # SIGTERM stops the worker at once, even in the middle of a request.
 control($url, 'POST', '/_control', { hang => JSON::PP::true });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (45, 'card-45', 5000, '2026-11-21 10:00+00')});
-wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-45'}, 'sending', 'a request in flight');
+wait_for_value($node, 'postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-45'}, 'sending', 'a request in flight');
 my $pid = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'vigil notifier'});
 $t0 = time();
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
 ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $pid"), 'SIGTERM stops it');
 cmp_ok(time() - $t0, '<', 2, 'at once, not after the 3 s request timeout');
 control($url, 'POST', '/_control', { reset => JSON::PP::true });
-wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-45'}, 'sent', 'the restarted worker delivers it');
+wait_for_value($node, 'postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-45'}, 'sent', 'the restarted worker delivers it');
 
 # A message over SNS's 256 KB is trimmed, explanation first, not refused.
 $node->safe_psql(
@@ -189,7 +175,7 @@ $node->safe_psql(
 	FROM vigil.watches;
 	SELECT vigil.wake_notifier();
 });
-wait_for('postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-big'}, 'sent', 'an oversized alert is sent');
+wait_for_value($node, 'postgres', q{SELECT status FROM vigil.alerts WHERE key = 'card-big'}, 'sent', 'an oversized alert is sent');
 my ($big) = grep { body($_)->{key} eq 'card-big' } @{ messages() };
 like(body($big)->{explanation}, qr/^\(trimmed/, 'with its explanation trimmed');
 is(body($big)->{row_ref}{id}, 0, 'and the rest intact');
@@ -217,7 +203,7 @@ usleep(1_500_000);
 $node->safe_psql('postgres', 'CREATE EXTENSION vigil');
 watch_txn($node);
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (46, 'card-46', 5000, '2026-11-21 10:00+00')});
-wait_for('postgres', q{SELECT status FROM vigil.alerts}, 'sent', 'delivered after DROP and CREATE EXTENSION');
+wait_for_value($node, 'postgres', q{SELECT status FROM vigil.alerts}, 'sent', 'delivered after DROP and CREATE EXTENSION');
 is($node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'vigil notifier'}),
 	$pid, 'by the same worker process');
 

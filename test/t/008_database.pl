@@ -49,20 +49,6 @@ sub wait_workers
 	is($got, $want, $what);
 }
 
-# Wait until a query in fraud returns the expected value.
-sub wait_for
-{
-	my ($sql, $want, $what) = @_;
-	my $got;
-	for (1 .. 300)
-	{
-		$got = $node->safe_psql('fraud', $sql);
-		last if $got eq $want;
-		usleep(100_000);
-	}
-	is($got, $want, $what);
-}
-
 # The server log since a byte offset.
 sub log_since
 {
@@ -96,13 +82,13 @@ create_fraud();
 wait_workers('vigil launcher:- vigil notifier:fraud', 'CREATE DATABASE starts the notifier');
 cmp_ok(time() - $t0, '<', 4, 'without waiting for the next check');
 $node->safe_psql('fraud', q{INSERT INTO txn VALUES (1, 'card-1', 5000, '2026-11-21 10:00+00')});
-wait_for(q{SELECT status FROM vigil.alerts WHERE key = 'card-1'}, 'sent', 'an alert is delivered');
+wait_for_value($node, 'fraud', q{SELECT status FROM vigil.alerts WHERE key = 'card-1'}, 'sent', 'an alert is delivered');
 
 # 3. DROP DATABASE without FORCE succeeds while the notifier is connected,
 # even in the middle of a request, and quickly.
 control($url, 'POST', '/_control', { hang => JSON::PP::true });
 $node->safe_psql('fraud', q{INSERT INTO txn VALUES (2, 'card-2', 5000, '2026-11-21 10:00+00')});
-wait_for(q{SELECT status FROM vigil.alerts WHERE key = 'card-2'}, 'sending', 'a request in flight');
+wait_for_value($node, 'fraud', q{SELECT status FROM vigil.alerts WHERE key = 'card-2'}, 'sending', 'a request in flight');
 my $offset = length(slurp_file($node->logfile));
 $t0 = time();
 my ($rc, $out, $err) = $node->psql('postgres', 'DROP DATABASE fraud');
@@ -121,7 +107,7 @@ is(workers(), 'vigil launcher:-', 'no notifier without the database');
 create_fraud();
 wait_workers('vigil launcher:- vigil notifier:fraud', 'the notifier is back with the database');
 $node->safe_psql('fraud', q{INSERT INTO txn VALUES (3, 'card-3', 5000, '2026-11-21 10:00+00')});
-wait_for(q{SELECT status FROM vigil.alerts WHERE key = 'card-3'}, 'sent', 'delivery resumes');
+wait_for_value($node, 'fraud', q{SELECT status FROM vigil.alerts WHERE key = 'card-3'}, 'sent', 'delivery resumes');
 
 # 5. A rename away and back: the notifier follows the name.
 $node->safe_psql('postgres', 'ALTER DATABASE fraud RENAME TO fraud_old');
@@ -144,7 +130,7 @@ like($err, qr/being accessed by other users/, 'with PostgreSQL\'s own error');
 $session->quit;
 wait_workers('vigil launcher:- vigil notifier:fraud', 'the notifier is back after the failed drop');
 $node->safe_psql('fraud', q{INSERT INTO txn VALUES (4, 'card-4', 5000, '2026-11-21 10:00+00')});
-wait_for(q{SELECT status FROM vigil.alerts WHERE key = 'card-4'}, 'sent', 'and delivers');
+wait_for_value($node, 'fraud', q{SELECT status FROM vigil.alerts WHERE key = 'card-4'}, 'sent', 'and delivers');
 
 # 8. A notifier that stops on its own is started again by the launcher.
 my $pid = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'vigil notifier'});
@@ -161,7 +147,7 @@ usleep(500_000);
 $node->safe_psql('fraud', q{BEGIN; INSERT INTO txn VALUES (5, 'card-5', 5000, '2026-11-21 10:00+00'); PREPARE TRANSACTION 'p5'});
 $t0 = time();
 $node->safe_psql('fraud', q{COMMIT PREPARED 'p5'});
-wait_for(q{SELECT status FROM vigil.alerts WHERE key = 'card-5'}, 'sent', 'a prepared transaction\'s alert is sent');
+wait_for_value($node, 'fraud', q{SELECT status FROM vigil.alerts WHERE key = 'card-5'}, 'sent', 'a prepared transaction\'s alert is sent');
 cmp_ok(time() - $t0, '<', 5, 'woken by COMMIT PREPARED, not the 10 s poll');
 
 $node->stop;

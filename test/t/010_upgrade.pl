@@ -13,7 +13,6 @@ use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
 use VigilAws;
 
 my $topic = 'arn:aws:sns:us-east-1:123456789012:vigil-alerts';
@@ -138,20 +137,6 @@ UNION ALL SELECT concat_ws(' ', 'job', j.jobname, j.schedule, j.command, j.datab
 		  FROM cron.job j) x(line)
 ORDER BY line COLLATE "C"};
 
-# Wait until a query returns the expected value (about 30 s at most).
-sub wait_for
-{
-	my ($sql, $want, $what) = @_;
-	my $got;
-	for (1 .. 300)
-	{
-		$got = $node->safe_psql('postgres', $sql);
-		last if $got eq $want;
-		usleep(100_000);
-	}
-	is($got, $want, $what);
-}
-
 # Version 0.1, as released, with the jobs it schedules and a watched table
 # whose rows exercise every input: locations, merchants, skipped rows.
 $node->safe_psql('postgres', q{
@@ -178,7 +163,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM vigil.skipped'), '2', 'ski
 # delivery, replay and verify work.
 $node->safe_psql('postgres',
 	q{INSERT INTO txn VALUES (403, 'card-3', 5000, '2026-02-02', 48.85, 2.35, 'm1')});
-wait_for(q{SELECT count(*) FILTER (WHERE status <> 'sent') || ' ' || count(*) FILTER (WHERE key = 'card-3' AND amount = 5000)
+wait_for_value($node, 'postgres', q{SELECT count(*) FILTER (WHERE status <> 'sent') || ' ' || count(*) FILTER (WHERE key = 'card-3' AND amount = 5000)
 		   FROM vigil.alerts}, '0 1',
 	'0.1 schema: the alert is raised and delivered');
 is( $node->safe_psql('postgres', q{
@@ -225,7 +210,7 @@ is(join("\n", grep { !$in_updated{$_} } @fresh), '', 'and lacks nothing a fresh 
 # After the update: the waiting alerts are delivered, detection goes on, and
 # the profiles are still what the rows give.
 control($url, 'POST', '/_control', { reset => JSON::PP::true });
-wait_for(q{SELECT count(*) FROM vigil.alerts WHERE status <> 'sent'}, '0',
+wait_for_value($node, 'postgres', q{SELECT count(*) FROM vigil.alerts WHERE status <> 'sent'}, '0',
 	'the alerts that waited are delivered after the update');
 $node->safe_psql('postgres',
 	q{INSERT INTO txn VALUES (500, 'card-7', 20, '2026-02-04', 48.85, 2.35, 'm2')});

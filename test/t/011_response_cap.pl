@@ -11,7 +11,6 @@ use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
 use VigilAws;
 
 my $topic = 'arn:aws:sns:us-east-1:123456789012:vigil-alerts';
@@ -28,20 +27,6 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION vigil');
 watch_txn($node);
 
-# Wait until a query returns the expected value (about 30 s at most).
-sub wait_for
-{
-	my ($sql, $want, $what) = @_;
-	my $got;
-	for (1 .. 300)
-	{
-		$got = $node->safe_psql('postgres', $sql);
-		last if $got eq $want;
-		usleep(100_000);
-	}
-	is($got, $want, $what);
-}
-
 my $worker = q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'vigil notifier'};
 ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker) w"), 'the notifier runs');
 my $pid = $node->safe_psql('postgres', $worker);
@@ -49,7 +34,7 @@ my $pid = $node->safe_psql('postgres', $worker);
 my $flood = 64 << 20;
 control($url, 'POST', '/_control', { fail_next => 1, fail_mode => 'flood', flood_bytes => $flood });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (1, 'card-1', 5000, '2026-11-21 10:00+00')});
-wait_for(q{SELECT status || ': ' || last_error FROM vigil.alerts WHERE row_ref ->> 'id' = '1'},
+wait_for_value($node, 'postgres', q{SELECT status || ': ' || last_error FROM vigil.alerts WHERE row_ref ->> 'id' = '1'},
 	'dead: the response was longer than 1048576 bytes',
 	'an endless answer fails the request, saying so');
 my $sent = control($url, 'GET', '/_stats')->{flood_bytes_sent};
@@ -57,7 +42,7 @@ cmp_ok($sent, '>=', 1 << 20, 'the notifier read 1 MB of it');
 cmp_ok($sent, '<', $flood / 4, 'and hung up long before the end (' . int($sent / 1024) . ' kB sent)');
 
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (2, 'card-2', 5000, '2026-11-21 10:00+00')});
-wait_for(q{SELECT status FROM vigil.alerts WHERE row_ref ->> 'id' = '2'}, 'sent',
+wait_for_value($node, 'postgres', q{SELECT status FROM vigil.alerts WHERE row_ref ->> 'id' = '2'}, 'sent',
 	'the next alert is delivered');
 is($node->safe_psql('postgres', $worker), $pid, 'by the same worker, still running');
 

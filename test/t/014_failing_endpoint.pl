@@ -35,24 +35,10 @@ sub requests
 	return control($url, 'GET', '/_stats')->{requests} // 0;
 }
 
-# Wait until a query returns the expected value (about 60 s at most).
-sub wait_for
-{
-	my ($sql, $want, $what) = @_;
-	my $got;
-	for (1 .. 600)
-	{
-		$got = $node->safe_psql('postgres', $sql);
-		last if $got eq $want;
-		usleep(100_000);
-	}
-	is($got, $want, $what);
-}
-
 # Every request fails with a 500: the first alert is tried, and fails.
 control($url, 'POST', '/_control', { fail_rate => 1.0, fail_status => 500, fail_code => 'InternalError' });
 $node->safe_psql('postgres', q{INSERT INTO txn VALUES (1, 'card-1', 5000, '2026-11-21 10:00+00')});
-wait_for(q{SELECT attempts > 0 FROM vigil.alerts WHERE id = 1}, 't', 'the first alert is tried');
+wait_for_value($node, 'postgres', q{SELECT attempts > 0 FROM vigil.alerts WHERE id = 1}, 't', 'the first alert is tried', 60);
 
 # 200 alerts, one commit each, over about 3 s.
 my $before = requests();
@@ -68,8 +54,8 @@ cmp_ok($during, '>', 0, 'but keeps trying it');
 
 # The endpoint is back: every alert is delivered.
 control($url, 'POST', '/_control', { reset => JSON::PP::true });
-wait_for(q{SELECT count(*) FILTER (WHERE status = 'sent') FROM vigil.alerts}, '201',
-	'every alert is delivered once the endpoint is back');
+wait_for_value($node, 'postgres', q{SELECT count(*) FILTER (WHERE status = 'sent') FROM vigil.alerts}, '201',
+	'every alert is delivered once the endpoint is back', 60);
 
 # No topic at all: alerts are recorded, never queued, and no request is made.
 $node->safe_psql('postgres', q{ALTER SYSTEM SET vigil.sns_topic_arn = ''; SELECT pg_reload_conf()});
