@@ -27,6 +27,7 @@
 #include "detect/core/rules.h"
 #include "detect/core/seenset.h"
 #include "detect/event.h"
+#include "detect/jsonb_value.h"
 #include "detect/profile_type.h"
 #include "plan.h"
 
@@ -425,16 +426,6 @@ vigil_event_from_slot(const VigilWatch *w, TupleTableSlot *slot, VigilEvent *e,
 	return why;
 }
 
-/* A JSON string value of the C string s. */
-static JsonbValue *
-json_string(JsonbValue *v, const char *s)
-{
-	v->type = jbvString;
-	v->val.string.val = (char *) s;
-	v->val.string.len = strlen(s);
-	return v;
-}
-
 /*
  * The row's primary key as a JSON object, {"id": 42}, for alerts: made as
  * jsonb, as jsonb_in would make it from that text (numbers through
@@ -453,7 +444,7 @@ vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot)
 		Datum		d = slot_getattr(slot, w->pk_attnums[i], &isnull);
 		char	   *s;
 
-		pushJsonbValue(&state, WJB_KEY, json_string(&v, w->pk_names[i]));
+		pushJsonbValue(&state, WJB_KEY, vigil_jsonb_string(&v, w->pk_names[i]));
 		if (isnull)
 		{
 			v.type = jbvNull;
@@ -466,17 +457,14 @@ vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot)
 			case INT2OID:
 			case INT4OID:
 			case INT8OID:
-				v.type = jbvNumeric;
-				v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
-																	ObjectIdGetDatum(InvalidOid),
-																	Int32GetDatum(-1)));
+				vigil_jsonb_number(&v, s);
 				break;
 			case BOOLOID:
 				v.type = jbvBool;
 				v.val.boolean = DatumGetBool(d);
 				break;
 			default:
-				json_string(&v, s);
+				vigil_jsonb_string(&v, s);
 				break;
 		}
 		pushJsonbValue(&state, WJB_VALUE, &v);

@@ -14,8 +14,8 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/jsonb.h"
-#include "utils/numeric.h"
 
+#include "detect/jsonb_value.h"
 #include "detect/score.h"
 
 /*
@@ -66,16 +66,6 @@ vigil_score_decide(VigilScorer *s, const VigilProfile *before, const VigilEvent 
 							  before, e, s->findings);
 }
 
-/* v as the JSON string s (not copied). */
-static JsonbValue *
-string_value(JsonbValue *v, const char *s)
-{
-	v->type = jbvString;
-	v->val.string.val = (char *) s;
-	v->val.string.len = strlen(s);
-	return v;
-}
-
 /* A member key: x as a JSON number (as jsonb_in makes it from float8out's text), or null. */
 static void
 push_number(JsonbParseState **state, const char *key, double x)
@@ -83,15 +73,9 @@ push_number(JsonbParseState **state, const char *key, double x)
 	JsonbValue	k;
 	JsonbValue	v;
 
-	pushJsonbValue(state, WJB_KEY, string_value(&k, key));
+	pushJsonbValue(state, WJB_KEY, vigil_jsonb_string(&k, key));
 	if (isfinite(x))
-	{
-		v.type = jbvNumeric;
-		v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in,
-															CStringGetDatum(float8out_internal(x)),
-															ObjectIdGetDatum(InvalidOid),
-															Int32GetDatum(-1)));
-	}
+		vigil_jsonb_number(&v, float8out_internal(x));
 	else
 		v.type = jbvNull;
 	pushJsonbValue(state, WJB_VALUE, &v);
@@ -104,8 +88,8 @@ push_string(JsonbParseState **state, const char *key, const char *s)
 	JsonbValue	k;
 	JsonbValue	v;
 
-	pushJsonbValue(state, WJB_KEY, string_value(&k, key));
-	pushJsonbValue(state, WJB_VALUE, string_value(&v, s));
+	pushJsonbValue(state, WJB_KEY, vigil_jsonb_string(&k, key));
+	pushJsonbValue(state, WJB_VALUE, vigil_jsonb_string(&v, s));
 }
 
 /*

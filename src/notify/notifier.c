@@ -284,8 +284,7 @@ step_begin(const char *activity, bool *recovered)
 static long
 round_failed(void)
 {
-	failing_ms = failing_ms == 0 ? vigil_retry_base_ms : Min(failing_ms * 2, FAILING_MAX_SLEEP_MS);
-	failing_ms = Min(failing_ms, FAILING_MAX_SLEEP_MS);
+	failing_ms = Min(failing_ms == 0 ? vigil_retry_base_ms : failing_ms * 2, FAILING_MAX_SLEEP_MS);
 	failing_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), failing_ms);
 	return failing_ms;
 }
