@@ -681,3 +681,56 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- vigil.replay scores against profiles built from every earlier row; 0.1's
+-- behaviour (profiles from since on) is the option from_empty (issue 20).
+DROP FUNCTION vigil.replay(regclass, timestamptz, timestamptz);
+
+CREATE FUNCTION vigil.replay(relation regclass, since timestamptz DEFAULT NULL,
+							 until timestamptz DEFAULT NULL, from_empty boolean DEFAULT false)
+	RETURNS TABLE (row_ref jsonb, key text, event_time timestamptz, amount float8,
+				   score float8, fired text[], explanation jsonb)
+	AS 'MODULE_PATHNAME', 'vigil_replay'
+	LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION vigil.replay(regclass, timestamptz, timestamptz, boolean) IS
+	'backtest: the current rules over the table''s rows in [since, until), each scored against its key''s profile from every earlier row (from_empty: from the rows since then only); changes nothing';
+
+-- Detection measured against labels, and the alert budget (issue 20).
+CREATE FUNCTION vigil.evaluate(relation regclass, label_column text,
+							   since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+							   OUT rows bigint, OUT positives bigint, OUT threshold float8,
+							   OUT alerts bigint, OUT caught bigint, OUT alert_rate float8,
+							   OUT "precision" float8, OUT recall float8, OUT f1 float8,
+							   OUT pr_auc float8, OUT roc_auc float8)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'vigil_evaluate'
+	LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION vigil.evaluate(regclass, text, timestamptz, timestamptz) IS
+	'the watch''s rules and threshold against a label column (boolean or 0/1; NULL rows left out) over the rows in [since, until): alert rate, precision, recall, F1, PR-AUC (average precision) and ROC-AUC; changes nothing';
+
+CREATE FUNCTION vigil.evaluate_rules(relation regclass, label_column text,
+									 since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
+	RETURNS TABLE (rule text, kind text, weight float8, fired bigint, fired_rate float8,
+				   "precision" float8, recall float8, pr_auc_without float8, pr_auc_added float8)
+	AS 'MODULE_PATHNAME', 'vigil_evaluate_rules'
+	LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION vigil.evaluate_rules(regclass, text, timestamptz, timestamptz) IS
+	'per enabled rule, on the labelled rows in [since, until): how often it fired, its precision and recall there, and the PR-AUC without it (pr_auc_added: what it adds); changes nothing';
+
+-- Sets the watch's threshold: for superusers and vigil_admin (it updates
+-- vigil.watches as its caller).
+CREATE FUNCTION vigil.calibrate(relation regclass, alert_rate float8, since timestamptz DEFAULT NULL,
+								OUT threshold float8, OUT reached_rate float8, OUT alerts bigint,
+								OUT rows bigint, OUT previous_threshold float8)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'vigil_calibrate'
+	LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION vigil.calibrate(regclass, float8, timestamptz) IS
+	'set the watch''s alert_threshold so that a replay of the rows since then (NULL: all) alerts on that share of them, as near as ties allow; returns the threshold, the share (reached_rate) and number of rows it alerts on, the rows counted and the threshold before';
+
+REVOKE ALL ON FUNCTION vigil.calibrate(regclass, float8, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.calibrate(regclass, float8, timestamptz) TO vigil_admin;

@@ -120,7 +120,7 @@ load_watch(VigilPass *p)
 	vigil_scorer_init(&p->scorer, id, vigil_watch_inputs(&p->w), CurrentMemoryContext);
 }
 
-/* replay: score one row against its key's profile and emit it. */
+/* replay's row_done: score one row against its key's profile and emit it. */
 static void
 replay_row(VigilPass *p, TupleTableSlot *slot, const char *key, const VigilEvent *e,
 		   const VigilProfile *before)
@@ -185,10 +185,10 @@ rebuild_add(VigilPass *p, const char *key, const VigilProfile *prof)
 }
 
 /*
- * Run the pass: stream the table in (key, time, ctid) order; for each row
- * whose event time is in [since, until), score it (replay, when there is no
- * key_done) and fold it into its key's profile, handed to key_done once the
- * key's rows are done.
+ * Run the pass: stream the table in (key, time, ctid) order; fold each row
+ * whose event time is in [from, until) into its key's profile, handing it
+ * first to row_done when its time is in [since, until) too; each key's
+ * profile goes to key_done once the key's rows are done.
  *
  * Keys are sorted by the text detection keeps profiles under, which is the
  * key column's output function (format's %s applies it; a cast to text
@@ -266,7 +266,7 @@ vigil_pass_run(VigilPass *p)
 			ExecStoreHeapTuple(&tuple, slot, false);
 
 			if (vigil_event_from_slot(&p->w, slot, &e, &key) == NULL &&
-				e.t >= p->since && e.t < p->until)
+				e.t >= p->from && e.t < p->until)
 			{
 				if (!have_key || strcmp(curkey.data, key) != 0)
 				{
@@ -281,8 +281,8 @@ vigil_pass_run(VigilPass *p)
 				}
 				/* as detection does, a row the profile refuses is skipped */
 				memcpy(&before, &prof, sizeof(VigilProfile));
-				if (vigil_profile_fold(&prof, &e) && p->key_done == NULL)
-					replay_row(p, slot, curkey.data, &e, &before);
+				if (vigil_profile_fold(&prof, &e) && p->row_done != NULL && e.t >= p->since)
+					p->row_done(p, slot, curkey.data, &e, &before);
 			}
 			MemoryContextSwitchTo(old);
 			ExecClearTuple(slot);
@@ -356,29 +356,55 @@ vigil_pass_load_watch(VigilPass *p)
 }
 
 /*
- * vigil.replay(relation, since, until): the current rules over the table's
- * rows in [since, until), from empty profiles, touching nothing live.
+ * Start a pass over the table that function fname was given as its first
+ * argument (which must not be NULL): open it for reading, connect to SPI
+ * and load its watch and rules.  The caller then sets the pass's times.
+ */
+void
+vigil_pass_begin(VigilPass *p, FunctionCallInfo fcinfo, const char *fname)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("relation must not be NULL")));
+	memset(p, 0, sizeof(*p));
+	p->rel = vigil_open_table_arg(PG_GETARG_OID(0), AccessShareLock, fname);
+	SPI_connect();
+	vigil_pass_load_watch(p);
+}
+
+/* End a pass vigil_pass_begin started. */
+void
+vigil_pass_end(VigilPass *p)
+{
+	SPI_finish();
+	table_close(p->rel, AccessShareLock);
+}
+
+/*
+ * vigil.replay(relation, since, until, from_empty): the current rules over
+ * the table's rows in [since, until), touching nothing live.  The profiles
+ * they are scored against are built from every earlier row, as detection's
+ * were; with from_empty, from the rows since then only.
  */
 Datum
 vigil_replay(PG_FUNCTION_ARGS)
 {
 	VigilPass	p;
 
-	if (PG_ARGISNULL(0))
+	if (PG_ARGISNULL(3))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("relation must not be NULL")));
-	memset(&p, 0, sizeof(p));
+				 errmsg("from_empty must not be NULL")));
+	vigil_pass_begin(&p, fcinfo, "vigil.replay");
 	InitMaterializedSRF(fcinfo, 0);
 	p.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	p.since = vigil_time_arg(fcinfo, 1, -INFINITY);
 	p.until = vigil_time_arg(fcinfo, 2, INFINITY);
-	p.rel = vigil_open_table_arg(PG_GETARG_OID(0), AccessShareLock, "vigil.replay");
-	SPI_connect();
-	vigil_pass_load_watch(&p);
+	p.from = PG_GETARG_BOOL(3) ? p.since : -INFINITY;
+	p.row_done = replay_row;
 	vigil_pass_run(&p);
-	SPI_finish();
-	table_close(p.rel, AccessShareLock);
+	vigil_pass_end(&p);
 	return (Datum) 0;
 }
 
@@ -413,7 +439,7 @@ vigil_rebuild(PG_FUNCTION_ARGS)
 				 errmsg("relation must not be NULL")));
 	memset(&p, 0, sizeof(p));
 	memset(&r, 0, sizeof(r));
-	p.since = vigil_time_arg(fcinfo, 1, -INFINITY);
+	p.from = p.since = vigil_time_arg(fcinfo, 1, -INFINITY);
 	p.until = INFINITY;
 	p.key_done = rebuild_add;
 	p.state = &r;

@@ -24,22 +24,33 @@ typedef struct VigilPass VigilPass;
  */
 typedef void (*VigilKeyDone) (VigilPass *p, const char *key, const VigilProfile *prof);
 
+/*
+ * Called for each row whose event time is in [since, until), with its event
+ * and its key's profile as it was before the row (vigil_score's arguments).
+ */
+typedef void (*VigilRowDone) (VigilPass *p, TupleTableSlot *slot, const char *key,
+							  const VigilEvent *e, const VigilProfile *before);
+
 /* One pass over a watched table's history. */
 struct VigilPass
 {
 	VigilWatch	w;
 	VigilScorer scorer;
 	Relation	rel;
-	double		since;			/* event times in [since, until) */
+	double		from;			/* rows folded: event times in [from, until) */
+	double		since;			/* rows handed to row_done: in [since, until) */
 	double		until;
 	ReturnSetInfo *rsinfo;		/* the result set, for functions returning one */
-	VigilKeyDone key_done;		/* NULL: score each row into rsinfo (replay) */
-	void	   *state;			/* key_done's own */
+	VigilRowDone row_done;		/* or NULL */
+	VigilKeyDone key_done;		/* or NULL */
+	void	   *state;			/* the callbacks' own */
 };
 
 extern Relation vigil_open_table_arg(Oid relid, LOCKMODE lockmode, const char *fname);
 extern double vigil_time_arg(FunctionCallInfo fcinfo, int n, double def);
 extern void vigil_pass_load_watch(VigilPass *p);
 extern void vigil_pass_run(VigilPass *p);
+extern void vigil_pass_begin(VigilPass *p, FunctionCallInfo fcinfo, const char *fname);
+extern void vigil_pass_end(VigilPass *p);
 
 #endif							/* VIGIL_REPLAY_H */

@@ -217,21 +217,14 @@ vigil_verify(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {INT4OID};
 	Datum		arg;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("relation must not be NULL")));
-	memset(&p, 0, sizeof(p));
+	vigil_pass_begin(&p, fcinfo, "vigil.verify");
 	memset(&v, 0, sizeof(v));
 	InitMaterializedSRF(fcinfo, 0);
 	p.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	p.since = vigil_time_arg(fcinfo, 1, -INFINITY);
+	p.from = p.since = vigil_time_arg(fcinfo, 1, -INFINITY);
 	p.until = INFINITY;
 	p.key_done = merge_to;
 	p.state = &v;
-	p.rel = vigil_open_table_arg(PG_GETARG_OID(0), AccessShareLock, "vigil.verify");
-	SPI_connect();
-	vigil_pass_load_watch(&p);
 
 	/* the stored profiles are read as the caller, who needs SELECT on them */
 	arg = Int32GetDatum(p.w.id);
@@ -245,7 +238,6 @@ vigil_verify(PG_FUNCTION_ARGS)
 	vigil_pass_run(&p);
 	merge_to(&p, NULL, NULL);
 	SPI_cursor_close(v.cursor);
-	SPI_finish();
-	table_close(p.rel, AccessShareLock);
+	vigil_pass_end(&p);
 	return (Datum) 0;
 }
