@@ -6,6 +6,8 @@
 #   make demo         start a throwaway cluster and run the demo on it
 #   make demo-stop    stop the demo cluster
 #   make bench        benchmarks (test/bench), printed as ratios to a baseline
+#   make eval         detection against labels on generated data (test/eval/run):
+#                     alert rate, precision, recall, PR-AUC per data set
 #   make soak         8 clients inserting for 10 minutes against a failing SNS
 #                     endpoint (test/soak/run; SOAK_SECONDS=600 by default)
 #   make fuzz         fuzz the parsers of untrusted bytes (test/fuzz/fuzz.mk)
@@ -121,6 +123,11 @@ soak: deps
 	$(MAKE) install
 	test/soak/run
 
-.PHONY: unit deps test demo demo-stop bench soak
+eval: deps
+	$(MAKE) all
+	$(MAKE) install
+	test/eval/run
+
+.PHONY: unit deps test demo demo-stop bench soak eval
 
 include test/fuzz/fuzz.mk

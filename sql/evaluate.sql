@@ -61,7 +61,7 @@ SELECT count(*) AS rows, count(*) FILTER (WHERE is_fraud) AS fraud,
 FROM pay;
 
 -- Every measure, at the watch's threshold (0.5).
-SELECT rows, positives, threshold, alerts, caught, round(alert_rate::numeric, 6) AS alert_rate,
+SELECT rows, positives, alert_threshold, alerts, caught, round(alert_rate::numeric, 6) AS alert_rate,
 	   round(precision::numeric, 6) AS precision, round(recall::numeric, 6) AS recall,
 	   round(f1::numeric, 6) AS f1, round(pr_auc::numeric, 6) AS pr_auc,
 	   round(roc_auc::numeric, 6) AS roc_auc
@@ -87,6 +87,12 @@ SELECT round(ap::numeric, 12) = round(e.pr_auc::numeric, 12) AS same_pr_auc,
 	   round(auc::numeric, 12) = round(e.roc_auc::numeric, 12) AS same_roc_auc,
 	   (SELECT count(DISTINCT score) FROM scored) < (SELECT count(*) FROM scored) AS has_ties
 FROM sql_ap, sql_auc, vigil.evaluate('pay', 'is_fraud') e;
+
+-- Another threshold, without changing the watch's: the ranking measures
+-- stay, what alerts changes.
+SELECT alert_threshold, alerts, caught, round(precision::numeric, 6) AS precision,
+	   round(recall::numeric, 6) AS recall, round(pr_auc::numeric, 6) AS pr_auc
+FROM vigil.evaluate('pay', 'is_fraud', threshold => 0.7);
 
 -- Labels as 0/1 integers of any width, or a domain, give the same answer.
 CREATE DOMAIN verdict AS boolean;
@@ -134,7 +140,7 @@ SELECT 'positives only', rows, positives, alerts, round(alert_rate::numeric, 4),
 FROM vigil.evaluate('pay', 'always');
 CREATE TABLE empty_pay (LIKE pay INCLUDING ALL);
 SELECT vigil.watch('empty_pay', 'card', 'amount', 'ts') > 0 AS watched;
-SELECT rows, positives, threshold, alerts, caught, alert_rate, precision, recall, f1, pr_auc, roc_auc
+SELECT rows, positives, alert_threshold, alerts, caught, alert_rate, precision, recall, f1, pr_auc, roc_auc
 FROM vigil.evaluate('empty_pay', 'is_fraud');
 SELECT count(*) AS rules FROM vigil.evaluate_rules('empty_pay', 'is_fraud')
 WHERE fired = 0 AND fired_rate IS NULL AND precision IS NULL AND pr_auc_without IS NULL;
@@ -149,6 +155,8 @@ SELECT what, try(stmt) FROM (VALUES
 	('a text label', $$SELECT vigil.evaluate('pay', 'note')$$),
 	('a numeric label', $$SELECT vigil.evaluate('pay', 'amount')$$),
 	('not watched', $$SELECT vigil.evaluate('unwatched', 'is_fraud')$$),
+	('threshold 0', $$SELECT vigil.evaluate('pay', 'is_fraud', threshold => 0)$$),
+	('threshold 1.5', $$SELECT vigil.evaluate('pay', 'is_fraud', threshold => 1.5)$$),
 	('rules NULL label', $$SELECT vigil.evaluate_rules('pay', NULL)$$),
 	('rules text label', $$SELECT vigil.evaluate_rules('pay', 'note')$$)) t(what, stmt);
 UPDATE pay SET fraud_int = 2 WHERE id = 1005;

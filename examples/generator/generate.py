@@ -4,6 +4,7 @@
     generate.py [--seed N] [--cards N] [--start ISO] [--days N | --hours N] [--history-days N]
                 [--fraud-rate R] [--format csv|kinesis] [--batch-size N] [--shards N]
                 [--dup-rate R] [--part all|history|stream] [--out FILE] [--summary]
+                [--fraud-mix NAME=W[,NAME=W...]] [--legit-mix NAME=SHARE[,NAME=SHARE...]]
 
 Writes one time-ordered stream of transactions, either as CSV with a header (load it with
 examples/generator/load_csv.sql, or COPY it into a staging table) or as Kinesis events for the
@@ -19,9 +20,21 @@ zone, usual categories with their own typical amounts, favourite merchants, a da
 with: occasional large purchases, trips to other cities or abroad (new merchants, other hours),
 rare purchases in unusual categories, now and then a purchase in the night.
 
+Personas: --legit-mix gives the share of cards whose legitimate behaviour differs from the
+ordinary cardholder's just described (the other cards are ordinary; by default all are):
+
+  night_owl          pays mostly between 20:00 and 03:00 local time, now and then in the day
+  traveller          a trip every one to three weeks (2 to 6 days, a third of them abroad),
+                     buys online while away, books travel from home
+  online_shopper     about four purchases in five in the online categories (shopping_net,
+                     misc_net, grocery_net), at many different online merchants
+  new_card           the card is issued during the stream period, at a random time: it has no
+                     transaction before (no history), then behaves as an ordinary card
+
 Fraud: --fraud-rate is the share of cards that suffer one fraud incident during the stream
 period (never in the --history-days lead-in).  Incidents are labelled is_fraud = true, with the
-pattern in fraud_pattern:
+pattern in fraud_pattern.  By default an incident is one of the first four patterns below, each
+as likely; --fraud-mix gives the patterns' relative weights:
 
   night_burst        a stolen card emptied at night (00:30-04:30 local): 3 to 12 purchases a few
                      minutes apart in high-value categories, online or in the home city
@@ -32,6 +45,37 @@ pattern in fraud_pattern:
                      apart, often followed by a large online "cash-out" purchase
   impossible_travel  a cloned card used in person in a distant city or abroad, shortly after the
                      cardholder paid at home (faster than any flight, most of the time)
+  account_takeover   the cardholder's online accounts taken over: at night (22:00-04:00 local),
+                     3 to 7 purchases of 40.00 to a few thousand (240.00 typical), minutes
+                     apart, at two to four online merchants, half the time after a small
+                     "probe" (under 10.00)
+  skimming           a cloned magnetic stripe used in person far from home (another US region,
+                     or abroad) over one to three days, at shop hours there: cash-like round
+                     sums (misc_pos), fuel, gift cards at groceries, goods to resell; at any
+                     time, not necessarily right after a purchase at home (so not always
+                     "impossible travel")
+  slow_escalation    over one to three weeks, 5 to 10 purchases among the cardholder's own, at
+                     the card's usual hours: the first in one of the card's usual categories at
+                     about its usual amount, each next one 1.3 to 1.6 times the one before,
+                     drifting to categories that sell on (shopping, home, travel)
+  new_card           a new card (issued during the stream period, no history), stolen from the
+                     mail or opened on a synthetic identity: after at most 4 transactions of
+                     its own (often none), 1 to 5 purchases of a few hundred dollars within
+                     hours, in person in the home city or online; the card is then closed, so
+                     that no fraud row has more than 4 rows of its card before it
+  small_amounts      3 to 8 small purchases (under 30.00) over a few days at ordinary merchants
+                     (online, or in the home city) in categories the card seldom uses, at its
+                     usual hours: hard to catch, on purpose
+
+--fraud-mix and --legit-mix take name=number pairs separated by commas, for instance
+--fraud-mix skimming=2,small_amounts=1 or --legit-mix night_owl=0.1,new_card=0.05.  Without them
+(or with the default mix spelled out) the output is byte-identical to what it was before they
+existed, and they change only what they are about: --fraud-mix the incidents (the same cards
+suffer one, and the cards' legitimate transactions stay the same, but for new_card's victims,
+which become new cards), --legit-mix the cards given a persona (the ordinary cards' transactions
+stay the same).  --summary prints, on standard error, the number of transactions, of fraud rows
+and of fraud rows per pattern; with --legit-mix, also the number of cards and of transactions of
+each persona ("cards.night_owl=...", "transactions.night_owl=...", "ordinary" for the others).
 
 Times are UTC in the output (ISO 8601, "Z"); local times use each city's standard-time offset
 all year.  Amounts are exact cents.  Coordinates of a card-present transaction are the merchant's;
@@ -56,7 +100,10 @@ FIELDS = (
     "is_fraud", "fraud_pattern",
 )
 
-PATTERNS = ("night_burst", "amount_spike", "card_testing", "impossible_travel")
+PATTERNS = ("night_burst", "amount_spike", "card_testing", "impossible_travel", "account_takeover",
+            "skimming", "slow_escalation", "new_card", "small_amounts")
+DEFAULT_PATTERNS = PATTERNS[:4]    # what an incident picks from (evenly) without --fraud-mix
+PERSONAS = ("night_owl", "traveller", "online_shopper", "new_card")
 
 DAY = 86400
 HOUR = 3600
@@ -321,10 +368,27 @@ class Card:
         total = sum(w for _, w in usual)
         self.typical = sum(w / total * self.median[c] * math.exp(self.sigma[c] ** 2 / 2)
                            for c, w in usual)
+        # what personas change (these values are the ordinary cardholder's)
+        self.persona = None
+        self.active_from = None         # a new card: its first transaction is not before this
+        self.trip_rate = 0.008          # chance a trip starts on a day at home
+        self.abroad = 0.2               # share of trips abroad
+        self.trip_local = 0.85          # share of a trip's purchases made at the destination
+        self.fav_share = 0.85           # share of purchases in a usual category at a favourite
+        if period.get("legit_mix"):
+            assign_persona(self, period)
         self.fraud = plan_fraud(self, period)
 
     def local_hour(self, rng):
         """An hour of the day (float, local time) at which this cardholder pays."""
+        if self.persona == "night_owl":
+            # after 24: past midnight (the next calendar day)
+            if rng.random() < 0.08:
+                return rng.uniform(9.0, 20.0)
+            while True:
+                h = rng.gauss(self.hour_center, self.hour_sd)
+                if 17.0 <= h < 30.0:
+                    return h
         if rng.random() < 0.01:
             return rng.uniform(0.0, 6.0)
         while True:
@@ -350,6 +414,50 @@ def build_cards(seed, ncards, period):
     return world, cards
 
 
+def assign_persona(card, period):
+    """Draws the card's persona from --legit-mix (its own random stream) and applies it."""
+    rng = random.Random(f"{card.seed}/card/{card.idx}/persona")
+    x = rng.random()
+    for name in PERSONAS:
+        share = period["legit_mix"].get(name, 0.0)
+        if x < share:
+            break
+        x -= share
+    else:
+        return
+    card.persona = name
+    world = card.world
+    if name == "night_owl":
+        card.hour_center = rng.uniform(21.5, 25.0)
+        card.hour_sd = rng.uniform(1.2, 2.2)
+    elif name == "traveller":
+        card.trip_rate = rng.uniform(0.05, 0.1)
+        card.abroad = rng.uniform(0.3, 0.5)
+        card.trip_local = 0.75
+        if "travel" not in card.favourites:
+            card.usual.append(("travel", rng.uniform(0.2, 0.5)))
+            ms = world.merchant_pool(card.city, "travel")
+            card.favourites["travel"] = rng.sample(ms, min(len(ms), rng.randint(2, 4)))
+    elif name == "online_shopper":
+        online = [(c, rng.uniform(*w)) for c, w in
+                  (("shopping_net", (2.0, 4.0)), ("misc_net", (1.0, 3.0)), ("grocery_net", (0.5, 2.0)))]
+        present = [(c, w) for c, w in card.usual if CATEGORIES[c][2]][:rng.randint(1, 3)]
+        # about a fifth of the purchases in person, the rest online
+        scale = 0.25 * sum(w for _, w in online) / sum(w for _, w in present)
+        card.usual = online + [(c, w * scale) for c, w in present]
+        card.fav_share = 0.5
+        for c, _ in online:
+            ms = world.merchant_pool(card.city, c)
+            card.favourites[c] = rng.sample(ms, min(len(ms), rng.randint(8, 20)))
+    elif name == "new_card":
+        start, end = period["start"], period["end"]
+        card.active_from = start + rng.randrange(max(1, end - start))
+    card.rare = [c for c in CATEGORY_NAMES if c not in dict(card.usual)]
+    total = sum(w for _, w in card.usual)
+    card.typical = sum(w / total * card.median[c] * math.exp(card.sigma[c] ** 2 / 2)
+                       for c, w in card.usual)
+
+
 def make_customer(world, seed, cid):
     """A customer with a home in a US city."""
     rng = random.Random(f"{seed}/customer/{cid}")
@@ -371,15 +479,53 @@ def plan_fraud(card, period):
     """The card's fraud incident in the stream period, if any: dict, or None."""
     rng = random.Random(f"{card.seed}/card/{card.idx}/fraud")
     start, end, fraud_rate = period["start"], period["end"], period["fraud_rate"]
+    if card.active_from is not None:
+        start = max(start, card.active_from)      # a new card is not stolen before it exists
     if not (rng.random() < fraud_rate) or end - start < 10 * MINUTE:
         return None
-    pattern = PATTERNS[rng.randrange(len(PATTERNS))]
+    mix = period.get("fraud_mix")
+    if mix is None:
+        pattern = DEFAULT_PATTERNS[rng.randrange(len(DEFAULT_PATTERNS))]
+    else:
+        pattern = weighted(rng, mix)
     t = start + rng.randrange(end - start)
+    fraud = {"pattern": pattern, "t": t, "rng": rng}
     if pattern == "night_burst":
         t = local_time(rng, start, end, card.tz, lambda r: r.uniform(0.5, 4.5)) or t
     elif pattern == "amount_spike":
         t = local_time(rng, start, end, card.tz, card.local_hour) or t
-    return {"pattern": pattern, "t": t, "rng": rng}
+    elif pattern == "account_takeover":
+        # the whole burst, probe included, lasts under two hours: it ends before 04:00
+        t = local_time(rng, start, end, card.tz, lambda r: r.uniform(22.0, 26.0)) or t
+    elif pattern == "skimming":
+        fraud["days"] = rng.randint(1, 3)
+        t = start + rng.randrange(fits(start, end, fraud["days"] * DAY))
+    elif pattern in ("slow_escalation", "small_amounts"):
+        if pattern == "slow_escalation":
+            fraud["days"] = rng.randint(7, 21)
+            fraud["steps"] = rng.randint(5, min(10, fraud["days"]))
+        else:
+            fraud["days"] = rng.randint(3, 9)
+            fraud["steps"] = rng.randint(3, 8)
+        t = local_time(rng, start, start + fits(start, end, fraud["days"] * DAY), card.tz,
+                       card.local_hour) or t
+    elif pattern == "new_card":
+        # the card is new: it has no transaction before it is activated, then k legitimate
+        # ones (synthetic identity building trust; none if the card was stolen from the mail),
+        # then the fraud; the card is closed after it
+        room = end - start
+        card.active_from = start + rng.randrange(max(1, room - 3 * DAY if room > 6 * DAY else room // 2))
+        fraud["k"] = weighted(rng, ((0, 3), (1, 2), (2, 2), (3, 1.5), (4, 1)))
+        fraud["steps"] = rng.randint(min(2, 5 - fraud["k"]), 5 - fraud["k"])
+        fraud["seen"] = 0
+        t = None                                   # set when the k-th transaction is made
+    fraud["t"] = t
+    return fraud
+
+
+def fits(start, end, span):
+    """How much of [start, end) an incident lasting span can start in (all of it if too short)."""
+    return end - start - span if end - start > span + HOUR else end - start
 
 
 def local_time(rng, start, end, tz, hour_of):
@@ -430,8 +576,8 @@ def card_stream(card, period):
                 km = haversine_km(last_located[1], last_located[2], home[2], home[3])
                 not_before = max(not_before, last_located[0] + int((km / 750.0 + 2.0) * HOUR))
             trip = None
-        elif trip is None and rng.random() < 0.008:
-            dest = pick_destination(rng, world, card.city)
+        elif trip is None and rng.random() < card.trip_rate:
+            dest = pick_destination(rng, world, card.city, card.abroad)
             trip = (dest, day + rng.randint(2, 6))
             if last_located is not None:
                 km = haversine_km(last_located[1], last_located[2], CITIES[dest][2], CITIES[dest][3])
@@ -443,9 +589,13 @@ def card_stream(card, period):
         todays = []
         for _ in range(poisson(rng, lam)):
             t = int(day * DAY - tz * HOUR + card.local_hour(rng) * HOUR)
-            if trip and rng.random() < 0.85:
+            if trip and rng.random() < card.trip_local:
                 cat = weighted(rng, TRIP_CATEGORIES)
                 merchant = rng.choice(world.merchant_pool(city, cat))
+            elif trip and card.persona == "traveller" and rng.random() < 0.5:
+                # shopping online from the hotel
+                cat = weighted(rng, (("shopping_net", 3), ("misc_net", 2), ("grocery_net", 0.5)))
+                merchant = rng.choice(world.merchants(ONLINE, cat))
             else:
                 if rng.random() < 0.015:
                     cat = rng.choice(card.rare)
@@ -453,7 +603,7 @@ def card_stream(card, period):
                 else:
                     cat = weighted(rng, card.usual)
                     fav = card.favourites[cat]
-                    if rng.random() < 0.85 and (not trip or fav[0]["merchant_lat"] is None):
+                    if rng.random() < card.fav_share and (not trip or fav[0]["merchant_lat"] is None):
                         merchant = rng.choice(fav)
                     else:
                         merchant = rng.choice(world.merchant_pool(city, cat))
@@ -467,10 +617,15 @@ def card_stream(card, period):
                 cents = int(card.typical * math.exp(rng.uniform(math.log(3), math.log(10))) * 100)
             todays.append((t, merchant, cents))
         todays.sort(key=lambda e: e[0])
+        if card.active_from is not None:
+            todays = [e for e in todays if e[0] >= card.active_from]
+        if fraud is not None and fraud["pattern"] == "new_card":
+            todays = new_card_fraud_time(card, fraud, todays, day)
         for t, merchant, cents in todays:
             seq += 1
             heapq.heappush(heap, (t, card.idx, seq, record(card, t, merchant, cents, rng)))
-        if fraud is not None and fraud["t"] < (day + 1) * DAY and not fraud.get("done"):
+        if (fraud is not None and fraud["t"] is not None and fraud["t"] < (day + 1) * DAY
+                and not fraud.get("done")):
             fraud["done"] = True
             anchor = last_located
             for t, merchant, _ in todays:
@@ -496,9 +651,28 @@ def card_stream(card, period):
             yield ev
 
 
-def pick_destination(rng, world, home):
+def new_card_fraud_time(card, fraud, todays, day):
+    """A new_card incident: when it starts (once the card has made its k legitimate
+    transactions), and the day's legitimate transactions that are made (none once the
+    incident has started: the card is closed)."""
+    if fraud.get("done") or fraud["t"] is not None:
+        return []
+    room = fraud["k"] - fraud["seen"]
+    if room == 0:                   # stolen before the cardholder had it
+        if card.active_from < (day + 1) * DAY:
+            fraud["t"] = card.active_from
+        return []
+    if len(todays) < room:
+        fraud["seen"] += len(todays)
+        return todays
+    todays = todays[:room]
+    fraud["t"] = todays[-1][0] + fraud["rng"].randint(10 * MINUTE, 12 * HOUR)
+    return todays
+
+
+def pick_destination(rng, world, home, abroad=0.2):
     """A trip's destination: another US city, sometimes abroad."""
-    if rng.random() < 0.2:
+    if rng.random() < abroad:
         return rng.choice(TOURIST)
     while True:
         c = weighted(rng, world.us_weights)
@@ -559,15 +733,125 @@ def fraud_events(card, fraud, anchor, earliest):
             merchant = rng.choice(world.merchants(dest, cat))
             out.append((t, merchant, cents_lognormal(rng, 220.0, 0.7, 2000, 300000)))
             t += rng.randint(5 * MINUTE, 40 * MINUTE)
+    elif pattern == "account_takeover":
+        # the cardholder's online accounts taken over, used at night while they sleep
+        sites = [rng.choice(world.merchants(ONLINE, weighted(rng, (("shopping_net", 5), ("misc_net", 3),
+                                                                    ("grocery_net", 1)))))
+                 for _ in range(rng.randint(2, 4))]
+        if rng.random() < 0.5:        # a probe first: does the card still work?
+            probe = rng.choice(world.merchants(ONLINE, "misc_net"))
+            out.append((t, probe, rng.choice((100, 99, 199, 500, rng.randint(50, 999)))))
+            t += rng.randint(5 * MINUTE, 30 * MINUTE)
+        for _ in range(rng.randint(3, 7)):
+            out.append((t, rng.choice(sites), cents_lognormal(rng, 240.0, 0.6, 4000, 250000)))
+            t += rng.randint(3 * MINUTE, 12 * MINUTE)
+    elif pattern == "skimming":
+        # a cloned magnetic stripe, used in person far away over a few days
+        home = CITIES[card.city]
+        us = [(i, c[5] ** 0.5) for i, c in enumerate(US_CITIES)
+              if haversine_km(home[2], home[3], c[2], c[3]) > 800]
+        if us and rng.random() < 0.65:
+            dest = weighted(rng, us)
+        else:
+            dest = rng.choice(sorted(set(FRAUD_ABROAD + TOURIST)))
+        tz = CITIES[dest][4]
+        day, h = local_day(t, tz), local_hour_of(t, tz)
+        if h < 8.0 or h >= 20.0:       # the shops open in the morning
+            day += h >= 20.0
+            t = at_local(day, tz, rng.uniform(8.0, 11.0))
+        for d in range(fraud["days"]):
+            if d:
+                t = at_local(day + d, tz, rng.uniform(8.0, 12.0))
+            for _ in range(rng.randint(2, 4)):
+                if local_hour_of(t, tz) >= 22.0 or local_day(t, tz) != day + d:
+                    break
+                cat = weighted(rng, (("misc_pos", 3), ("gas_transport", 2), ("grocery_pos", 2),
+                                     ("shopping_pos", 3)))
+                out.append((t, rng.choice(world.merchants(dest, cat)), skimmed_cents(rng, cat)))
+                t += rng.randint(15 * MINUTE, 150 * MINUTE)
+    elif pattern == "slow_escalation":
+        # a fraudster who knows the card's habits, spending a little more each time
+        tz = card.tz
+        day = local_day(t, tz)
+        times = [t] + [at_local(day + d, tz, card.local_hour(rng))
+                       for d in sorted(rng.sample(range(1, fraud["days"] + 1), fraud["steps"] - 1))]
+        cat = weighted(rng, card.usual)
+        dollars = card.median[cat] * rng.uniform(0.8, 1.25)
+        for i, t in enumerate(times):
+            if i and rng.random() < i / len(times):     # drifting to what sells on
+                cat = weighted(rng, (("shopping_net", 3), ("shopping_pos", 3), ("home", 1),
+                                     ("misc_net", 1), ("travel", 1)))
+            elif i:
+                cat = weighted(rng, card.usual)
+            cents = int(round(dollars * 100))
+            if cents > 500000:
+                break
+            out.append((t, rng.choice(world.merchant_pool(card.city, cat)), cents))
+            dollars *= rng.uniform(1.3, 1.6)
+    elif pattern == "new_card":
+        # a card stolen from the mail, or a synthetic identity's bust-out
+        for _ in range(fraud["steps"]):
+            cat = weighted(rng, (("shopping_pos", 3), ("shopping_net", 3), ("misc_net", 1),
+                                 ("misc_pos", 1), ("travel", 1)))
+            out.append((t, rng.choice(world.merchant_pool(card.city, cat)),
+                        cents_lognormal(rng, 320.0, 0.7, 2500, 350000)))
+            t += rng.randint(5 * MINUTE, 4 * HOUR)
+    elif pattern == "small_amounts":
+        # a few small purchases where the card seldom goes, at ordinary hours
+        pool = [(c, CATEGORIES[c][3]) for c in card.rare if c != "travel"]
+        cats = []
+        for _ in range(min(len(pool), rng.randint(1, 3))):
+            c = weighted(rng, pool)
+            pool = [(x, w) for x, w in pool if x != c]
+            cats.append(c)
+        day = local_day(t, card.tz)
+        times = [t] + [at_local(day + rng.randint(1, fraud["days"]), card.tz, card.local_hour(rng))
+                       for _ in range(fraud["steps"] - 1)]
+        for t in sorted(times):
+            merchant = rng.choice(world.merchant_pool(card.city, rng.choice(cats)))
+            out.append((t, merchant, cents_lognormal(rng, 11.0, 0.5, 150, 2999, clip=1.8)))
     return out
 
 
-def transactions(seed, ncards, begin, start, end, fraud_rate):
-    """All cards' transactions in [begin, end), in time order; fraud only from start on."""
-    period = {"begin": begin, "start": start, "end": end, "fraud_rate": fraud_rate}
+def skimmed_cents(rng, category):
+    """What a cloned stripe buys: cash-like round sums, fuel, gift cards, goods to resell."""
+    if category == "misc_pos":
+        return 2000 * rng.randint(5, 25) + rng.choice((0, 0, 250, 300, 350))
+    if category == "gas_transport":
+        return cents_lognormal(rng, 75.0, 0.3, 3000, 15000)
+    if category == "grocery_pos":
+        return cents_lognormal(rng, 180.0, 0.5, 4000, 60000)
+    return cents_lognormal(rng, 450.0, 0.6, 6000, 300000)
+
+
+def local_day(t, tz):
+    """The day number (days since the epoch) of time t in a time zone."""
+    return (t + tz * HOUR) // DAY
+
+
+def local_hour_of(t, tz):
+    """The hour of the day (float) of time t in a time zone."""
+    return ((t + tz * HOUR) % DAY) / HOUR
+
+
+def at_local(day, tz, hour):
+    """The time of an hour (float, may be 24 or more) of a day in a time zone."""
+    return int(day * DAY - tz * HOUR + hour * HOUR)
+
+
+def transactions(seed, ncards, begin, start, end, fraud_rate, fraud_mix=None, legit_mix=None,
+                 personas=None):
+    """All cards' transactions in [begin, end), in time order; fraud only from start on.
+
+    fraud_mix: [(pattern, weight)] an incident picks from (None: DEFAULT_PATTERNS evenly);
+    legit_mix: {persona: share of cards}; personas, a dict, gets each card_id's persona.
+    """
+    period = {"begin": begin, "start": start, "end": end, "fraud_rate": fraud_rate,
+              "fraud_mix": fraud_mix, "legit_mix": legit_mix}
     _, cards = build_cards(seed, ncards, period)
-    for _, _, _, rec in heapq.merge(*(card_stream(c, period) for c in cards)):
-        yield rec
+    if personas is not None:
+        personas.update((c.card_id, c.persona) for c in cards)
+    return (rec for _, _, _, rec in heapq.merge(*(card_stream(c, period) for c in cards)))
 
 
 def csv_value(field, v):
@@ -677,7 +961,27 @@ def parse_args(argv):
                    help="write the history only, the stream period only, or both (default)")
     p.add_argument("--out", help="output file (default standard output)")
     p.add_argument("--summary", action="store_true", help="print counts to standard error")
+    p.add_argument("--fraud-mix", metavar="NAME=W[,...]",
+                   help="relative weights of the fraud patterns an incident picks from "
+                        f"(of {', '.join(PATTERNS)}; default: {', '.join(DEFAULT_PATTERNS)}, evenly)")
+    p.add_argument("--legit-mix", metavar="NAME=SHARE[,...]",
+                   help=f"share of cards with a persona (of {', '.join(PERSONAS)}); "
+                        "the other cards are ordinary (default: none, all cards ordinary)")
     a = p.parse_args(argv)
+    a.fraud_mix = parse_mix(p, "--fraud-mix", a.fraud_mix, PATTERNS)
+    if a.fraud_mix is not None:
+        if not any(w > 0 for w in a.fraud_mix.values()):
+            p.error("--fraud-mix: all weights are zero")
+        positive = {k: w for k, w in a.fraud_mix.items() if w > 0}
+        if set(positive) == set(DEFAULT_PATTERNS) and len(set(positive.values())) == 1:
+            a.fraud_mix = None             # the default: draw as the default does
+        else:
+            a.fraud_mix = [(k, positive[k]) for k in PATTERNS if k in positive]
+    a.legit_mix = parse_mix(p, "--legit-mix", a.legit_mix, PERSONAS)
+    if a.legit_mix is not None:
+        if sum(a.legit_mix.values()) > 1 + 1e-9:
+            p.error("--legit-mix: the shares add up to more than 1")
+        a.legit_mix = {k: w for k, w in a.legit_mix.items() if w > 0} or None
     if a.cards < 1:
         p.error("--cards must be at least 1")
     if not 0 <= a.fraud_rate <= 1:
@@ -700,13 +1004,45 @@ def parse_args(argv):
     return a
 
 
+def parse_mix(p, option, text, names):
+    """name=weight[,name=weight...] as a dict (None if not given); p.error if malformed."""
+    if text is None:
+        return None
+    mix = {}
+    for item in text.split(","):
+        name, eq, value = item.strip().partition("=")
+        name = name.strip()
+        if not eq:
+            p.error(f"{option}: expected name=weight, got {item.strip()!r}")
+        if name not in names:
+            p.error(f"{option}: unknown name {name!r} (known: {', '.join(names)})")
+        if name in mix:
+            p.error(f"{option}: {name} given twice")
+        try:
+            w = float(value)
+        except ValueError:
+            p.error(f"{option}: {name}: not a number: {value.strip()!r}")
+        if not math.isfinite(w) or w < 0:
+            p.error(f"{option}: {name}: must be a finite number at least 0, not {value.strip()}")
+        mix[name] = w
+    return mix
+
+
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
-    recs = transactions(a.seed, a.cards, a.begin_t, a.start_t, a.end_t, a.fraud_rate)
+    personas = {}
+    recs = transactions(a.seed, a.cards, a.begin_t, a.start_t, a.end_t, a.fraud_rate,
+                        a.fraud_mix, a.legit_mix, personas)
     if a.part != "all":
         cut = iso(a.start_t)
         recs = (r for r in recs if (r["trans_time"] < cut) == (a.part == "history"))
     counts = {"transactions": 0, "fraud": 0}
+    by_persona = {}
+    if a.legit_mix:                 # cards by persona, then their transactions
+        for name in ("ordinary",) + PERSONAS:
+            n = sum(1 for v in personas.values() if (v or "ordinary") == name)
+            if n:
+                by_persona[f"cards.{name}"] = n
 
     def counted(rs):
         for r in rs:
@@ -714,6 +1050,9 @@ def main(argv=None):
             if r["is_fraud"]:
                 counts["fraud"] += 1
                 counts[r["fraud_pattern"]] = counts.get(r["fraud_pattern"], 0) + 1
+            if a.legit_mix:
+                k = f"transactions.{personas[r['card_id']] or 'ordinary'}"
+                by_persona[k] = by_persona.get(k, 0) + 1
             yield r
 
     out = open(a.out, "w", encoding="utf-8", newline="") if a.out else sys.stdout
@@ -728,7 +1067,7 @@ def main(argv=None):
         else:
             out.flush()
     if a.summary:
-        print(" ".join(f"{k}={v}" for k, v in counts.items()), file=sys.stderr)
+        print(" ".join(f"{k}={v}" for k, v in (*counts.items(), *by_persona.items())), file=sys.stderr)
     return 0
 
 

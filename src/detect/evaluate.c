@@ -50,6 +50,7 @@ typedef struct Evaluation
 	int64		positives;
 	int64		alerts;			/* at the watch's threshold */
 	int64		caught;			/* positives among them */
+	double		threshold;		/* what alerts: the watch's, or the caller's */
 	ScoreSort	all;			/* every rule's score */
 	ScoreSort  *without;		/* per rule, the score without it; or NULL */
 	int64	   *fired;			/* per rule: rows it fired on */
@@ -197,7 +198,7 @@ evaluate_row(VigilPass *p, TupleTableSlot *slot, const char *key pg_attribute_un
 	score = vigil_score(s, before, e);
 	ev->rows++;
 	ev->positives += label;
-	if (score > 0.0 && score >= p->w.alert_threshold)
+	if (score > 0.0 && score >= ev->threshold)
 	{
 		ev->alerts++;
 		ev->caught += label;
@@ -223,9 +224,10 @@ evaluate_row(VigilPass *p, TupleTableSlot *slot, const char *key pg_attribute_un
 }
 
 /*
- * Replay the table that function fname was given with every rule, tallying
- * the labelled rows between since and until (arguments 2 and 3), and with
- * per_rule, what each rule does.  The caller ends the pass.
+ * Set up a replay of the table that function fname was given, with every
+ * rule, tallying the labelled rows between since and until (arguments 2
+ * and 3) that reach the watch's threshold, and with per_rule, what each
+ * rule does.  The caller runs the pass and ends it.
  */
 static void
 evaluate_pass(VigilPass *p, Evaluation *ev, FunctionCallInfo fcinfo, const char *fname,
@@ -236,6 +238,7 @@ evaluate_pass(VigilPass *p, Evaluation *ev, FunctionCallInfo fcinfo, const char 
 	vigil_pass_begin(p, fcinfo, fname);
 	memset(ev, 0, sizeof(*ev));
 	find_label(p, ev, fcinfo, 1);
+	ev->threshold = p->w.alert_threshold;
 	p->from = -INFINITY;
 	p->since = vigil_time_arg(fcinfo, 2, -INFINITY);
 	p->until = vigil_time_arg(fcinfo, 3, INFINITY);
@@ -251,7 +254,6 @@ evaluate_pass(VigilPass *p, Evaluation *ev, FunctionCallInfo fcinfo, const char 
 		for (int i = 0; i < nrules; i++)
 			score_sort_begin(&ev->without[i], nrules + 1);
 	}
-	vigil_pass_run(p);
 }
 
 /* x, or NULL when it is undefined (NaN). */
@@ -270,11 +272,11 @@ ratio(int64 a, int64 b)
 }
 
 /*
- * vigil.evaluate(relation, label_column, since, until): how the watch's
- * rules and threshold do against the labels of the rows in [since, until):
- * counts, precision, recall, F1 at the threshold, and the average
- * precision (PR-AUC) and ROC-AUC of the scores.  Rows without a label are
- * left out.
+ * vigil.evaluate(relation, label_column, since, until, threshold): how the
+ * watch's rules do against the labels of the rows in [since, until):
+ * counts, precision, recall and F1 at the watch's threshold (or the one
+ * given), and the average precision (PR-AUC) and ROC-AUC of the scores.
+ * Rows without a label are left out.
  */
 Datum
 vigil_evaluate(PG_FUNCTION_ARGS)
@@ -290,13 +292,20 @@ vigil_evaluate(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "vigil.evaluate must return a row");
+	if (!PG_ARGISNULL(4) && !(PG_GETARG_FLOAT8(4) > 0.0 && PG_GETARG_FLOAT8(4) <= 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("threshold must be in (0, 1], not %g", PG_GETARG_FLOAT8(4))));
 	evaluate_pass(&p, &ev, fcinfo, "vigil.evaluate", false);
+	if (!PG_ARGISNULL(4))
+		ev.threshold = PG_GETARG_FLOAT8(4);
+	vigil_pass_run(&p);
 	r = score_sort_rank(&ev.all);
 	precision = ratio(ev.caught, ev.alerts);
 	recall = ratio(ev.caught, ev.positives);
 	values[0] = Int64GetDatum(ev.rows);
 	values[1] = Int64GetDatum(ev.positives);
-	values[2] = Float8GetDatum(p.w.alert_threshold);
+	values[2] = Float8GetDatum(ev.threshold);
 	values[3] = Int64GetDatum(ev.alerts);
 	values[4] = Int64GetDatum(ev.caught);
 	values[5] = float_or_null(ratio(ev.alerts, ev.rows), &nulls[5]);
@@ -326,6 +335,7 @@ vigil_evaluate_rules(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo;
 
 	evaluate_pass(&p, &ev, fcinfo, "vigil.evaluate_rules", true);
+	vigil_pass_run(&p);
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	all = score_sort_rank(&ev.all);
