@@ -10,9 +10,17 @@
  *		severity = 0.5 + 0.5 * min(1, (observed - threshold) / span)
  *
  * when observed > threshold, so a rule is 0.5 just past its threshold and 1
- * at threshold + span (its saturation point).  With the default weight 1
- * such a rule alone reaches the default alert threshold 0.5 of the noisy-OR
- * in rules.h.  Comparisons are written so that NaN never fires, and every
+ * at threshold + span (its saturation point).  With weight 1 such a rule
+ * alone reaches the default alert threshold 0.5 of the noisy-OR in rules.h.
+ *
+ * The default parameters and weights were chosen against labelled data
+ * (make eval; docs/evaluation.md): chosen on one generated fraud mix, checked
+ * on another.  The amount rules saturate late so that the most extreme
+ * amounts keep ranking above the merely unusual (saturated severities tie,
+ * and ties at the top cost precision); the z-score and the ratio weigh less
+ * than 1, so that a moderate anomaly needs a second rule to alert; the
+ * light rules (new merchant, new category, unusual hour) cannot alert even
+ * all three together.  Comparisons are written so that NaN never fires, and every
  * division is guarded, so no rule produces NaN on any valid event and
  * profile.
  *
@@ -20,7 +28,7 @@
  * profile's amount.n).  Times are event times in seconds; hours are UTC.
  * The rules and their parameters (defaults in brackets):
  *
- * amount_zscore: threshold [3] > 0, min_history [10] >= 2, saturate [6] >
+ * amount_zscore: threshold [3.5] > 0, min_history [10] >= 2, saturate [80] >
  *		threshold, min_stddev_ratio [0.05] >= 0.  With at least min_history
  *		prior transactions, z = (amount - mean) / stddev_eff over the
  *		decayed (recent) amount mean and standard deviation, where
@@ -29,18 +37,19 @@
  *		pays exactly 10.00 has stddev 0, and 10.01 would otherwise be
  *		infinitely unusual; with the floor a 5% (or one cent) change is one
  *		standard deviation.  Only amounts above the mean fire (z >
- *		threshold); span saturate - threshold.  Weight 1.
+ *		threshold); span saturate - threshold.  Weight 0.5.
  *
- * amount_ratio: ratio [3] > 1, min_history [5] >= 1, saturate [10] > ratio.
+ * amount_ratio: ratio [2] > 1, min_history [5] >= 1, saturate [20] > ratio.
  *		amount / (decayed mean) > ratio, for cards with a positive mean;
  *		span saturate - ratio.  Catches large jumps on cards whose history
- *		is too short or too spread out for the z-score.  Weight 1.
+ *		is too short or too spread out for the z-score.  Weight 0.75: alone,
+ *		it alerts from 8 times the mean.
  *
  * amount_limit: limit [10000] > 0.  A static ceiling, whatever the history:
  *		amount > limit, span limit (severity 1 at twice the limit).
  *		Weight 1.
  *
- * velocity: window_seconds [3600] > 0, max_count [8] integer in
+ * velocity: window_seconds [3600] > 0, max_count [5] integer in
  *		[1, VIGIL_RING_CAP - 1].  count = prior events with time >= t -
  *		window_seconds, plus this one; fires when count > max_count, span
  *		max_count.  When the ring has lost events from the window the count
@@ -53,7 +62,7 @@
  *		max_sum.  A lower bound when the ring is saturated.  Weight 1.
  *
  * card_testing: window_seconds [900] > 0, small_amount [5] > 0, min_count
- *		[4] integer in [2, VIGIL_RING_CAP - 1].  Fraudsters check stolen
+ *		[3] integer in [2, VIGIL_RING_CAP - 1].  Fraudsters check stolen
  *		card numbers with bursts of tiny purchases.  Only for an amount <=
  *		small_amount: count = prior events in the window with amount <=
  *		small_amount, plus this one; fires when count >= min_count, with
@@ -67,14 +76,16 @@
  *		The minimum distance ignores nearby places where geolocation noise
  *		over a few minutes would look fast.  An event older than the last
  *		location (out of order) does not fire; one at the same instant, far
- *		away, has infinite speed and severity 1.  Weight 1.
+ *		away, has infinite speed and severity 1.  Weight 0.5: merchant
+ *		coordinates are not always where the card is, so alone it does
+ *		not alert below full severity.
  *
  * new_merchant: min_history [10] >= 0, integer.  Severity 1 for an event
  *		with a merchant at a card with at least min_history prior
  *		transactions whose recent merchants (the last 32 distinct ones) do
- *		not include it.  A weak signal alone: weight 0.25.
+ *		not include it.  A weak signal alone: weight 0.2.
  *
- * new_category: as new_merchant for merchant categories.  Weight 0.3.
+ * new_category: as new_merchant for merchant categories.  Weight 0.1.
  *
  * unusual_hour: min_history [20] >= 1, integer; max_share [0.02] in (0, 1).
  *		With at least min_history prior transactions, p is the smoothed
@@ -83,7 +94,7 @@
  *		(1 - p / max_share).  Because of the add-one smoothing p is at
  *		least 1 / (weight + 24), so the rule needs a decayed history of
  *		more than 1 / max_share - 24 events (26 by default) before it can
- *		fire.  Weight 0.35.
+ *		fire.  Weight 0.3.
  *
  * Messages returned through *why by vigil_rule_set_param and
  * vigil_rule_check may live in a static buffer, valid until the next call
@@ -150,35 +161,35 @@ typedef struct KindSpec
 #define COUNT(n, d, lo, hi) {n, d, lo, hi, false, false, true}
 
 static const KindSpec kinds[VIGIL_RULE_NKINDS] = {
-	[VIGIL_RULE_AMOUNT_ZSCORE] = {"amount_zscore", 1.0, 4, {
-			ABOVE("threshold", 3.0, 0.0),
+	[VIGIL_RULE_AMOUNT_ZSCORE] = {"amount_zscore", 0.5, 4, {
+			ABOVE("threshold", 3.5, 0.0),
 			COUNT("min_history", 10.0, 2.0, INFINITY),
-			ABOVE("saturate", 6.0, 0.0),
+			ABOVE("saturate", 80.0, 0.0),
 			AT_LEAST("min_stddev_ratio", 0.05, 0.0)}},
-	[VIGIL_RULE_AMOUNT_RATIO] = {"amount_ratio", 1.0, 3, {
-			ABOVE("ratio", 3.0, 1.0),
+	[VIGIL_RULE_AMOUNT_RATIO] = {"amount_ratio", 0.75, 3, {
+			ABOVE("ratio", 2.0, 1.0),
 			COUNT("min_history", 5.0, 1.0, INFINITY),
-			ABOVE("saturate", 10.0, 1.0)}},
+			ABOVE("saturate", 20.0, 1.0)}},
 	[VIGIL_RULE_AMOUNT_LIMIT] = {"amount_limit", 1.0, 1, {
 			ABOVE("limit", 10000.0, 0.0)}},
 	[VIGIL_RULE_VELOCITY] = {"velocity", 1.0, 2, {
 			ABOVE("window_seconds", 3600.0, 0.0),
-			COUNT("max_count", 8.0, 1.0, VIGIL_RING_CAP - 1)}},
+			COUNT("max_count", 5.0, 1.0, VIGIL_RING_CAP - 1)}},
 	[VIGIL_RULE_WINDOW_SUM] = {"window_sum", 1.0, 2, {
 			ABOVE("window_seconds", 86400.0, 0.0),
 			ABOVE("max_sum", 5000.0, 0.0)}},
 	[VIGIL_RULE_CARD_TESTING] = {"card_testing", 1.0, 3, {
 			ABOVE("window_seconds", 900.0, 0.0),
 			ABOVE("small_amount", 5.0, 0.0),
-			COUNT("min_count", 4.0, 2.0, VIGIL_RING_CAP - 1)}},
-	[VIGIL_RULE_IMPOSSIBLE_TRAVEL] = {"impossible_travel", 1.0, 2, {
+			COUNT("min_count", 3.0, 2.0, VIGIL_RING_CAP - 1)}},
+	[VIGIL_RULE_IMPOSSIBLE_TRAVEL] = {"impossible_travel", 0.5, 2, {
 			ABOVE("max_speed_kmh", 900.0, 0.0),
 			AT_LEAST("min_distance_km", 100.0, 0.0)}},
-	[VIGIL_RULE_NEW_MERCHANT] = {"new_merchant", 0.25, 1, {
+	[VIGIL_RULE_NEW_MERCHANT] = {"new_merchant", 0.2, 1, {
 			COUNT("min_history", 10.0, 0.0, INFINITY)}},
-	[VIGIL_RULE_NEW_CATEGORY] = {"new_category", 0.3, 1, {
+	[VIGIL_RULE_NEW_CATEGORY] = {"new_category", 0.1, 1, {
 			COUNT("min_history", 10.0, 0.0, INFINITY)}},
-	[VIGIL_RULE_UNUSUAL_HOUR] = {"unusual_hour", 0.35, 2, {
+	[VIGIL_RULE_UNUSUAL_HOUR] = {"unusual_hour", 0.3, 2, {
 			COUNT("min_history", 20.0, 1.0, INFINITY),
 			{"max_share", 0.02, 0.0, 1.0, true, true, false}}},
 };
