@@ -13,6 +13,9 @@ CREATE TABLE txn (
 	merchant text
 );
 SELECT vigil.watch('txn', 'card', 'amount', 'ts', 'lat', 'lon', 'merchant') > 0 AS watched;
+-- Every located row here is paid in person: impossible travel on (a watch
+-- without a card-present column has it off).
+UPDATE vigil.rules SET enabled = true WHERE name = 'impossible_travel';
 
 -- A card's usual spending: 20 transactions around 40.00 at one merchant, in
 -- London, one a day at noon.  Single-row inserts, one statement each.

@@ -105,7 +105,7 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 	HeapTuple	t;
 	TupleDesc	d;
 	bool		isnull;
-	AttrNumber	att[7];
+	AttrNumber	att[8];
 	Datum		v;
 	Oid			pkoid;
 	Relation	pk;
@@ -117,7 +117,8 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 		plan = vigil_prepare_plan("SELECT key_attnum, amount_attnum, time_attnum, lat_attnum, "
 								  "lon_attnum, merchant_attnum, category_attnum, alert_threshold, "
 								  "relation, pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'on_error', "
-								  "sns_topic_arn OPERATOR(pg_catalog.<>) '' "
+								  "sns_topic_arn OPERATOR(pg_catalog.<>) '', "
+								  "(pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'card_present_attnum')::pg_catalog.int2 "
 								  "FROM vigil.watches AS w WHERE id OPERATOR(pg_catalog.=) $1",
 								  1, argtypes);
 	}
@@ -142,6 +143,9 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 
 		att[i] = isnull ? 0 : DatumGetInt16(v);
 	}
+	/* read by name too: a 0.1 schema has no card_present_attnum */
+	v = heap_getattr(t, 12, d, &isnull);
+	att[7] = isnull ? 0 : DatumGetInt16(v);
 	w->id = watch_id;
 	w->relid = RelationGetRelid(rel);
 	w->alert_threshold = DatumGetFloat8(heap_getattr(t, 8, d, &isnull));
@@ -156,7 +160,8 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 		!column_init(&w->lat, att[3], tupdesc, mcxt) ||
 		!column_init(&w->lon, att[4], tupdesc, mcxt) ||
 		!column_init(&w->merchant, att[5], tupdesc, mcxt) ||
-		!column_init(&w->category, att[6], tupdesc, mcxt))
+		!column_init(&w->category, att[6], tupdesc, mcxt) ||
+		!column_init(&w->card_present, att[7], tupdesc, mcxt))
 		return false;
 
 	/*
@@ -168,10 +173,11 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 	if (w->key.attnum == 0 || w->amount.attnum == 0 || w->time.attnum == 0 ||
 		!number_type(w->amount.typid) || !time_type(w->time.typid) ||
 		(w->lat.attnum != 0) != (w->lon.attnum != 0) ||
-		(w->lat.attnum != 0 && !(number_type(w->lat.typid) && number_type(w->lon.typid))))
+		(w->lat.attnum != 0 && !(number_type(w->lat.typid) && number_type(w->lon.typid))) ||
+		(w->card_present.attnum != 0 && (w->lat.attnum == 0 || w->card_present.typid != BOOLOID)))
 		return false;
 	w->last_attnum = 0;
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		w->last_attnum = Max(w->last_attnum, att[i]);
 
 	/* the primary key identifies rows in alerts */
@@ -394,6 +400,10 @@ vigil_event_read(const VigilWatch *w, TupleTableSlot *slot, VigilEvent *e,
 		e->lon = number_from_datum(lon, w->lon.typid);
 		e->has_location = true;
 		if (!vigil_event_valid(e, &why))
+			e->has_location = false;
+		/* where the card was only when it was there: not online */
+		if (w->card_present.attnum != 0 &&
+			!(value_of(&w->card_present, slot, &d) && DatumGetBool(d)))
 			e->has_location = false;
 	}
 	if (value_of(&w->merchant, slot, &d))

@@ -38,6 +38,7 @@ typedef struct VigilWatch
 	VigilColumn lon;
 	VigilColumn merchant;
 	VigilColumn category;
+	VigilColumn card_present;	/* boolean: the location is where the card was */
 	AttrNumber	last_attnum;	/* the greatest of the columns' attnums */
 	int			npk;			/* primary key columns, for row_ref */
 	AttrNumber *pk_attnums;

@@ -60,7 +60,12 @@ CREATE TABLE vigil.watches (
 	-- it commit unscored, the rows recorded in vigil.skipped (skip)
 	on_error text NOT NULL DEFAULT 'raise' CHECK (on_error IN ('raise', 'skip')),
 	-- a location is both coordinates or neither
-	CONSTRAINT watches_location_check CHECK ((lat_attnum IS NULL) = (lon_attnum IS NULL))
+	CONSTRAINT watches_location_check CHECK ((lat_attnum IS NULL) = (lon_attnum IS NULL)),
+	-- a boolean column saying whether the card was present: only then is
+	-- the row's location where the card was (online merchants' coordinates
+	-- are not); it needs a location to qualify
+	card_present_attnum int2 CHECK (card_present_attnum > 0),
+	CONSTRAINT watches_card_present_check CHECK (card_present_attnum IS NULL OR lat_attnum IS NOT NULL)
 );
 
 COMMENT ON TABLE vigil.watches IS 'tables under detection (vigil.watch, vigil.unwatch)';
@@ -160,7 +165,8 @@ SELECT w.id AS watch_id, w.relation,
 	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.merchant_attnum) AS merchant_column,
 	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.category_attnum) AS category_column,
 	   w.alert_threshold,
-	   (SELECT count(*) FROM vigil.skipped s WHERE s.watch_id = w.id) AS rows_skipped
+	   (SELECT count(*) FROM vigil.skipped s WHERE s.watch_id = w.id) AS rows_skipped,
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.card_present_attnum) AS card_present_column
 FROM vigil.watches w;
 
 COMMENT ON VIEW vigil.watch_columns IS 'watches with their columns by current name, and how many rows were skipped';

@@ -62,6 +62,7 @@ SELECT CASE
 		   WHEN role IN ('amount', 'latitude', 'longitude')
 		   THEN '{int2,int4,int8,float4,float8,numeric}'::regtype[]
 		   WHEN role = 'time' THEN '{timestamptz,timestamp,int2,int4,int8}'::regtype[]
+		   WHEN role = 'card_present' THEN '{boolean}'::regtype[]
 	   END
 $$;
 
@@ -103,7 +104,8 @@ CREATE FUNCTION vigil.watch(relation regclass, key_column name, amount_column na
 							time_column name, lat_column name DEFAULT NULL,
 							lon_column name DEFAULT NULL, merchant_column name DEFAULT NULL,
 							category_column name DEFAULT NULL,
-							alert_threshold float8 DEFAULT 0.5)
+							alert_threshold float8 DEFAULT 0.5,
+							card_present_column name DEFAULT NULL)
 	RETURNS int
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
@@ -118,6 +120,7 @@ DECLARE
 	lon_att int2;
 	merchant_att int2;
 	category_att int2;
+	card_present_att int2;
 BEGIN
 	IF relation IS NULL OR key_column IS NULL OR amount_column IS NULL OR time_column IS NULL THEN
 		RAISE EXCEPTION USING
@@ -176,6 +179,12 @@ BEGIN
 			ERRCODE = 'invalid_parameter_value',
 			MESSAGE = 'lat_column and lon_column must be given together';
 	END IF;
+	IF card_present_column IS NOT NULL AND lat_column IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = 'card_present_column needs lat_column and lon_column',
+			HINT = 'It says which rows'' coordinates are where the card was.';
+	END IF;
 
 	key_att := vigil.watched_column(relation, key_column, 'key', NULL);
 	amount_att := vigil.watched_column(relation, amount_column, 'amount', vigil.watched_types('amount'));
@@ -184,16 +193,24 @@ BEGIN
 	lon_att := vigil.watched_column(relation, lon_column, 'longitude', vigil.watched_types('longitude'));
 	merchant_att := vigil.watched_column(relation, merchant_column, 'merchant', NULL);
 	category_att := vigil.watched_column(relation, category_column, 'category', NULL);
+	card_present_att := vigil.watched_column(relation, card_present_column, 'card_present',
+											 vigil.watched_types('card_present'));
 
 	INSERT INTO vigil.watches (relation, key_attnum, amount_attnum, time_attnum, lat_attnum,
-							   lon_attnum, merchant_attnum, category_attnum, alert_threshold)
+							   lon_attnum, merchant_attnum, category_attnum, alert_threshold,
+							   card_present_attnum)
 	VALUES (relation, key_att, amount_att, time_att, lat_att, lon_att, merchant_att,
-			category_att, alert_threshold)
+			category_att, alert_threshold, card_present_att)
 	RETURNING id INTO new_id;
 
 	-- amount_limit is a static ceiling with no sensible default: off.
+	-- impossible_travel is off unless card_present_column says which rows'
+	-- coordinates are the card's: an online merchant's are not, and
+	-- merchants minutes apart hundreds of km apart make it fire on honest
+	-- cardholders.
 	INSERT INTO vigil.rules (watch_id, name, kind, params, weight, enabled)
-	SELECT new_id, d.kind, d.kind, d.params, d.weight, d.kind <> 'amount_limit'
+	SELECT new_id, d.kind, d.kind, d.params, d.weight,
+		   d.kind <> 'amount_limit' AND (d.kind <> 'impossible_travel' OR card_present_att IS NOT NULL)
 	FROM vigil.rule_defaults() d;
 
 	EXECUTE format('CREATE TRIGGER vigil_detect AFTER INSERT ON %s '
@@ -204,7 +221,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8) IS
+COMMENT ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name) IS
 	'start detection on a table: returns the watch id';
 
 -- Forget a watch: its trigger, rules and profiles.  Alerts stay.
@@ -290,7 +307,11 @@ BEGIN
 					lon_attnum = CASE WHEN obj.objsubid IN (lat_attnum, lon_attnum) THEN NULL
 									  ELSE lon_attnum END,
 					merchant_attnum = NULLIF(merchant_attnum, obj.objsubid),
-					category_attnum = NULLIF(category_attnum, obj.objsubid)
+					category_attnum = NULLIF(category_attnum, obj.objsubid),
+					-- without a location, card presence means nothing
+					card_present_attnum = CASE WHEN obj.objsubid IN (lat_attnum, lon_attnum,
+																	 card_present_attnum)
+											   THEN NULL ELSE card_present_attnum END
 				WHERE id = w.id;
 			END IF;
 		END LOOP;
@@ -321,7 +342,8 @@ BEGIN
 			 WHERE relation IN (SELECT c.objid FROM pg_event_trigger_ddl_commands() c) LOOP
 		FOR col IN SELECT v.role, a.attname
 				   FROM (VALUES ('amount', w.amount_attnum), ('time', w.time_attnum),
-								('latitude', w.lat_attnum), ('longitude', w.lon_attnum)) v(role, attnum)
+								('latitude', w.lat_attnum), ('longitude', w.lon_attnum),
+								('card_present', w.card_present_attnum)) v(role, attnum)
 						JOIN pg_attribute a ON a.attrelid = w.relation AND a.attnum = v.attnum LOOP
 			BEGIN
 				PERFORM vigil.watched_column(w.relation, col.attname, col.role,
@@ -369,7 +391,7 @@ COMMENT ON FUNCTION vigil.rebuild(regclass, timestamptz) IS
 	'recompute the live profiles from the table''s rows since then (NULL: all; blocks inserts until commit); returns the number of profiles';
 
 -- Changing what is watched is for the extension's owner (superusers).
-REVOKE ALL ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8),
+REVOKE ALL ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name),
 	vigil.unwatch(regclass), vigil.rebuild(regclass, timestamptz),
 	vigil.forget_watch(int, boolean), vigil.watched_column(regclass, name, text, regtype[]),
 	vigil.watched_types(text)
