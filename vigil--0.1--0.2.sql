@@ -218,7 +218,9 @@ ALTER TABLE vigil.watches
 ALTER TABLE vigil.watches
 	ADD COLUMN card_present_attnum int2 CHECK (card_present_attnum > 0),
 	ADD CONSTRAINT watches_card_present_check
-		CHECK (card_present_attnum IS NULL OR lat_attnum IS NOT NULL);
+		CHECK (card_present_attnum IS NULL OR lat_attnum IS NOT NULL),
+	-- hours of the day in the watch's time zone (issue 21); 0.1 counted UTC
+	ADD COLUMN time_zone text NOT NULL DEFAULT 'UTC';
 
 CREATE OR REPLACE VIEW vigil.watch_columns AS
 SELECT w.id AS watch_id, w.relation,
@@ -231,7 +233,8 @@ SELECT w.id AS watch_id, w.relation,
 	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.category_attnum) AS category_column,
 	   w.alert_threshold,
 	   (SELECT count(*) FROM vigil.skipped s WHERE s.watch_id = w.id) AS rows_skipped,
-	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.card_present_attnum) AS card_present_column
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.card_present_attnum) AS card_present_column,
+	   w.time_zone
 FROM vigil.watches w;
 
 -- vigil.unwatch takes the table's lock (dropping the trigger) before it
@@ -288,7 +291,8 @@ CREATE FUNCTION vigil.watch(relation regclass, key_column name, amount_column na
 							lon_column name DEFAULT NULL, merchant_column name DEFAULT NULL,
 							category_column name DEFAULT NULL,
 							alert_threshold float8 DEFAULT 0.5,
-							card_present_column name DEFAULT NULL)
+							card_present_column name DEFAULT NULL,
+							time_zone text DEFAULT 'UTC')
 	RETURNS int
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
@@ -362,6 +366,17 @@ BEGIN
 			ERRCODE = 'invalid_parameter_value',
 			MESSAGE = 'lat_column and lon_column must be given together';
 	END IF;
+	IF time_zone IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'time_zone must not be NULL';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_timezone_names z WHERE z.name = watch.time_zone) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('time zone "%s" is not known', time_zone),
+			HINT = 'Give a name of pg_timezone_names, such as America/New_York (abbreviations and offsets change meaning with daylight saving time).';
+	END IF;
 	IF card_present_column IS NOT NULL AND lat_column IS NULL THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'invalid_parameter_value',
@@ -381,9 +396,9 @@ BEGIN
 
 	INSERT INTO vigil.watches (relation, key_attnum, amount_attnum, time_attnum, lat_attnum,
 							   lon_attnum, merchant_attnum, category_attnum, alert_threshold,
-							   card_present_attnum)
+							   card_present_attnum, time_zone)
 	VALUES (relation, key_att, amount_att, time_att, lat_att, lon_att, merchant_att,
-			category_att, alert_threshold, card_present_att)
+			category_att, alert_threshold, card_present_att, watch.time_zone)
 	RETURNING id INTO new_id;
 
 	-- amount_limit is a static ceiling with no sensible default: off.
@@ -404,12 +419,12 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name) IS
+COMMENT ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name, text) IS
 	'start detection on a table: returns the watch id';
 
-REVOKE ALL ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name)
+REVOKE ALL ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name, text)
 	FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name)
+GRANT EXECUTE ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name, text)
 	TO vigil_admin;
 
 CREATE FUNCTION vigil.on_alter() RETURNS event_trigger

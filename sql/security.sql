@@ -353,7 +353,7 @@ DROP SCHEMA "Ops ""Schema""; DROP TABLE victim; --" CASCADE;
 DROP EXTENSION vigil;
 SELECT rolname FROM pg_roles WHERE rolname IN ('vigil_admin', 'vigil_reader') ORDER BY 1;
 CREATE EXTENSION vigil;
-SELECT has_function_privilege('vigil_admin', 'vigil.watch(regclass, name, name, name, name, name, name, name, float8, name)',
+SELECT has_function_privilege('vigil_admin', 'vigil.watch(regclass, name, name, name, name, name, name, name, float8, name, text)',
 							  'EXECUTE') AS admin_can_watch;
 DROP EXTENSION vigil;
 DROP FUNCTION try(text);

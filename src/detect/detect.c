@@ -315,6 +315,8 @@ row_event(const Detection *d, int64 i, VigilEvent *e)
 	const Row  *r = &d->rows[i];
 
 	e->t = r->t;
+	/* looked up again, not kept: a row here is 32 bytes */
+	e->utc_offset_s = vigil_zone_offset(d->w.zone, r->t);
 	e->amount = r->amount;
 	e->merchant_hash = r->merchant_hash;
 	e->has_merchant = r->has_merchant;

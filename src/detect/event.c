@@ -15,6 +15,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -118,7 +119,8 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 								  "lon_attnum, merchant_attnum, category_attnum, alert_threshold, "
 								  "relation, pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'on_error', "
 								  "sns_topic_arn OPERATOR(pg_catalog.<>) '', "
-								  "(pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'card_present_attnum')::pg_catalog.int2 "
+								  "(pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'card_present_attnum')::pg_catalog.int2, "
+								  "pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'time_zone' "
 								  "FROM vigil.watches AS w WHERE id OPERATOR(pg_catalog.=) $1",
 								  1, argtypes);
 	}
@@ -146,6 +148,16 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 	/* read by name too: a 0.1 schema has no card_present_attnum */
 	v = heap_getattr(t, 12, d, &isnull);
 	att[7] = isnull ? 0 : DatumGetInt16(v);
+	/* and no time_zone (UTC); a name the server no longer knows is incomplete */
+	v = heap_getattr(t, 13, d, &isnull);
+	w->zone = MemoryContextAllocZero(mcxt, sizeof(VigilZone));
+	w->zone->until = -INFINITY;
+	if (!isnull && strcmp(TextDatumGetCString(v), "UTC") != 0)
+	{
+		w->zone->tz = pg_tzset(TextDatumGetCString(v));
+		if (w->zone->tz == NULL)
+			return false;
+	}
 	w->id = watch_id;
 	w->relid = RelationGetRelid(rel);
 	w->alert_threshold = DatumGetFloat8(heap_getattr(t, 8, d, &isnull));
@@ -345,6 +357,44 @@ text_of(const VigilColumn *c, Datum d, int *len)
 }
 
 /*
+ * The UTC offset of zone z at time t (finite).  A time outside the stretch
+ * looked up last looks up its own, from t to the zone's next transition,
+ * and one earlier in the same stretch widens it, so that rows of many keys
+ * over the same hours (detection reads them key by key) share one lookup.
+ */
+int32
+vigil_zone_offset(VigilZone *z, double t)
+{
+	pg_time_t	pt;
+	pg_time_t	boundary;
+	long int	before;
+	long int	after;
+	int			before_dst;
+	int			after_dst;
+	int			found;
+	double		until;
+
+	if (z->tz == NULL)
+		return 0;
+	if (t >= z->from && t < z->until)
+		return z->offset;
+	pt = (pg_time_t) floor(t);
+	found = pg_next_dst_boundary(&pt, &before, &before_dst, &boundary, &after, &after_dst, z->tz);
+	if (found < 0)
+		return 0;				/* outside the zone's known times: UTC */
+	until = found == 1 ? (double) boundary : INFINITY;
+	if (before == z->offset && until == z->until)
+		z->from = Min(z->from, t);
+	else
+	{
+		z->from = t;
+		z->until = until;
+		z->offset = (int32) before;
+	}
+	return z->offset;
+}
+
+/*
  * A column's value from the slot, whose columns up to the watch's last are
  * deformed, or false when NULL or not used.
  */
@@ -393,6 +443,7 @@ vigil_event_read(const VigilWatch *w, TupleTableSlot *slot, VigilEvent *e,
 	e->t = time_from_datum(d, w->time.typid);
 	if (!isfinite(e->t))
 		return "time is not finite";
+	e->utc_offset_s = vigil_zone_offset(w->zone, e->t);
 
 	if (value_of(&w->lat, slot, &lat) && value_of(&w->lon, slot, &lon))
 	{

@@ -23,6 +23,18 @@ typedef struct VigilColumn
 	FmgrInfo	out;			/* output function, for text-valued columns */
 } VigilColumn;
 
+/*
+ * A watch's time zone, and the UTC offset of the stretch of time looked up
+ * last: rows come in runs of nearby times, and most share it.
+ */
+typedef struct VigilZone
+{
+	struct pg_tz *tz;			/* NULL: UTC */
+	double		from;			/* offset holds in [from, until) */
+	double		until;
+	int32		offset;			/* seconds east of UTC */
+} VigilZone;
+
 /* A watch as detection needs it for one statement. */
 typedef struct VigilWatch
 {
@@ -39,6 +51,7 @@ typedef struct VigilWatch
 	VigilColumn merchant;
 	VigilColumn category;
 	VigilColumn card_present;	/* boolean: the location is where the card was */
+	VigilZone  *zone;			/* hours of the day are local to it */
 	AttrNumber	last_attnum;	/* the greatest of the columns' attnums */
 	int			npk;			/* primary key columns, for row_ref */
 	AttrNumber *pk_attnums;
@@ -55,5 +68,6 @@ extern const char *vigil_event_from_slot(const VigilWatch *w, TupleTableSlot *sl
 										 VigilEvent *e, char **key);
 extern Jsonb *vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot);
 extern unsigned vigil_watch_inputs(const VigilWatch *w);
+extern int32 vigil_zone_offset(VigilZone *z, double t);
 
 #endif							/* VIGIL_EVENT_H */

@@ -28,7 +28,7 @@ GRANT USAGE ON SCHEMA vigil TO vigil_admin;
 -- for any table but its watch's own, so the grant lets nobody write another
 -- watch's profiles.
 GRANT EXECUTE ON FUNCTION
-	vigil.watch(regclass, name, name, name, name, name, name, name, float8, name),
+	vigil.watch(regclass, name, name, name, name, name, name, name, float8, name, text),
 	vigil.watched_column(regclass, name, text, regtype[]),
 	vigil.watched_types(text),
 	vigil.unwatch(regclass),

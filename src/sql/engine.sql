@@ -65,7 +65,10 @@ CREATE TABLE vigil.watches (
 	-- the row's location where the card was (online merchants' coordinates
 	-- are not); it needs a location to qualify
 	card_present_attnum int2 CHECK (card_present_attnum > 0),
-	CONSTRAINT watches_card_present_check CHECK (card_present_attnum IS NULL OR lat_attnum IS NOT NULL)
+	CONSTRAINT watches_card_present_check CHECK (card_present_attnum IS NULL OR lat_attnum IS NOT NULL),
+	-- where hours of the day are counted (a name of pg_timezone_names);
+	-- profiles hold hours in it, so a change needs vigil.rebuild
+	time_zone text NOT NULL DEFAULT 'UTC'
 );
 
 COMMENT ON TABLE vigil.watches IS 'tables under detection (vigil.watch, vigil.unwatch)';
@@ -166,7 +169,8 @@ SELECT w.id AS watch_id, w.relation,
 	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.category_attnum) AS category_column,
 	   w.alert_threshold,
 	   (SELECT count(*) FROM vigil.skipped s WHERE s.watch_id = w.id) AS rows_skipped,
-	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.card_present_attnum) AS card_present_column
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.card_present_attnum) AS card_present_column,
+	   w.time_zone
 FROM vigil.watches w;
 
 COMMENT ON VIEW vigil.watch_columns IS 'watches with their columns by current name, and how many rows were skipped';

@@ -105,7 +105,8 @@ CREATE FUNCTION vigil.watch(relation regclass, key_column name, amount_column na
 							lon_column name DEFAULT NULL, merchant_column name DEFAULT NULL,
 							category_column name DEFAULT NULL,
 							alert_threshold float8 DEFAULT 0.5,
-							card_present_column name DEFAULT NULL)
+							card_present_column name DEFAULT NULL,
+							time_zone text DEFAULT 'UTC')
 	RETURNS int
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
@@ -179,6 +180,17 @@ BEGIN
 			ERRCODE = 'invalid_parameter_value',
 			MESSAGE = 'lat_column and lon_column must be given together';
 	END IF;
+	IF time_zone IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'time_zone must not be NULL';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_timezone_names z WHERE z.name = watch.time_zone) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('time zone "%s" is not known', time_zone),
+			HINT = 'Give a name of pg_timezone_names, such as America/New_York (abbreviations and offsets change meaning with daylight saving time).';
+	END IF;
 	IF card_present_column IS NOT NULL AND lat_column IS NULL THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'invalid_parameter_value',
@@ -198,9 +210,9 @@ BEGIN
 
 	INSERT INTO vigil.watches (relation, key_attnum, amount_attnum, time_attnum, lat_attnum,
 							   lon_attnum, merchant_attnum, category_attnum, alert_threshold,
-							   card_present_attnum)
+							   card_present_attnum, time_zone)
 	VALUES (relation, key_att, amount_att, time_att, lat_att, lon_att, merchant_att,
-			category_att, alert_threshold, card_present_att)
+			category_att, alert_threshold, card_present_att, watch.time_zone)
 	RETURNING id INTO new_id;
 
 	-- amount_limit is a static ceiling with no sensible default: off.
@@ -221,7 +233,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name) IS
+COMMENT ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name, text) IS
 	'start detection on a table: returns the watch id';
 
 -- Forget a watch: its trigger, rules and profiles.  Alerts stay.
@@ -391,7 +403,7 @@ COMMENT ON FUNCTION vigil.rebuild(regclass, timestamptz) IS
 	'recompute the live profiles from the table''s rows since then (NULL: all; blocks inserts until commit); returns the number of profiles';
 
 -- Changing what is watched is for the extension's owner (superusers).
-REVOKE ALL ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name),
+REVOKE ALL ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name, text),
 	vigil.unwatch(regclass), vigil.rebuild(regclass, timestamptz),
 	vigil.forget_watch(int, boolean), vigil.watched_column(regclass, name, text, regtype[]),
 	vigil.watched_types(text)

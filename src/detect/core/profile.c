@@ -165,7 +165,7 @@ vigil_profile_fold(VigilProfile *p, const VigilEvent *e)
 	if (p->amount.n >= (uint64_t) INT64_MAX)
 		return false;
 	/* a valid event's time and amount are within every other summary's range */
-	if (!vigil_hourhist_hour(e->t, 0, &hour))
+	if (!vigil_hourhist_hour(e->t, e->utc_offset_s, &hour))
 		return false;
 
 	/* each add is all or nothing, so only the first needs undoing */

@@ -51,6 +51,7 @@
 typedef struct VigilEvent
 {
 	double		t;				/* event time, seconds since the epoch */
+	int32_t		utc_offset_s;	/* of the watch's time zone at t: hours of the day are local */
 	double		amount;			/* finite */
 	double		lat;			/* degrees; used only if has_location */
 	double		lon;
@@ -71,7 +72,7 @@ typedef struct VigilProfile
 	double		last_lon;
 	double		last_loc_t;
 	VigilRing	recent;			/* recent (time, amount) events */
-	VigilHourHist hours;		/* decayed hour-of-day (UTC) histogram */
+	VigilHourHist hours;		/* decayed hour-of-day histogram, local hours */
 	VigilSeenSet merchants;
 	VigilSeenSet categories;
 } VigilProfile;

@@ -25,7 +25,8 @@
  * profile.
  *
  * "min_history" parameters count the card's prior transactions (the
- * profile's amount.n).  Times are event times in seconds; hours are UTC.
+ * profile's amount.n).  Times are event times in seconds; hours of the day
+ * are in the watch's time zone (VigilEvent.utc_offset_s).
  * The rules and their parameters (defaults in brackets):
  *
  * amount_zscore: threshold [3.5] > 0, min_history [10] >= 2, saturate [80] >
@@ -89,8 +90,8 @@
  *
  * unusual_hour: min_history [20] >= 1, integer; max_share [0.02] in (0, 1).
  *		With at least min_history prior transactions, p is the smoothed
- *		share of the card's decayed activity in the event's UTC hour
- *		(hourhist.h); fires when p < max_share with severity 0.5 + 0.5 *
+ *		share of the card's decayed activity in the event's hour of the day
+ *		in the watch's time zone (hourhist.h); fires when p < max_share with severity 0.5 + 0.5 *
  *		(1 - p / max_share).  Because of the add-one smoothing p is at
  *		least 1 / (weight + 24), so the rule needs a decayed history of
  *		more than 1 / max_share - 24 events (26 by default) before it can
@@ -105,6 +106,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "detect/core/geo.h"
@@ -449,6 +451,18 @@ format_elapsed(double s, char *buf, size_t len)
 		snprintf(buf, len, "%.0f s", s);
 }
 
+/* A UTC offset as a zone: "UTC", "UTC+01:00", "UTC-05:30". */
+static const char *
+format_offset(int32_t offset_s, char *buf, size_t len)
+{
+	int32_t		m = abs(offset_s) / 60;
+
+	if (offset_s == 0)
+		return "UTC";
+	snprintf(buf, len, "UTC%c%02d:%02d", offset_s < 0 ? '-' : '+', (int) (m / 60), (int) (m % 60));
+	return buf;
+}
+
 /* A distance in whole km with thousands separators: "5,570". */
 static void
 format_km(double km, char *buf, size_t len)
@@ -701,7 +715,7 @@ eval_hour(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 	int			hour;
 
 	if ((double) p->amount.n < r->param[UH_MIN_HISTORY] ||
-		!vigil_hourhist_hour(e->t, 0, &hour) ||
+		!vigil_hourhist_hour(e->t, e->utc_offset_s, &hour) ||
 		!vigil_hourhist_prob(&p->hours, e->t, hour, VIGIL_HOUR_HALF_LIFE_S,
 							 &share) ||
 		!(share < max_share) || !(max_share > 0.0))
@@ -799,6 +813,7 @@ describe(const VigilRule *r, const VigilProfile *before, const VigilEvent *e,
 	char		window[48];
 	char		dist[32];
 	char		elapsed_text[32];
+	char		zone[16];
 	bool		saturated;
 	double		km,
 				elapsed;
@@ -861,10 +876,11 @@ describe(const VigilRule *r, const VigilProfile *before, const VigilEvent *e,
 					 f->expected, (unsigned long long) before->amount.n);
 			break;
 		case VIGIL_RULE_UNUSUAL_HOUR:
-			(void) vigil_hourhist_hour(e->t, 0, &hour);
+			(void) vigil_hourhist_hour(e->t, e->utc_offset_s, &hour);
 			snprintf(f->why, sizeof(f->why),
-					 "transaction at %02d:00-%02d:59 UTC, an hour with %.1f%% of the card's recent activity",
-					 hour, hour, 100.0 * f->observed);
+					 "transaction at %02d:00-%02d:59 %s, an hour with %.1f%% of the card's recent activity",
+					 hour, hour, format_offset(e->utc_offset_s, zone, sizeof(zone)),
+					 100.0 * f->observed);
 			break;
 		case VIGIL_RULE_NKINDS:
 			break;
