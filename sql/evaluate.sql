@@ -239,9 +239,54 @@ SELECT (SELECT count(*) FROM vigil.replay('pay', '2020-03-10', '2020-03-12')) AS
 	   (SELECT count(*) FROM pay WHERE ts >= '2020-03-10' AND ts < '2020-03-12') AS table_rows;
 SELECT try($$SELECT count(*) FROM vigil.replay('pay', NULL, NULL, NULL)$$) AS from_empty_null;
 
-DROP TABLE pay, empty_pay, flow, calm, unwatched, scored;
+-- vigil.tune searches the rules' parameters and weights against the
+-- labels, the latest quarter of the rows' time held out, and proposes:
+-- vigil.rules does not change unless apply is given.
+CREATE TABLE rules_before AS SELECT name, params, weight, enabled FROM vigil.rules r
+WHERE r.watch_id = (SELECT id FROM vigil.watches WHERE relation = 'pay'::regclass);
+CREATE TABLE tuned AS SELECT vigil.tune('pay', 'is_fraud') AS t;
+SELECT t -> 'held_out_from' AS held_out_from, t -> 'applied' AS applied,
+	   t #> '{before,tuning,rows}' AS tuning_rows, t #> '{before,held_out,rows}' AS held_out_rows,
+	   round((t #>> '{before,tuning,pr_auc}')::numeric, 4) AS tuning_before,
+	   round((t #>> '{after,tuning,pr_auc}')::numeric, 4) AS tuning_after,
+	   round((t #>> '{before,held_out,pr_auc}')::numeric, 4) AS held_out_before,
+	   round((t #>> '{after,held_out,pr_auc}')::numeric, 4) AS held_out_after
+FROM tuned;
+SELECT c ->> 'rule' AS rule, c -> 'enabled' AS enabled, c -> 'weight' AS weight, c -> 'params' AS params
+FROM tuned, jsonb_array_elements(t -> 'changes') c ORDER BY 1;
+SELECT count(*) AS rules_changed FROM (
+	SELECT name, params, weight, enabled FROM vigil.rules r
+	WHERE r.watch_id = (SELECT id FROM vigil.watches WHERE relation = 'pay'::regclass)
+	EXCEPT SELECT * FROM rules_before) x;
+-- the tuning rows' measures are evaluate's on the rows before the split
+SELECT e.rows = (t #>> '{before,tuning,rows}')::bigint AS same_rows,
+	   round(e.pr_auc::numeric, 12) = round((t #>> '{before,tuning,pr_auc}')::numeric, 12) AS same_pr_auc
+FROM tuned, vigil.evaluate('pay', 'is_fraud', until => (t ->> 'held_out_from')::timestamptz) e;
+-- with apply, the proposal is written, and evaluate agrees with it
+SELECT vigil.tune('pay', 'is_fraud', apply => true) -> 'applied' AS applied;
+SELECT count(*) AS rules_as_proposed FROM tuned, jsonb_array_elements(t -> 'changes') c
+	 JOIN vigil.rules r ON r.name = c ->> 'rule'
+WHERE r.watch_id = (SELECT id FROM vigil.watches WHERE relation = 'pay'::regclass)
+  AND r.params = c -> 'params' AND r.weight = (c ->> 'weight')::float8 AND r.enabled = (c ->> 'enabled')::boolean;
+SELECT round(pr_auc::numeric, 4) = round((t #>> '{after,tuning,pr_auc}')::numeric, 4) AS evaluate_agrees
+FROM tuned, vigil.evaluate('pay', 'is_fraud', until => (t ->> 'held_out_from')::timestamptz);
+SELECT what, try(stmt) FROM (VALUES
+	('NULL apply', $$SELECT vigil.tune('pay', 'is_fraud', apply => NULL)$$),
+	('NULL label', $$SELECT vigil.tune('pay', NULL)$$),
+	('text label', $$SELECT vigil.tune('pay', 'note')$$),
+	('no fraud to tune on', $$SELECT vigil.tune('pay', 'is_fraud', until => '2020-03-02')$$),
+	('no rows', $$SELECT vigil.tune('empty_pay', 'is_fraud')$$)) t(what, stmt);
+-- tuning is for superusers and vigil_admin
+CREATE ROLE regress_vigil_viewer;
+GRANT SELECT ON pay TO regress_vigil_viewer;
+GRANT USAGE ON SCHEMA vigil TO regress_vigil_viewer;
+SET ROLE regress_vigil_viewer;
+SELECT try($$SELECT vigil.tune('pay', 'is_fraud')$$) AS tune_as_viewer;
+RESET ROLE;
+
+DROP TABLE pay, empty_pay, flow, calm, unwatched, scored, rules_before, tuned;
 DROP DOMAIN verdict;
 DROP FUNCTION try(text);
 DROP EXTENSION vigil;
-DROP OWNED BY regress_vigil_analyst;
-DROP ROLE regress_vigil_analyst;
+DROP OWNED BY regress_vigil_analyst, regress_vigil_viewer;
+DROP ROLE regress_vigil_analyst, regress_vigil_viewer;

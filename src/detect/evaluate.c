@@ -27,25 +27,17 @@
 
 #include "detect/core/ranking.h"
 #include "detect/core/rules.h"
+#include "detect/evaluate.h"
 #include "detect/replay.h"
 
 PG_FUNCTION_INFO_V1(vigil_evaluate);
 PG_FUNCTION_INFO_V1(vigil_evaluate_rules);
 PG_FUNCTION_INFO_V1(vigil_calibrate);
 
-/* Scores with their labels, sorted from the highest down. */
-typedef struct ScoreSort
-{
-	Tuplesortstate *sort;
-	TupleTableSlot *slot;		/* (negated score float8, label bool), minimal */
-} ScoreSort;
-
 /* A pass's tally of labelled rows (VigilPass.state). */
 typedef struct Evaluation
 {
-	const char *label_name;
-	AttrNumber	label_attnum;
-	Oid			label_type;		/* BOOLOID, INT2OID, INT4OID or INT8OID */
+	VigilLabel	label;
 	int64		rows;
 	int64		positives;
 	int64		alerts;			/* at the watch's threshold */
@@ -57,16 +49,9 @@ typedef struct Evaluation
 	int64	   *fired_positive; /* and positives among them */
 } Evaluation;
 
-/* Ranking measures of a ScoreSort, once every row is in. */
-typedef struct Ranked
-{
-	double		average_precision;	/* NAN when undefined */
-	double		roc_auc;
-} Ranked;
-
 /* Start a ScoreSort, with work_mem / share of memory before it spills. */
-static void
-score_sort_begin(ScoreSort *s, int share)
+void
+vigil_score_sort_begin(ScoreSort *s, int share)
 {
 	TupleDesc	desc = CreateTemplateTupleDesc(2);
 	AttrNumber	key = 1;
@@ -82,8 +67,8 @@ score_sort_begin(ScoreSort *s, int share)
 }
 
 /* Add a row's score and label (sorted ascending by the negated score). */
-static void
-score_sort_put(ScoreSort *s, double score, bool label)
+void
+vigil_score_sort_put(ScoreSort *s, double score, bool label)
 {
 	ExecClearTuple(s->slot);
 	s->slot->tts_values[0] = Float8GetDatum(-score);
@@ -95,8 +80,8 @@ score_sort_put(ScoreSort *s, double score, bool label)
 }
 
 /* Sort, measure the ranking and free the ScoreSort. */
-static Ranked
-score_sort_rank(ScoreSort *s)
+Ranked
+vigil_score_sort_rank(ScoreSort *s)
 {
 	VigilRanking r;
 	Ranked		out;
@@ -119,11 +104,11 @@ score_sort_rank(ScoreSort *s)
 }
 
 /*
- * Find the label column of the pass's table: a boolean, or an integer
- * holding 0 or 1 (a domain over one of them too).
+ * Find the label column (argument argno) of the pass's table: a boolean, or
+ * an integer holding 0 or 1 (a domain over one of them too).
  */
-static void
-find_label(VigilPass *p, Evaluation *ev, FunctionCallInfo fcinfo, int argno)
+void
+vigil_label_find(VigilLabel *ev, VigilPass *p, FunctionCallInfo fcinfo, int argno)
 {
 	Oid			relid = RelationGetRelid(p->rel);
 	Oid			type;
@@ -132,34 +117,34 @@ find_label(VigilPass *p, Evaluation *ev, FunctionCallInfo fcinfo, int argno)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("label_column must not be NULL")));
-	ev->label_name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	ev->label_attnum = get_attnum(relid, ev->label_name);
-	if (ev->label_attnum <= 0)
+	ev->name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	ev->attnum = get_attnum(relid, ev->name);
+	if (ev->attnum <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
-						ev->label_name, RelationGetRelationName(p->rel))));
-	type = getBaseType(get_atttype(relid, ev->label_attnum));
+						ev->name, RelationGetRelationName(p->rel))));
+	type = getBaseType(get_atttype(relid, ev->attnum));
 	if (type != BOOLOID && type != INT2OID && type != INT4OID && type != INT8OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("label column \"%s\" is of type %s", ev->label_name,
-						format_type_be(get_atttype(relid, ev->label_attnum))),
+				 errmsg("label column \"%s\" is of type %s", ev->name,
+						format_type_be(get_atttype(relid, ev->attnum))),
 				 errhint("A label is boolean, or an integer that is 0 or 1 (1: fraud).")));
-	ev->label_type = type;
+	ev->type = type;
 }
 
 /* The label of the row in slot: false when it has none (NULL). */
-static bool
-read_label(const Evaluation *ev, TupleTableSlot *slot, bool *label)
+bool
+vigil_label_read(const VigilLabel *ev, TupleTableSlot *slot, bool *label)
 {
 	bool		isnull;
-	Datum		d = slot_getattr(slot, ev->label_attnum, &isnull);
+	Datum		d = slot_getattr(slot, ev->attnum, &isnull);
 	int64		v;
 
 	if (isnull)
 		return false;
-	switch (ev->label_type)
+	switch (ev->type)
 	{
 		case BOOLOID:
 			*label = DatumGetBool(d);
@@ -177,7 +162,7 @@ read_label(const Evaluation *ev, TupleTableSlot *slot, bool *label)
 	if (v != 0 && v != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("label column \"%s\" holds %lld", ev->label_name, (long long) v),
+				 errmsg("label column \"%s\" holds %lld", ev->name, (long long) v),
 				 errhint("An integer label is 0 or 1 (1: fraud); NULL leaves a row out.")));
 	*label = v == 1;
 	return true;
@@ -193,7 +178,7 @@ evaluate_row(VigilPass *p, TupleTableSlot *slot, const char *key pg_attribute_un
 	bool		label;
 	double		score;
 
-	if (!read_label(ev, slot, &label))
+	if (!vigil_label_read(&ev->label, slot, &label))
 		return;
 	score = vigil_score(s, before, e);
 	ev->rows++;
@@ -203,7 +188,7 @@ evaluate_row(VigilPass *p, TupleTableSlot *slot, const char *key pg_attribute_un
 		ev->alerts++;
 		ev->caught += label;
 	}
-	score_sort_put(&ev->all, score, label);
+	vigil_score_sort_put(&ev->all, score, label);
 	if (ev->without == NULL)
 		return;
 	for (int i = 0; i < s->nrules; i++)
@@ -219,7 +204,7 @@ evaluate_row(VigilPass *p, TupleTableSlot *slot, const char *key pg_attribute_un
 		for (int j = 0; j < s->nrules; j++)
 			if (j != i && s->findings[j].severity > 0.0)
 				rest = vigil_score_combine(rest, s->rules[j].weight, s->findings[j].severity);
-		score_sort_put(&ev->without[i], rest, label);
+		vigil_score_sort_put(&ev->without[i], rest, label);
 	}
 }
 
@@ -237,7 +222,7 @@ evaluate_pass(VigilPass *p, Evaluation *ev, FunctionCallInfo fcinfo, const char 
 
 	vigil_pass_begin(p, fcinfo, fname);
 	memset(ev, 0, sizeof(*ev));
-	find_label(p, ev, fcinfo, 1);
+	vigil_label_find(&ev->label, p, fcinfo, 1);
 	ev->threshold = p->w.alert_threshold;
 	p->from = -INFINITY;
 	p->since = vigil_time_arg(fcinfo, 2, -INFINITY);
@@ -245,14 +230,14 @@ evaluate_pass(VigilPass *p, Evaluation *ev, FunctionCallInfo fcinfo, const char 
 	p->row_done = evaluate_row;
 	p->state = ev;
 	nrules = p->scorer.nrules;
-	score_sort_begin(&ev->all, per_rule ? nrules + 1 : 1);
+	vigil_score_sort_begin(&ev->all, per_rule ? nrules + 1 : 1);
 	if (per_rule)
 	{
 		ev->without = palloc(sizeof(ScoreSort) * Max(nrules, 1));
 		ev->fired = palloc0(sizeof(int64) * Max(nrules, 1));
 		ev->fired_positive = palloc0(sizeof(int64) * Max(nrules, 1));
 		for (int i = 0; i < nrules; i++)
-			score_sort_begin(&ev->without[i], nrules + 1);
+			vigil_score_sort_begin(&ev->without[i], nrules + 1);
 	}
 }
 
@@ -300,7 +285,7 @@ vigil_evaluate(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(4))
 		ev.threshold = PG_GETARG_FLOAT8(4);
 	vigil_pass_run(&p);
-	r = score_sort_rank(&ev.all);
+	r = vigil_score_sort_rank(&ev.all);
 	precision = ratio(ev.caught, ev.alerts);
 	recall = ratio(ev.caught, ev.positives);
 	values[0] = Int64GetDatum(ev.rows);
@@ -338,10 +323,10 @@ vigil_evaluate_rules(PG_FUNCTION_ARGS)
 	vigil_pass_run(&p);
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	all = score_sort_rank(&ev.all);
+	all = vigil_score_sort_rank(&ev.all);
 	for (int i = 0; i < p.scorer.nrules; i++)
 	{
-		Ranked		without = score_sort_rank(&ev.without[i]);
+		Ranked		without = vigil_score_sort_rank(&ev.without[i]);
 		Datum		values[9];
 		bool		nulls[9] = {false};
 

@@ -111,8 +111,8 @@ parse_rule(const char *name, const char *kind, Jsonb *params, double weight,
 }
 
 /* The complete parameters of r as a jsonb object. */
-static Datum
-params_jsonb(const VigilRule *r)
+Datum
+vigil_rule_params_jsonb(const VigilRule *r)
 {
 	StringInfoData buf;
 
@@ -239,7 +239,7 @@ vigil_rules_validate(PG_FUNCTION_ARGS)
 			   DatumGetJsonbP(v[2]), DatumGetFloat8(v[3]), &r);
 
 	cols[0] = SPI_fnumber(tupdesc, "params");
-	values[0] = params_jsonb(&r);
+	values[0] = vigil_rule_params_jsonb(&r);
 	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, tupdesc, 1, cols, values, nulls));
 }
 
@@ -305,7 +305,7 @@ vigil_rule_defaults_srf(PG_FUNCTION_ARGS)
 
 		vigil_rule_defaults(&r, (VigilRuleKind) k);
 		values[0] = CStringGetTextDatum(vigil_rule_kind_name(r.kind));
-		values[1] = params_jsonb(&r);
+		values[1] = vigil_rule_params_jsonb(&r);
 		values[2] = Float8GetDatum(r.weight);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -25,5 +25,6 @@ typedef struct VigilLoadedRule
 } VigilLoadedRule;
 
 extern VigilLoadedRule *vigil_load_rules(int32 watch_id, int *nrules, MemoryContext mcxt);
+extern Datum vigil_rule_params_jsonb(const VigilRule *r);
 
 #endif							/* VIGIL_RULE_TABLE_H */

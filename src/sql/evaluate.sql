@@ -44,3 +44,18 @@ COMMENT ON FUNCTION vigil.calibrate(regclass, float8, timestamptz) IS
 
 REVOKE ALL ON FUNCTION vigil.calibrate(regclass, float8, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil.calibrate(regclass, float8, timestamptz) TO vigil_admin;
+
+-- Searches the enabled rules' parameters and weights against the labels
+-- (the latest quarter of the rows' time held out) and proposes them; writes
+-- them to vigil.rules only with apply.  For superusers and vigil_admin.
+CREATE FUNCTION vigil.tune(relation regclass, label_column text, since timestamptz DEFAULT NULL,
+						   until timestamptz DEFAULT NULL, apply boolean DEFAULT false)
+	RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'vigil_tune'
+	LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION vigil.tune(regclass, text, timestamptz, timestamptz, boolean) IS
+	'search the enabled rules'' parameters and weights against a label column over the rows in [since, until), the latest quarter held out; returns the measures before and after and the changes; applies them only with apply';
+
+REVOKE ALL ON FUNCTION vigil.tune(regclass, text, timestamptz, timestamptz, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.tune(regclass, text, timestamptz, timestamptz, boolean) TO vigil_admin;
