@@ -818,3 +818,131 @@ COMMENT ON FUNCTION vigil.tune(regclass, text, timestamptz, timestamptz, boolean
 
 REVOKE ALL ON FUNCTION vigil.tune(regclass, text, timestamptz, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil.tune(regclass, text, timestamptz, timestamptz, boolean) TO vigil_admin;
+
+-- Population priors (issue 21): snapshots of what a watch's cards pay per category and when.
+
+CREATE TABLE vigil.priors (
+	watch_id int NOT NULL REFERENCES vigil.watches (id) ON DELETE CASCADE,
+	-- built from the rows before this time (and within the refresh's history)
+	as_of timestamptz NOT NULL,
+	-- the category column's text; NULL: every row of the watch
+	category text,
+	n bigint NOT NULL CHECK (n > 0),
+	-- of ln(amount), over the positive amounts
+	log_mean float8 NOT NULL,
+	log_stddev float8 NOT NULL CHECK (log_stddev >= 0),
+	-- every row's share per local hour (0-23, the watch's time zone); NULL
+	-- but for category NULL
+	hour_shares float8[] CHECK (hour_shares IS NULL OR cardinality(hour_shares) = 24),
+	UNIQUE NULLS NOT DISTINCT (watch_id, as_of, category)
+);
+
+COMMENT ON TABLE vigil.priors IS 'population priors of each watch, by snapshot (vigil.refresh_priors)';
+
+SELECT pg_catalog.pg_extension_config_dump('vigil.priors', '');
+
+CREATE TRIGGER invalidate_watches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vigil.priors
+	FOR EACH STATEMENT EXECUTE FUNCTION vigil.invalidate_watches();
+
+-- Take a snapshot of the watch's population priors from the table's rows
+-- with event times in [as_of - history, as_of): per category (the 1,000
+-- most frequent) and over all rows, the count, mean and standard deviation
+-- of ln(amount) over positive amounts; over all rows, the share per hour of
+-- the day in the watch's time zone.  A snapshot at the same as_of is
+-- replaced.  Reads the table as the caller.  Returns the rows written.
+CREATE FUNCTION vigil.refresh_priors(relation regclass, as_of timestamptz DEFAULT now(),
+									 history interval DEFAULT '90 days')
+	RETURNS int
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	w vigil.watches;
+	amount_col name;
+	time_col name;
+	time_type oid;
+	cat_col name;
+	t_expr text;
+	window_sql text;
+	hours float8[];
+	n int;
+	written int := 0;
+BEGIN
+	IF relation IS NULL OR as_of IS NULL OR history IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'relation, as_of and history must not be NULL';
+	END IF;
+	IF history <= interval '0' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('history must be a positive interval, not %s', history);
+	END IF;
+	SELECT * INTO w FROM vigil.watches ws WHERE ws.relation = refresh_priors.relation;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'undefined_object',
+			MESSAGE = format('table %s is not watched', relation),
+			HINT = 'Call vigil.watch() first.';
+	END IF;
+	SELECT a.attname INTO amount_col FROM pg_attribute a
+	WHERE a.attrelid = w.relation AND a.attnum = w.amount_attnum;
+	SELECT a.attname, a.atttypid INTO time_col, time_type FROM pg_attribute a
+	WHERE a.attrelid = w.relation AND a.attnum = w.time_attnum;
+	SELECT a.attname INTO cat_col FROM pg_attribute a
+	WHERE a.attrelid = w.relation AND a.attnum = w.category_attnum;
+
+	-- the event time as detection reads it: a timestamp is UTC, an integer
+	-- seconds since the epoch; every name is quoted from the catalogs
+	t_expr := CASE time_type
+				  WHEN 'timestamptz'::regtype THEN format('t.%I', time_col)
+				  WHEN 'timestamp'::regtype THEN format('(t.%I AT TIME ZONE ''UTC'')', time_col)
+				  ELSE format('pg_catalog.to_timestamp(t.%I)', time_col)
+			  END;
+	window_sql := format('FROM %s AS t WHERE %s >= $3 AND %s < $2 AND t.%I IS NOT NULL',
+						 w.relation, t_expr, t_expr, amount_col);
+
+	DELETE FROM vigil.priors p WHERE p.watch_id = w.id AND p.as_of = refresh_priors.as_of;
+
+	EXECUTE format('SELECT pg_catalog.array_agg(COALESCE(c.n, 0)::pg_catalog.float8 / tot.n ORDER BY hh) '
+				   'FROM pg_catalog.generate_series(0, 23) hh '
+				   'CROSS JOIN (SELECT pg_catalog.count(*) AS n %s) tot '
+				   'LEFT JOIN (SELECT pg_catalog.date_part(''hour'', %s AT TIME ZONE $4)::int AS h, '
+				   '                  pg_catalog.count(*) AS n %s GROUP BY 1) c ON c.h = hh '
+				   'WHERE tot.n > 0',
+				   window_sql, t_expr, window_sql)
+		INTO hours USING w.id, as_of, as_of - history, w.time_zone;
+
+	EXECUTE format('INSERT INTO vigil.priors (watch_id, as_of, category, n, log_mean, log_stddev, hour_shares) '
+				   'SELECT $1, $2, NULL, pg_catalog.count(*), pg_catalog.avg(s.l), '
+				   '       COALESCE(pg_catalog.stddev_pop(s.l), 0), $4 '
+				   'FROM (SELECT pg_catalog.ln(t.%I::pg_catalog.float8) AS l %s AND t.%I > 0) s '
+				   'HAVING pg_catalog.count(*) > 0',
+				   amount_col, window_sql, amount_col)
+		USING w.id, as_of, as_of - history, hours;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	written := written + n;
+
+	IF cat_col IS NOT NULL THEN
+		EXECUTE format('INSERT INTO vigil.priors (watch_id, as_of, category, n, log_mean, log_stddev) '
+					   'SELECT $1, $2, s.c, pg_catalog.count(*), pg_catalog.avg(s.l), '
+					   '       COALESCE(pg_catalog.stddev_pop(s.l), 0) '
+					   'FROM (SELECT pg_catalog.format(''%%s'', t.%I) AS c, '
+					   '             pg_catalog.ln(t.%I::pg_catalog.float8) AS l '
+					   '      %s AND t.%I > 0 AND t.%I IS NOT NULL) s '
+					   'GROUP BY s.c ORDER BY pg_catalog.count(*) DESC, s.c LIMIT 1000',
+					   cat_col, amount_col, window_sql, amount_col, cat_col)
+			USING w.id, as_of, as_of - history;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		written := written + n;
+	END IF;
+	RETURN written;
+END
+$$;
+
+COMMENT ON FUNCTION vigil.refresh_priors(regclass, timestamptz, interval) IS
+	'take a snapshot of the watch''s population priors (amounts per category, traffic per hour) from the rows in [as_of - history, as_of); returns the rows written';
+
+REVOKE ALL ON FUNCTION vigil.refresh_priors(regclass, timestamptz, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.refresh_priors(regclass, timestamptz, interval) TO vigil_admin;
+GRANT SELECT, INSERT, DELETE ON vigil.priors TO vigil_admin;

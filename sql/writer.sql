@@ -76,14 +76,15 @@ FROM vigil.alerts;
 INSERT INTO vigil.rules (watch_id, name, kind)
 SELECT id, repeat('x', 64), 'velocity' FROM vigil.watches;
 UPDATE vigil.rules SET name = repeat('y', 64) WHERE name = 'limit_01';
--- 21 rules now: a statement adding 50 fails at the 44th, adding 43 fits
+-- a statement adding more than the 64 rules leave room for fails, one
+-- adding as many as fit does not
 SELECT count(*) AS rules FROM vigil.rules;
 INSERT INTO vigil.rules (watch_id, name, kind, enabled)
 SELECT w.id, 'more_' || i, 'velocity', false
-FROM vigil.watches w, generate_series(1, 50) i;
+FROM vigil.watches w, generate_series(1, 65 - (SELECT count(*) FROM vigil.rules)) i;
 INSERT INTO vigil.rules (watch_id, name, kind, enabled)
 SELECT w.id, 'more_' || i, 'velocity', false
-FROM vigil.watches w, generate_series(1, 43) i;
+FROM vigil.watches w, generate_series(1, 64 - (SELECT count(*) FROM vigil.rules)) i;
 SELECT count(*) AS rules FROM vigil.rules;
 INSERT INTO vigil.rules (watch_id, name, kind, enabled)
 SELECT id, 'one_more', 'velocity', false FROM vigil.watches;

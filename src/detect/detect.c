@@ -336,6 +336,7 @@ row_event(const Detection *d, int64 i, VigilEvent *e)
 		e->category_hash = 0;
 		e->has_location = e->has_category = false;
 	}
+	vigil_priors_apply(d->w.priors, e);
 }
 
 static char **sort_keys_text;

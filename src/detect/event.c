@@ -192,6 +192,8 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 	for (int i = 0; i < 8; i++)
 		w->last_attnum = Max(w->last_attnum, att[i]);
 
+	w->priors = vigil_priors_load(watch_id, mcxt);
+
 	/* the primary key identifies rows in alerts */
 	pkoid = RelationGetPrimaryKeyIndex(rel);
 	if (!OidIsValid(pkoid))

@@ -14,6 +14,7 @@
 #include "fmgr.h"
 
 #include "detect/core/profile.h"
+#include "detect/priors.h"
 
 /* A watched column: where it is and how to read it. */
 typedef struct VigilColumn
@@ -52,6 +53,7 @@ typedef struct VigilWatch
 	VigilColumn category;
 	VigilColumn card_present;	/* boolean: the location is where the card was */
 	VigilZone  *zone;			/* hours of the day are local to it */
+	VigilPriors *priors;		/* the population's, by time */
 	AttrNumber	last_attnum;	/* the greatest of the columns' attnums */
 	int			npk;			/* primary key columns, for row_ref */
 	AttrNumber *pk_attnums;

@@ -4,8 +4,9 @@
  *
  * Reading a watch and parsing its rules on every statement would cost a
  * single-row INSERT more than the rest of detection.  So each backend keeps
- * them, and forgets them all whenever vigil.watches or vigil.rules are
- * written (a statement trigger sends a relcache invalidation for the table,
+ * them, and forgets them all whenever vigil.watches, vigil.rules or
+ * vigil.priors are written (a statement trigger sends a relcache
+ * invalidation for the table,
  * which every backend, this one included, processes before its next
  * statement) or a watched table's definition changes.  Rule changes thus
  * still take effect on the next statement.
@@ -42,12 +43,14 @@ static bool registered = false;
 static Oid	watches_relid = InvalidOid;
 static Oid	rules_relid = InvalidOid;
 static Oid	profiles_relid = InvalidOid;
+static Oid	priors_relid = InvalidOid;
 
 /* Relcache invalidation callback: forget everything if it concerns us. */
 static void
 invalidate(Datum arg pg_attribute_unused(), Oid relid)
 {
-	if (relid == InvalidOid || relid == watches_relid || relid == rules_relid)
+	if (relid == InvalidOid || relid == watches_relid || relid == rules_relid ||
+		relid == priors_relid)
 	{
 		stale = true;
 		return;
@@ -73,6 +76,7 @@ reset(void)
 	watches_relid = get_relname_relid("watches", nsp);
 	rules_relid = get_relname_relid("rules", nsp);
 	profiles_relid = get_relname_relid("profiles", nsp);
+	priors_relid = get_relname_relid("priors", nsp);
 	stale = false;
 }
 

@@ -60,6 +60,12 @@ typedef struct VigilEvent
 	bool		has_location;
 	bool		has_merchant;
 	bool		has_category;
+	/* the watch's population, from its priors (vigil.refresh_priors) */
+	double		prior_n;		/* rows behind the amount prior; 0: none */
+	double		prior_log_mean;	/* of ln(amount) in the event's category (or all) */
+	double		prior_log_sd;
+	double		prior_hour_share;	/* of all rows, in the event's local hour */
+	bool		has_prior_hour;	/* whether prior_hour_share is known */
 } VigilEvent;
 
 typedef struct VigilProfile

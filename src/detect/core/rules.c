@@ -18,9 +18,9 @@
  * on another.  The amount rules saturate late so that the most extreme
  * amounts keep ranking above the merely unusual (saturated severities tie,
  * and ties at the top cost precision); the z-score and the ratio weigh less
- * than 1, so that a moderate anomaly needs a second rule to alert; the
- * light rules (new merchant, new category, unusual hour) cannot alert even
- * all three together.  Comparisons are written so that NaN never fires, and every
+ * than 1, so that a moderate anomaly needs a second rule to alert; of the
+ * light rules (new merchant, new category, unusual hour, quiet hour) no
+ * three alert together.  Comparisons are written so that NaN never fires, and every
  * division is guarded, so no rule produces NaN on any valid event and
  * profile.
  *
@@ -97,6 +97,21 @@
  *		more than 1 / max_share - 24 events (26 by default) before it can
  *		fire.  Weight 0.3.
  *
+ * category_amount: threshold [3] > 0, saturate [10] > threshold, min_count
+ *		[50] integer >= 2.  The watch's population prior (vigil.priors,
+ *		through VigilEvent.prior_*): z = (ln amount - mean) / stddev of
+ *		ln(amount) over the cards' rows in the event's category (over all
+ *		rows when the category has no prior), built from at least min_count
+ *		rows; fires when z > threshold, span saturate - threshold.  Judges
+ *		new cards, which have no history, and amounts by what their
+ *		category costs: a flight is not a coffee.  Weight 0.5.
+ *
+ * quiet_hour: max_share [0.015] in (0, 1).  The watch's share of rows in
+ *		the event's local hour (its prior); fires when it is below
+ *		max_share, with severity 0.5 + 0.5 * (1 - share / max_share): the
+ *		hours when the watch's cardholders sleep, whatever one card's
+ *		history.  Weight 0.1.
+ *
  * Messages returned through *why by vigil_rule_set_param and
  * vigil_rule_check may live in a static buffer, valid until the next call
  * of either (PostgreSQL backends are single-threaded).
@@ -156,6 +171,10 @@ typedef struct KindSpec
 #define NS_MIN_HISTORY 0
 #define UH_MIN_HISTORY 0
 #define UH_MAX_SHARE 1
+#define CA_THRESHOLD 0
+#define CA_SATURATE 1
+#define CA_MIN_COUNT 2
+#define QH_MAX_SHARE 0
 
 /* Shorthands for the table: x > lo, x >= lo, integers in [lo, hi]. */
 #define ABOVE(n, d, lo) {n, d, lo, INFINITY, true, true, false}
@@ -194,6 +213,12 @@ static const KindSpec kinds[VIGIL_RULE_NKINDS] = {
 	[VIGIL_RULE_UNUSUAL_HOUR] = {"unusual_hour", 0.3, 2, {
 			COUNT("min_history", 20.0, 1.0, INFINITY),
 			{"max_share", 0.02, 0.0, 1.0, true, true, false}}},
+	[VIGIL_RULE_CATEGORY_AMOUNT] = {"category_amount", 0.5, 3, {
+			ABOVE("threshold", 3.0, 0.0),
+			ABOVE("saturate", 10.0, 0.0),
+			COUNT("min_count", 50.0, 2.0, INFINITY)}},
+	[VIGIL_RULE_QUIET_HOUR] = {"quiet_hour", 0.1, 1, {
+			{"max_share", 0.015, 0.0, 1.0, true, true, false}}},
 };
 
 /*
@@ -726,6 +751,36 @@ eval_hour(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 	return 0.5 + 0.5 * (1.0 - share / max_share);
 }
 
+/* category_amount: see the top of the file. */
+static double
+eval_category_amount(const VigilRule *r, const VigilEvent *e, VigilFinding *f)
+{
+	double		z;
+
+	if (!(e->prior_n >= r->param[CA_MIN_COUNT]) || !(e->amount > 0.0) ||
+		!(e->prior_log_sd > 0.0))
+		return 0.0;
+	z = (log(e->amount) - e->prior_log_mean) / e->prior_log_sd;
+	f->observed = z;
+	f->expected = r->param[CA_THRESHOLD];
+	return threshold_severity(z, r->param[CA_THRESHOLD],
+							  r->param[CA_SATURATE] - r->param[CA_THRESHOLD]);
+}
+
+/* quiet_hour: see the top of the file. */
+static double
+eval_quiet_hour(const VigilRule *r, const VigilEvent *e, VigilFinding *f)
+{
+	double		max_share = r->param[QH_MAX_SHARE];
+	double		share = e->prior_hour_share;
+
+	if (!e->has_prior_hour || !(share >= 0.0) || !(share < max_share) || !(max_share > 0.0))
+		return 0.0;
+	f->observed = share;
+	f->expected = max_share;
+	return 0.5 + 0.5 * (1.0 - share / max_share);
+}
+
 /*
  * Evaluate rule r for a valid event e against a sound profile; a rule of
  * no known kind scores 0.  Sets f->severity to the result; observed and
@@ -772,6 +827,12 @@ eval_checked(const VigilRule *r, const VigilProfile *before, const VigilEvent *e
 			break;
 		case VIGIL_RULE_UNUSUAL_HOUR:
 			sev = eval_hour(r, before, e, f);
+			break;
+		case VIGIL_RULE_CATEGORY_AMOUNT:
+			sev = eval_category_amount(r, e, f);
+			break;
+		case VIGIL_RULE_QUIET_HOUR:
+			sev = eval_quiet_hour(r, e, f);
 			break;
 		case VIGIL_RULE_NKINDS:
 			break;
@@ -879,6 +940,18 @@ describe(const VigilRule *r, const VigilProfile *before, const VigilEvent *e,
 			(void) vigil_hourhist_hour(e->t, e->utc_offset_s, &hour);
 			snprintf(f->why, sizeof(f->why),
 					 "transaction at %02d:00-%02d:59 %s, an hour with %.1f%% of the card's recent activity",
+					 hour, hour, format_offset(e->utc_offset_s, zone, sizeof(zone)),
+					 100.0 * f->observed);
+			break;
+		case VIGIL_RULE_CATEGORY_AMOUNT:
+			snprintf(f->why, sizeof(f->why),
+					 "amount %.2f is %.1f standard deviations above what cards pay in its category (typically %.2f)",
+					 e->amount, f->observed, exp(e->prior_log_mean));
+			break;
+		case VIGIL_RULE_QUIET_HOUR:
+			(void) vigil_hourhist_hour(e->t, e->utc_offset_s, &hour);
+			snprintf(f->why, sizeof(f->why),
+					 "transaction at %02d:00-%02d:59 %s, an hour with %.1f%% of all the watch's transactions",
 					 hour, hour, format_offset(e->utc_offset_s, zone, sizeof(zone)),
 					 100.0 * f->observed);
 			break;

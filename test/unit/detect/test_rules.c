@@ -116,7 +116,7 @@ kind_names(void)
 	static const char *const names[VIGIL_RULE_NKINDS] = {
 		"amount_zscore", "amount_ratio", "amount_limit", "velocity",
 		"window_sum", "card_testing", "impossible_travel", "new_merchant",
-		"new_category", "unusual_hour"
+		"new_category", "unusual_hour", "category_amount", "quiet_hour"
 	};
 	VigilRuleKind kind;
 	int			k;
@@ -186,7 +186,11 @@ defaults(void)
 	CHECK(r.weight == 0.1 && r.param[0] == 10.0);
 	r = rule(VIGIL_RULE_UNUSUAL_HOUR);
 	CHECK(r.weight == 0.3 && r.param[0] == 20.0 && r.param[1] == 0.02);
-	/* the light rules cannot alert even all three together */
+	r = rule(VIGIL_RULE_CATEGORY_AMOUNT);
+	CHECK(r.weight == 0.5 && r.param[0] == 3.0 && r.param[1] == 10.0 && r.param[2] == 50.0);
+	r = rule(VIGIL_RULE_QUIET_HOUR);
+	CHECK(r.weight == 0.1 && r.param[0] == 0.015);
+	/* no three light rules alert together (new merchant, unusual hour, and either other) */
 	CHECK(vigil_score_combine(vigil_score_combine(vigil_score_combine(0.0, 0.2, 1.0), 0.1, 1.0),
 							  0.3, 1.0) < 0.5);
 }
@@ -1160,7 +1164,7 @@ plan_of_defaults(void)
 		else
 			CHECK(light == 0);	/* no heavy rule after a light one */
 	}
-	CHECK(light == 3);
+	CHECK(light == 4);
 	check_rest(rules, order, VIGIL_RULE_NKINDS, rest);
 
 	/*
@@ -1212,6 +1216,63 @@ combine(void)
 	CHECK(vigil_score_combine(0.5, 1.0, NAN) == 0.5);
 }
 
+/* category_amount: the population's ln(amount) in the category, when it has enough rows. */
+static void
+category_amount(void)
+{
+	VigilProfile p;
+	VigilRule	r = rule(VIGIL_RULE_CATEGORY_AMOUNT);
+	VigilFinding f;
+	VigilEvent	e = event(T0, 100.0);
+
+	vigil_profile_init(&p);		/* a new card: no history needed */
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);	/* no prior */
+	e.prior_n = 1000;
+	e.prior_log_mean = log(20.0);
+	e.prior_log_sd = 0.5;
+	/* z = ln(100 / 20) / 0.5 = 3.22 */
+	CHECK_CLOSE(eval(&r, &p, &e, &f), 0.5 + 0.5 * (log(5.0) / 0.5 - 3.0) / 7.0, 1e-12);
+	CHECK_CLOSE(f.observed, log(5.0) / 0.5, 1e-12);
+	CHECK(strcmp(f.why, "amount 100.00 is 3.2 standard deviations above what cards pay in its category (typically 20.00)") == 0);
+	e.amount = 20.0 * exp(1.5) * 0.999;	/* z just under 3 */
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+	e.amount = 1e6;
+	CHECK(eval(&r, &p, &e, NULL) == 1.0);
+	e.prior_n = 49;				/* too few rows behind it */
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+	e.prior_n = 1000;
+	e.prior_log_sd = 0.0;		/* a constant category says nothing */
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+	e.prior_log_sd = 0.5;
+	e.amount = 0.0;				/* no logarithm */
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+	e.amount = -5.0;
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+}
+
+/* quiet_hour: the watch's share of rows in the local hour, when known. */
+static void
+quiet_hour(void)
+{
+	VigilProfile p;
+	VigilRule	r = rule(VIGIL_RULE_QUIET_HOUR);
+	VigilFinding f;
+	VigilEvent	e = event(T0 + 3 * HOUR, 50.0);
+
+	vigil_profile_init(&p);
+	e.prior_hour_share = 0.0;
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);	/* unknown */
+	e.has_prior_hour = true;
+	CHECK(eval(&r, &p, &e, &f) == 1.0);	/* an hour nobody pays in */
+	e.prior_hour_share = 0.0075;
+	CHECK_CLOSE(eval(&r, &p, &e, &f), 0.75, 1e-12);
+	CHECK(strstr(f.why, "an hour with 0.8% of all the watch's transactions") != NULL);
+	e.prior_hour_share = 0.015;
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+	e.prior_hour_share = NAN;
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+}
+
 int
 main(void)
 {
@@ -1236,6 +1297,8 @@ main(void)
 	RUN(garbage_never_crashes);
 	RUN(score_all_matches_one_by_one);
 	RUN(decide_agrees_with_score);
+	RUN(category_amount);
+	RUN(quiet_hour);
 	RUN(plan_of_defaults);
 	RUN(combine);
 	return UNIT_DONE();
