@@ -491,6 +491,8 @@ BEGIN
 							   ORDER BY ws.id) LOOP
 		BEGIN
 			n := vigil.rebuild(rel, pg_catalog.now() OPERATOR(pg_catalog.-) history);	-- NULL: all rows
+			-- and today's snapshot of the population priors
+			PERFORM vigil.refresh_priors(rel);
 			RAISE NOTICE 'vigil: rebuilt % (% profiles)', rel, n;
 		EXCEPTION
 			WHEN undefined_table OR undefined_object THEN

@@ -94,6 +94,16 @@ SET ROLE regress_vigil_priors;
 SELECT try($$SELECT vigil.refresh_priors('pay')$$) AS refresh_as_nobody;
 RESET ROLE;
 
+-- The daily repair takes a snapshot of every watch's priors, from the last
+-- 90 days (pay_epoch has no rows in them: no snapshot).
+INSERT INTO pay SELECT 200000 + i, 'recent', 4, now() - i * interval '1 hour', 'coffee'
+FROM generate_series(1, 100) i;
+SELECT w.relation, count(DISTINCT p.as_of) AS snapshots FROM vigil.watches w LEFT JOIN vigil.priors p ON p.watch_id = w.id
+GROUP BY 1 ORDER BY 1;
+CALL vigil.rebuild_each();
+SELECT w.relation, count(DISTINCT p.as_of) AS snapshots FROM vigil.watches w LEFT JOIN vigil.priors p ON p.watch_id = w.id
+GROUP BY 1 ORDER BY 1;
+
 -- Unwatching forgets the watch's priors.
 SELECT vigil.unwatch('pay');
 SELECT count(*) AS priors_left FROM vigil.priors p

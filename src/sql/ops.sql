@@ -69,7 +69,8 @@ $$;
 COMMENT ON FUNCTION vigil.rebuild_all(interval) IS
 	'vigil.rebuild() of every watched table from all its rows (or those of the last `history`); one row per table';
 
--- The scheduled repair: vigil.rebuild() of every watch, in watch order, each
+-- The scheduled repair: vigil.rebuild() of every watch, and a snapshot of
+-- its population priors (vigil.refresh_priors), in watch order, each
 -- in a transaction of its own, so that each table waits for its own rebuild
 -- only (rebuild_all holds every table until it commits, and can deadlock
 -- with a transaction inserting into two of them).  A table that fails is
@@ -98,6 +99,8 @@ BEGIN
 							   ORDER BY ws.id) LOOP
 		BEGIN
 			n := vigil.rebuild(rel, pg_catalog.now() OPERATOR(pg_catalog.-) history);	-- NULL: all rows
+			-- and today's snapshot of the population priors
+			PERFORM vigil.refresh_priors(rel);
 			RAISE NOTICE 'vigil: rebuilt % (% profiles)', rel, n;
 		EXCEPTION
 			WHEN undefined_table OR undefined_object THEN
