@@ -491,9 +491,15 @@ BEGIN
 							   ORDER BY ws.id) LOOP
 		BEGIN
 			n := vigil.rebuild(rel, pg_catalog.now() OPERATOR(pg_catalog.-) history);	-- NULL: all rows
-			-- and today's snapshot of the population priors
-			PERFORM vigil.refresh_priors(rel);
 			RAISE NOTICE 'vigil: rebuilt % (% profiles)', rel, n;
+			-- and today's snapshot of the population priors; its failure is
+			-- no reason to undo the rebuild
+			BEGIN
+				PERFORM vigil.refresh_priors(rel);
+			EXCEPTION WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+				RAISE WARNING 'vigil: could not refresh the priors of %: %', rel, err;
+			END;
 		EXCEPTION
 			WHEN undefined_table OR undefined_object THEN
 				-- dropped or unwatched since the list was made: nothing to do
@@ -847,13 +853,18 @@ CREATE TRIGGER invalidate_watches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE O
 	FOR EACH STATEMENT EXECUTE FUNCTION vigil.invalidate_watches();
 
 -- Take a snapshot of the watch's population priors from the table's rows
--- with event times in [as_of - history, as_of): per category (the 1,000
--- most frequent) and over all rows, the count, mean and standard deviation
--- of ln(amount) over positive amounts; over all rows, the share per hour of
+-- with event times in [as_of - history, as_of): per category (the 200 most
+-- frequent) and over all rows, the count, mean and standard deviation of
+-- ln(amount) over positive amounts; over all rows, the share per hour of
 -- the day in the watch's time zone.  A snapshot at the same as_of is
--- replaced.  Reads the table as the caller.  Returns the rows written.
+-- replaced, and the watch's snapshots older than as_of - keep are deleted:
+-- every backend that detects holds them all, so what is kept bounds its
+-- memory.  Reads the table as the caller, refusing a table whose row-level
+-- security applies to the caller (the snapshot would be of some rows, and
+-- the policies are the table owner's code).  Returns the rows written.
 CREATE FUNCTION vigil.refresh_priors(relation regclass, as_of timestamptz DEFAULT now(),
-									 history interval DEFAULT '90 days')
+									 history interval DEFAULT '90 days',
+									 keep interval DEFAULT '90 days')
 	RETURNS int
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -867,18 +878,24 @@ DECLARE
 	t_expr text;
 	window_sql text;
 	hours float8[];
+	zone text;
 	n int;
 	written int := 0;
 BEGIN
-	IF relation IS NULL OR as_of IS NULL OR history IS NULL THEN
+	IF relation IS NULL OR as_of IS NULL OR history IS NULL OR keep IS NULL THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'null_value_not_allowed',
-			MESSAGE = 'relation, as_of and history must not be NULL';
+			MESSAGE = 'relation, as_of, history and keep must not be NULL';
 	END IF;
 	IF history <= interval '0' THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'invalid_parameter_value',
 			MESSAGE = format('history must be a positive interval, not %s', history);
+	END IF;
+	IF keep < interval '0' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('keep must not be negative, not %s', keep);
 	END IF;
 	SELECT * INTO w FROM vigil.watches ws WHERE ws.relation = refresh_priors.relation;
 	IF NOT FOUND THEN
@@ -886,6 +903,13 @@ BEGIN
 			ERRCODE = 'undefined_object',
 			MESSAGE = format('table %s is not watched', relation),
 			HINT = 'Call vigil.watch() first.';
+	END IF;
+	IF row_security_active(w.relation) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'insufficient_privilege',
+			MESSAGE = format('vigil.refresh_priors must read every row of table %s', w.relation),
+			DETAIL = 'Row-level security applies to the current user.',
+			HINT = 'Run it as a role the policies do not apply to: a superuser, a role with BYPASSRLS, or the table''s owner unless the table forces row security.';
 	END IF;
 	SELECT a.attname INTO amount_col FROM pg_attribute a
 	WHERE a.attrelid = w.relation AND a.attnum = w.amount_attnum;
@@ -904,16 +928,23 @@ BEGIN
 	window_sql := format('FROM %s AS t WHERE %s >= $3 AND %s < $2 AND t.%I IS NOT NULL',
 						 w.relation, t_expr, t_expr, amount_col);
 
-	DELETE FROM vigil.priors p WHERE p.watch_id = w.id AND p.as_of = refresh_priors.as_of;
+	DELETE FROM vigil.priors p
+	WHERE p.watch_id = w.id AND (p.as_of = refresh_priors.as_of OR p.as_of < refresh_priors.as_of - keep);
 
+	-- hours of the day as detection counts them, by the zone's rules (AT
+	-- TIME ZONE would read a name that is also an abbreviation, such as
+	-- CET, as a fixed offset); the setting is restored before returning
+	zone := current_setting('TimeZone');
+	PERFORM set_config('TimeZone', w.time_zone, true);
 	EXECUTE format('SELECT pg_catalog.array_agg(COALESCE(c.n, 0)::pg_catalog.float8 / tot.n ORDER BY hh) '
 				   'FROM pg_catalog.generate_series(0, 23) hh '
 				   'CROSS JOIN (SELECT pg_catalog.count(*) AS n %s) tot '
-				   'LEFT JOIN (SELECT pg_catalog.date_part(''hour'', %s AT TIME ZONE $4)::int AS h, '
+				   'LEFT JOIN (SELECT pg_catalog.date_part(''hour'', %s)::int AS h, '
 				   '                  pg_catalog.count(*) AS n %s GROUP BY 1) c ON c.h = hh '
 				   'WHERE tot.n > 0',
 				   window_sql, t_expr, window_sql)
-		INTO hours USING w.id, as_of, as_of - history, w.time_zone;
+		INTO hours USING w.id, as_of, as_of - history;
+	PERFORM set_config('TimeZone', zone, true);
 
 	EXECUTE format('INSERT INTO vigil.priors (watch_id, as_of, category, n, log_mean, log_stddev, hour_shares) '
 				   'SELECT $1, $2, NULL, pg_catalog.count(*), pg_catalog.avg(s.l), '
@@ -932,7 +963,7 @@ BEGIN
 					   'FROM (SELECT pg_catalog.format(''%%s'', t.%I) AS c, '
 					   '             pg_catalog.ln(t.%I::pg_catalog.float8) AS l '
 					   '      %s AND t.%I > 0 AND t.%I IS NOT NULL) s '
-					   'GROUP BY s.c ORDER BY pg_catalog.count(*) DESC, s.c LIMIT 1000',
+					   'GROUP BY s.c ORDER BY pg_catalog.count(*) DESC, s.c LIMIT 200',
 					   cat_col, amount_col, window_sql, amount_col, cat_col)
 			USING w.id, as_of, as_of - history;
 		GET DIAGNOSTICS n = ROW_COUNT;
@@ -942,9 +973,9 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION vigil.refresh_priors(regclass, timestamptz, interval) IS
-	'take a snapshot of the watch''s population priors (amounts per category, traffic per hour) from the rows in [as_of - history, as_of); returns the rows written';
+COMMENT ON FUNCTION vigil.refresh_priors(regclass, timestamptz, interval, interval) IS
+	'take a snapshot of the watch''s population priors (amounts per category, traffic per hour) from the rows in [as_of - history, as_of), dropping snapshots older than as_of - keep; returns the rows written';
 
-REVOKE ALL ON FUNCTION vigil.refresh_priors(regclass, timestamptz, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION vigil.refresh_priors(regclass, timestamptz, interval) TO vigil_admin;
+REVOKE ALL ON FUNCTION vigil.refresh_priors(regclass, timestamptz, interval, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.refresh_priors(regclass, timestamptz, interval, interval) TO vigil_admin;
 GRANT SELECT, INSERT, DELETE ON vigil.priors TO vigil_admin;

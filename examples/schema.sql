@@ -100,6 +100,9 @@ CREATE TABLE transactions (
 	is_fraud boolean,						-- label, when known (chargeback, generator)
 	fraud_pattern text,						-- the generator's pattern label; NULL otherwise
 	received_at timestamptz NOT NULL DEFAULT now(),
+	-- a located row was paid in person (online ones have no location): only
+	-- those say where the card was, for the impossible_travel rule
+	card_present boolean GENERATED ALWAYS AS (lat IS NOT NULL) STORED,
 	CHECK ((lat IS NULL) = (lon IS NULL))
 );
 
@@ -138,4 +141,5 @@ SELECT vigil.watch('transactions',
 				   lon_column => 'lon',
 				   merchant_column => 'merchant_id',
 				   category_column => 'category',
+				   card_present_column => 'card_present',
 				   alert_threshold => 0.5);

@@ -66,6 +66,24 @@ SELECT vigil.refresh_priors('pay_epoch', '2020-01-15') AS rows_written;
 SELECT category, n FROM vigil.priors p JOIN vigil.watches w ON w.id = p.watch_id
 WHERE w.relation = 'pay_epoch'::regclass;
 
+-- Hours are counted by the zone's rules, as detection counts them, also
+-- for a zone name that is an abbreviation too (CET: UTC+1 in winter, UTC+2
+-- in summer, not a fixed UTC+1).
+CREATE TABLE pay_cet (id int PRIMARY KEY, card text, amount numeric, ts timestamptz);
+SELECT vigil.watch('pay_cet', 'card', 'amount', 'ts', time_zone => 'CET') > 0 AS watched;
+INSERT INTO pay_cet SELECT i, 'c', 10, timestamptz '2020-07-01 12:00+00' + i * interval '1 day'
+FROM generate_series(1, 20) i;
+SELECT vigil.refresh_priors('pay_cet', '2020-08-01') AS rows_written;
+SELECT (SELECT array_agg(h - 1) FROM generate_subscripts(hour_shares, 1) h WHERE hour_shares[h] > 0) AS hours
+FROM vigil.priors p JOIN vigil.watches w ON w.id = p.watch_id WHERE w.relation = 'pay_cet'::regclass;
+SHOW TimeZone;
+
+-- Snapshots older than keep before the new one are dropped.
+SELECT vigil.refresh_priors('pay_cet', '2020-08-15') AS rows_written;
+SELECT vigil.refresh_priors('pay_cet', '2020-09-01', keep => '10 days') AS rows_written;
+SELECT as_of FROM vigil.priors p JOIN vigil.watches w ON w.id = p.watch_id
+WHERE w.relation = 'pay_cet'::regclass ORDER BY 1;
+
 -- Errors.
 CREATE FUNCTION try(stmt text) RETURNS text
 	LANGUAGE plpgsql AS $$
@@ -86,6 +104,8 @@ SELECT what, try(stmt) FROM (VALUES
 	('NULL as_of', $$SELECT vigil.refresh_priors('pay', NULL)$$),
 	('NULL history', $$SELECT vigil.refresh_priors('pay', now(), NULL)$$),
 	('no history', $$SELECT vigil.refresh_priors('pay', now(), '0')$$),
+	('NULL keep', $$SELECT vigil.refresh_priors('pay', now(), keep => NULL)$$),
+	('negative keep', $$SELECT vigil.refresh_priors('pay', now(), keep => '-1 day')$$),
 	('not watched', $$SELECT vigil.refresh_priors('unwatched')$$)) t(what, stmt);
 CREATE ROLE regress_vigil_priors;
 GRANT USAGE ON SCHEMA vigil TO regress_vigil_priors;
@@ -93,9 +113,19 @@ GRANT SELECT ON pay TO regress_vigil_priors;
 SET ROLE regress_vigil_priors;
 SELECT try($$SELECT vigil.refresh_priors('pay')$$) AS refresh_as_nobody;
 RESET ROLE;
+-- A vigil_admin whom the table's row-level security applies to is refused:
+-- the snapshot would be of the rows the policies show.
+GRANT vigil_admin TO regress_vigil_priors;
+ALTER TABLE pay ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_coffee ON pay USING (category = 'coffee');
+SET ROLE regress_vigil_priors;
+SELECT try($$SELECT vigil.refresh_priors('pay')$$) AS refresh_under_row_security;
+RESET ROLE;
+ALTER TABLE pay DISABLE ROW LEVEL SECURITY;
 
 -- The daily repair takes a snapshot of every watch's priors, from the last
--- 90 days (pay_epoch has no rows in them: no snapshot).
+-- 90 days, and drops those older than 90 days: pay has recent rows and
+-- keeps one snapshot; pay_epoch and pay_cet have none and keep nothing.
 INSERT INTO pay SELECT 200000 + i, 'recent', 4, now() - i * interval '1 hour', 'coffee'
 FROM generate_series(1, 100) i;
 SELECT w.relation, count(DISTINCT p.as_of) AS snapshots FROM vigil.watches w LEFT JOIN vigil.priors p ON p.watch_id = w.id
@@ -109,7 +139,7 @@ SELECT vigil.unwatch('pay');
 SELECT count(*) AS priors_left FROM vigil.priors p
 WHERE NOT EXISTS (SELECT FROM vigil.watches w WHERE w.id = p.watch_id);
 
-DROP TABLE pay, pay_epoch, unwatched;
+DROP TABLE pay, pay_epoch, pay_cet, unwatched;
 DROP FUNCTION try(text);
 DROP OWNED BY regress_vigil_priors;
 DROP EXTENSION vigil;

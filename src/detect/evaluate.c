@@ -161,7 +161,7 @@ vigil_label_read(const VigilLabel *ev, TupleTableSlot *slot, bool *label)
 	}
 	if (v != 0 && v != 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("label column \"%s\" holds %lld", ev->name, (long long) v),
 				 errhint("An integer label is 0 or 1 (1: fraud); NULL leaves a row out.")));
 	*label = v == 1;
@@ -274,6 +274,8 @@ vigil_evaluate(PG_FUNCTION_ARGS)
 	bool		nulls[11] = {false};
 	double		precision;
 	double		recall;
+	MemoryContext caller = CurrentMemoryContext;
+	Datum		result;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "vigil.evaluate must return a row");
@@ -301,8 +303,11 @@ vigil_evaluate(PG_FUNCTION_ARGS)
 							  (precision == 0 && recall == 0 ? 0.0 : NAN), &nulls[8]);
 	values[9] = float_or_null(r.average_precision, &nulls[9]);
 	values[10] = float_or_null(r.roc_auc, &nulls[10]);
+	/* the row, made before SPI's memory goes (a float8 need not be by value) */
+	MemoryContextSwitchTo(caller);
+	result = HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
 	vigil_pass_end(&p);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+	PG_RETURN_DATUM(result);
 }
 
 /*
@@ -387,6 +392,8 @@ vigil_calibrate(PG_FUNCTION_ARGS)
 	bool		nulls[5] = {false};
 	Oid			argtypes[2] = {FLOAT8OID, INT4OID};
 	Datum		args[2];
+	MemoryContext caller = CurrentMemoryContext;
+	Datum		result;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "vigil.calibrate must return a row");
@@ -437,6 +444,9 @@ vigil_calibrate(PG_FUNCTION_ARGS)
 							  "WHERE id OPERATOR(pg_catalog.=) $2",
 							  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not set the threshold of watch %d", p.w.id);
+	/* the row, made before SPI's memory goes (a float8 need not be by value) */
+	MemoryContextSwitchTo(caller);
+	result = HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
 	vigil_pass_end(&p);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+	PG_RETURN_DATUM(result);
 }

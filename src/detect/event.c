@@ -380,6 +380,8 @@ vigil_zone_offset(VigilZone *z, double t)
 		return 0;
 	if (t >= z->from && t < z->until)
 		return z->offset;
+	if (!(fabs(t) < 9.0e15))
+		return 0;				/* beyond any valid event time (vigil_event_valid) */
 	pt = (pg_time_t) floor(t);
 	found = pg_next_dst_boundary(&pt, &before, &before_dst, &boundary, &after, &after_dst, z->tz);
 	if (found < 0)

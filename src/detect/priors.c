@@ -4,7 +4,9 @@
  *		and giving each event the one current at its time.
  *
  * Priors are never written on the insert path: one shared row updated by
- * every insert would queue all inserters on its lock.  vigil.refresh_priors
+ * every insert would queue all inserters on its lock.  What a backend holds
+ * is bounded by what vigil.refresh_priors keeps: 200 categories a snapshot,
+ * snapshots of the last `keep` (90 days by default).  vigil.refresh_priors
  * takes a snapshot from the table's rows before a time (as_of), and an event
  * at time t is judged by the newest snapshot with as_of <= t, in detection
  * as in replay, evaluation and tuning: none of them sees rows after the
@@ -58,6 +60,25 @@ read_hours(Datum d, double *hours)
 	return true;
 }
 
+/* How many snapshots (distinct as_of, in order) the rows hold. */
+static int
+count_sets(SPITupleTable *tt, int nrows)
+{
+	int			n = 0;
+	double		last = 0.0;
+
+	for (int i = 0; i < nrows; i++)
+	{
+		bool		isnull;
+		double		as_of = DatumGetFloat8(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+
+		if (i == 0 || as_of != last)
+			n++;
+		last = as_of;
+	}
+	return n;
+}
+
 /*
  * The priors of watch watch_id, allocated in mcxt (inside the caller's SPI
  * connection, as the owner of vigil's tables).  None when the schema has no
@@ -89,16 +110,21 @@ vigil_priors_load(int32 watch_id, MemoryContext mcxt)
 		elog(ERROR, "could not read vigil.priors");
 	tt = SPI_tuptable;
 	nrows = (int) SPI_processed;
-	pr->sets = MemoryContextAllocZero(mcxt, sizeof(VigilPriorSet) * Max(nrows, 1));
+	pr->sets = MemoryContextAllocZero(mcxt, sizeof(VigilPriorSet) * Max(count_sets(tt, nrows), 1));
 	for (int i = 0; i < nrows; i = first)
 	{
 		bool		isnull;
 		double		as_of = DatumGetFloat8(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
 		VigilPriorSet *set = &pr->sets[pr->nsets++];
+		int			end = i;
 
+		/* the snapshot's rows: those up to the next as_of */
+		while (end < nrows &&
+			   DatumGetFloat8(SPI_getbinval(tt->vals[end], tt->tupdesc, 1, &isnull)) == as_of)
+			end++;
 		set->as_of = as_of;
-		set->categories = MemoryContextAlloc(mcxt, sizeof(VigilPrior) * (nrows - i));
-		for (first = i; first < nrows; first++)
+		set->categories = MemoryContextAlloc(mcxt, sizeof(VigilPrior) * (end - i));
+		for (first = i; first < end; first++)
 		{
 			HeapTuple	t = tt->vals[first];
 			VigilPrior	prior;
@@ -107,8 +133,6 @@ vigil_priors_load(int32 watch_id, MemoryContext mcxt)
 			bool		cat_null;
 			bool		hours_null;
 
-			if (DatumGetFloat8(SPI_getbinval(t, tt->tupdesc, 1, &isnull)) != as_of)
-				break;
 			cat = SPI_getbinval(t, tt->tupdesc, 2, &cat_null);
 			prior.n = DatumGetFloat8(SPI_getbinval(t, tt->tupdesc, 3, &isnull));
 			prior.log_mean = DatumGetFloat8(SPI_getbinval(t, tt->tupdesc, 4, &isnull));
@@ -131,6 +155,7 @@ vigil_priors_load(int32 watch_id, MemoryContext mcxt)
 		}
 		qsort(set->categories, set->ncategories, sizeof(VigilPrior), cmp_hash);
 	}
+	SPI_freetuptable(tt);
 	return pr;
 }
 

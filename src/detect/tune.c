@@ -204,7 +204,7 @@ search(Tuning *tu, VigilRule *rules, bool *off, int n, VigilFinding *findings,
 				if ((weights[k] == 0.0 && off[i]) || (weights[k] > 0.0 && !off[i] && weights[k] == was))
 					continue;
 				CHECK_FOR_INTERRUPTS();
-				/* a rule turned off keeps its weight for when it is on again */
+				/* weight 0 is off: the answer and apply keep the rule's weight */
 				off[i] = weights[k] == 0.0;
 				rules[i].weight = off[i] ? 0.0 : weights[k];
 				m = measure(tu, rules, n, findings, split, threshold);

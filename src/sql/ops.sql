@@ -99,9 +99,15 @@ BEGIN
 							   ORDER BY ws.id) LOOP
 		BEGIN
 			n := vigil.rebuild(rel, pg_catalog.now() OPERATOR(pg_catalog.-) history);	-- NULL: all rows
-			-- and today's snapshot of the population priors
-			PERFORM vigil.refresh_priors(rel);
 			RAISE NOTICE 'vigil: rebuilt % (% profiles)', rel, n;
+			-- and today's snapshot of the population priors; its failure is
+			-- no reason to undo the rebuild
+			BEGIN
+				PERFORM vigil.refresh_priors(rel);
+			EXCEPTION WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+				RAISE WARNING 'vigil: could not refresh the priors of %: %', rel, err;
+			END;
 		EXCEPTION
 			WHEN undefined_table OR undefined_object THEN
 				-- dropped or unwatched since the list was made: nothing to do

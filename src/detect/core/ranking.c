@@ -84,7 +84,6 @@ vigil_ranking_finish(VigilRanking *r, int64_t *positives, int64_t *negatives,
 void
 vigil_budget_init(VigilBudget *b, int64_t rows, double rate)
 {
-	b->rows = rows;
 	b->want = rate * (double) rows;
 	b->score = NAN;
 	b->above = 0;

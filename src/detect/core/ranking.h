@@ -39,7 +39,6 @@ extern void vigil_ranking_finish(VigilRanking *r, int64_t *positives, int64_t *n
 /* The threshold for an alert rate, from scores fed in descending order. */
 typedef struct VigilBudget
 {
-	int64_t		rows;			/* all rows, including those never fed */
 	double		want;			/* rows the rate asks for */
 	double		score;			/* the current group's score */
 	int64_t		above;			/* rows in the groups before it */

@@ -426,6 +426,10 @@ vigil_rule_check(const VigilRule *r, const char **why)
 			if (!(r->param[AR_SATURATE] > r->param[AR_RATIO]))
 				*why = "parameter \"saturate\" for rule kind amount_ratio must be greater than \"ratio\"";
 			break;
+		case VIGIL_RULE_CATEGORY_AMOUNT:
+			if (!(r->param[CA_SATURATE] > r->param[CA_THRESHOLD]))
+				*why = "parameter \"saturate\" for rule kind category_amount must be greater than \"threshold\"";
+			break;
 		default:
 			break;
 	}

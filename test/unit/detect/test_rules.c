@@ -1224,6 +1224,7 @@ category_amount(void)
 	VigilRule	r = rule(VIGIL_RULE_CATEGORY_AMOUNT);
 	VigilFinding f;
 	VigilEvent	e = event(T0, 100.0);
+	const char *why;
 
 	vigil_profile_init(&p);		/* a new card: no history needed */
 	CHECK(eval(&r, &p, &e, NULL) == 0.0);	/* no prior */
@@ -1248,6 +1249,9 @@ category_amount(void)
 	CHECK(eval(&r, &p, &e, NULL) == 0.0);
 	e.amount = -5.0;
 	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+	/* saturate must lie above the threshold */
+	set(&r, "threshold", 12.0);
+	CHECK(!vigil_rule_check(&r, &why) && strstr(why, "category_amount") != NULL);
 }
 
 /* quiet_hour: the watch's share of rows in the local hour, when known. */
