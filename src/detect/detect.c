@@ -315,8 +315,6 @@ row_event(const Detection *d, int64 i, VigilEvent *e)
 	const Row  *r = &d->rows[i];
 
 	e->t = r->t;
-	/* looked up again, not kept: a row here is 32 bytes */
-	e->utc_offset_s = vigil_zone_offset(d->w.zone, r->t);
 	e->amount = r->amount;
 	e->merchant_hash = r->merchant_hash;
 	e->has_merchant = r->has_merchant;
@@ -336,7 +334,8 @@ row_event(const Detection *d, int64 i, VigilEvent *e)
 		e->category_hash = 0;
 		e->has_location = e->has_category = false;
 	}
-	vigil_priors_apply(d->w.priors, e);
+	/* looked up here, not kept: a row here is 32 bytes */
+	vigil_event_localize(&d->w, e);
 }
 
 static char **sort_keys_text;

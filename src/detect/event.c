@@ -364,7 +364,7 @@ text_of(const VigilColumn *c, Datum d, int *len)
  * and one earlier in the same stretch widens it, so that rows of many keys
  * over the same hours (detection reads them key by key) share one lookup.
  */
-int32
+static int32
 vigil_zone_offset(VigilZone *z, double t)
 {
 	pg_time_t	pt;
@@ -396,6 +396,19 @@ vigil_zone_offset(VigilZone *z, double t)
 		z->offset = (int32) before;
 	}
 	return z->offset;
+}
+
+/*
+ * What e's watch knows beyond its row: the UTC offset of its time in the
+ * watch's zone and the population priors current then.  Every caller that
+ * folds or scores an event read by vigil_event_read calls it first;
+ * detection, which keeps rows compactly, calls it once per row it scores.
+ */
+void
+vigil_event_localize(const VigilWatch *w, VigilEvent *e)
+{
+	e->utc_offset_s = vigil_zone_offset(w->zone, e->t);
+	vigil_priors_apply(w->priors, e);
 }
 
 /*
@@ -447,7 +460,6 @@ vigil_event_read(const VigilWatch *w, TupleTableSlot *slot, VigilEvent *e,
 	e->t = time_from_datum(d, w->time.typid);
 	if (!isfinite(e->t))
 		return "time is not finite";
-	e->utc_offset_s = vigil_zone_offset(w->zone, e->t);
 
 	if (value_of(&w->lat, slot, &lat) && value_of(&w->lon, slot, &lon))
 	{

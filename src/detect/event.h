@@ -70,6 +70,6 @@ extern const char *vigil_event_from_slot(const VigilWatch *w, TupleTableSlot *sl
 										 VigilEvent *e, char **key);
 extern Jsonb *vigil_row_ref(const VigilWatch *w, TupleTableSlot *slot);
 extern unsigned vigil_watch_inputs(const VigilWatch *w);
-extern int32 vigil_zone_offset(VigilZone *z, double t);
+extern void vigil_event_localize(const VigilWatch *w, VigilEvent *e);
 
 #endif							/* VIGIL_EVENT_H */

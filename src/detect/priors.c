@@ -60,22 +60,24 @@ read_hours(Datum d, double *hours)
 	return true;
 }
 
+/* The snapshot time (epoch seconds) of row i of the priors query. */
+static double
+row_as_of(SPITupleTable *tt, int i)
+{
+	bool		isnull;
+
+	return DatumGetFloat8(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+}
+
 /* How many snapshots (distinct as_of, in order) the rows hold. */
 static int
 count_sets(SPITupleTable *tt, int nrows)
 {
 	int			n = 0;
-	double		last = 0.0;
 
 	for (int i = 0; i < nrows; i++)
-	{
-		bool		isnull;
-		double		as_of = DatumGetFloat8(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
-
-		if (i == 0 || as_of != last)
+		if (i == 0 || row_as_of(tt, i) != row_as_of(tt, i - 1))
 			n++;
-		last = as_of;
-	}
 	return n;
 }
 
@@ -92,7 +94,6 @@ vigil_priors_load(int32 watch_id, MemoryContext mcxt)
 	Datum		arg = Int32GetDatum(watch_id);
 	SPITupleTable *tt;
 	int			nrows;
-	int			first;
 
 	if (!OidIsValid(get_relname_relid("priors", get_namespace_oid("vigil", false))))
 		return pr;
@@ -111,22 +112,19 @@ vigil_priors_load(int32 watch_id, MemoryContext mcxt)
 	tt = SPI_tuptable;
 	nrows = (int) SPI_processed;
 	pr->sets = MemoryContextAllocZero(mcxt, sizeof(VigilPriorSet) * Max(count_sets(tt, nrows), 1));
-	for (int i = 0; i < nrows; i = first)
+	for (int i = 0, end; i < nrows; i = end)
 	{
-		bool		isnull;
-		double		as_of = DatumGetFloat8(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
 		VigilPriorSet *set = &pr->sets[pr->nsets++];
-		int			end = i;
 
 		/* the snapshot's rows: those up to the next as_of */
-		while (end < nrows &&
-			   DatumGetFloat8(SPI_getbinval(tt->vals[end], tt->tupdesc, 1, &isnull)) == as_of)
-			end++;
-		set->as_of = as_of;
+		set->as_of = row_as_of(tt, i);
+		for (end = i + 1; end < nrows && row_as_of(tt, end) == set->as_of; end++)
+			;
 		set->categories = MemoryContextAlloc(mcxt, sizeof(VigilPrior) * (end - i));
-		for (first = i; first < end; first++)
+		for (int r = i; r < end; r++)
 		{
-			HeapTuple	t = tt->vals[first];
+			HeapTuple	t = tt->vals[r];
+			bool		isnull;
 			VigilPrior	prior;
 			Datum		cat;
 			Datum		hours;

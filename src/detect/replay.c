@@ -280,7 +280,7 @@ vigil_pass_run(VigilPass *p)
 					MemoryContextSwitchTo(rowcxt);
 				}
 				/* as detection does, a row the profile refuses is skipped */
-				vigil_priors_apply(p->w.priors, &e);
+				vigil_event_localize(&p->w, &e);
 				memcpy(&before, &prof, sizeof(VigilProfile));
 				if (vigil_profile_fold(&prof, &e) && p->row_done != NULL && e.t >= p->since)
 					p->row_done(p, slot, curkey.data, &e, &before);
