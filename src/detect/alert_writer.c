@@ -80,8 +80,11 @@ static SPIPlanPtr skip_plan = NULL;
 /*
  * The two inserts, prepared once per backend.  Every value comes as an
  * array, one element per row, and the rows are made by one scan of the
- * arrays in order (alert ids follow arrival).  An alert's fired rules come
- * as the text of a text[] (an array of arrays cannot be a parameter).
+ * arrays in order (alert ids follow arrival).  The arrays are unnested in
+ * the select list, where they advance in step a row at a time; in FROM
+ * (ROWS FROM) each would first be copied into a tuplestore, which a large
+ * flush spills to disk.  An alert's fired rules come as the text of a
+ * text[] (an array of arrays cannot be a parameter).
  */
 static void
 prepare_plans(void)
@@ -97,15 +100,13 @@ prepare_plans(void)
 	alert_plan = vigil_prepare_plan(
 						 "INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, "
 						 "score, fired, explanation, status) "
-						 "SELECT $1, $2, r, k, a, t, s, f::pg_catalog.text[], e, $10 "
-						 "FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
-						 "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), "
-						 "pg_catalog.unnest($9)) AS u(r, k, a, t, s, f, e)",
+						 "SELECT $1, $2, pg_catalog.unnest($3), pg_catalog.unnest($4), "
+						 "pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
+						 "pg_catalog.unnest($8)::pg_catalog.text[], pg_catalog.unnest($9), $10",
 						 10, alert_args);
 	skip_plan = vigil_prepare_plan(
 						"INSERT INTO vigil.skipped (watch_id, relation, row_ref, reason) "
-						"SELECT $1, $2, r, why "
-						"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(r, why)",
+						"SELECT $1, $2, pg_catalog.unnest($3), pg_catalog.unnest($4)",
 						4, skip_args);
 }
 
