@@ -28,7 +28,7 @@ OBJS = src/vigil.o src/guc.o src/redact.o src/utility.o src/plan.o \
 	src/detect/profile_type.o src/detect/event.o src/detect/rule_table.o src/detect/score.o \
 	src/detect/watch_cache.o src/detect/detect.o src/detect/keyset.o src/detect/profile_write.o \
 	src/detect/profile_hint.o src/detect/replay.o src/detect/verify.o src/detect/alert_writer.o \
-	src/detect/evaluate.o src/detect/tune.o src/detect/priors.o \
+	src/detect/evaluate.o src/detect/tune.o src/detect/priors.o src/detect/train.o src/detect/xgboost.o \
 	src/notify/launcher.o src/notify/notifier.o src/notify/outbox.o src/notify/message.o \
 	src/notify/http.o src/notify/sns.o src/notify/credentials.o src/notify/metrics.o \
 	$(CORE_SRCS:.c=.o)
@@ -39,7 +39,7 @@ OBJS = src/vigil.o src/guc.o src/redact.o src/utility.o src/plan.o \
 # release, so installed databases follow with ALTER EXTENSION vigil UPDATE.
 SQL_PIECES = src/sql/header.sql src/sql/stats.sql src/sql/engine.sql src/sql/watch.sql \
 	src/sql/notify.sql src/sql/ops.sql src/sql/metrics.sql src/sql/admin.sql \
-	src/sql/verify.sql src/sql/evaluate.sql src/sql/priors.sql
+	src/sql/verify.sql src/sql/evaluate.sql src/sql/priors.sql src/sql/models.sql
 DATA_built = vigil--$(EXTVERSION).sql
 DATA = vigil--0.1.sql vigil--0.1--0.2.sql
 
@@ -54,7 +54,7 @@ REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 # folding a row about a tenth faster.
 PG_CFLAGS = -Wall -Wextra -Werror -flto=auto -fno-semantic-interposition
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(includedir_server)
-SHLIB_LINK = -lcurl -lcrypto -lm
+SHLIB_LINK = -lcurl -lcrypto -lm -ldl
 
 # Unit tests sit in test/unit/<part>/ as the code they test sits in src/; the
 # binaries all go to test/unit/bin/, where vpath finds each one's source.

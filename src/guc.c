@@ -29,6 +29,7 @@ char	   *vigil_sns_endpoint = NULL;
 char	   *vigil_cloudwatch_namespace = NULL;
 char	   *vigil_cloudwatch_endpoint = NULL;
 int			vigil_profile_location_cache = 1024;
+int			vigil_train_threads = 1;
 int			vigil_batch_size = 100;
 int			vigil_max_attempts = 10;
 int			vigil_retry_base_ms = 500;
@@ -105,6 +106,11 @@ vigil_guc_init(bool preloading)
 							 "Off: every profile write goes through INSERT ... ON CONFLICT DO UPDATE, slower "
 							 "but independent of PostgreSQL's internals (a safety switch).",
 							 &vigil_direct_profile_writes, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vigil.train_threads",
+							"Threads vigil.train lets libxgboost use.",
+							"Each is a thread inside the training backend, busy for the whole training.",
+							&vigil_train_threads, 1, 1, 64,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 	if (preloading)
 		DefineCustomStringVariable("vigil.database",
 								   "Database the notifier connects to (where vigil is installed).",

@@ -12,6 +12,7 @@ extern bool vigil_enabled;
 extern bool vigil_direct_profile_writes;
 extern char *vigil_database;
 extern int	vigil_profile_location_cache;
+extern int	vigil_train_threads;
 extern char *vigil_sns_topic_arn;
 extern char *vigil_aws_region;
 extern char *vigil_sns_endpoint;

@@ -10,6 +10,7 @@ packages=(
 	postgresql-15-cron
 	libcurl4-openssl-dev
 	libssl-dev
+	libxgboost-dev
 	libipc-run-perl
 	python3
 	python3-botocore

@@ -77,11 +77,12 @@ fuzz: $(FUZZ_BINS)
 
 .PHONY: fuzz-build fuzz-check fuzz
 
-# Regenerate the generated seeds (profiles, summaries, rule inputs) after a
-# layout change; see test/fuzz/make_seeds.c.  The files are committed.
+# Regenerate the generated seeds (profiles, summaries, rule inputs, tree
+# ensembles) after a layout change; see test/fuzz/make_seeds.c.  The files
+# are committed.
 fuzz-seeds: $(SAN_OBJS)
 	$(FUZZ_CC) $(SAN_CFLAGS) -o $(FUZZ_BIN)/make_seeds test/fuzz/make_seeds.c $(SAN_OBJS) -lcrypto -lm
-	mkdir -p $(addprefix test/fuzz/corpus/,profile_recv profile_in stats_in stats_recv rules)
+	mkdir -p $(addprefix test/fuzz/corpus/,profile_recv profile_in stats_in stats_recv rules trees)
 	$(FUZZ_BIN)/make_seeds test/fuzz/corpus
 
 .PHONY: fuzz-seeds

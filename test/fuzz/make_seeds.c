@@ -2,7 +2,8 @@
  * make_seeds.c
  *		Writes the generated part of the seed corpora in test/fuzz/corpus:
  *		genuine profiles (binary and text forms), summaries of real data
- *		sets (binary and text), and rule inputs in fuzz_rules's format.
+ *		sets (binary and text), rule inputs in fuzz_rules's format, and
+ *		tree ensembles followed by feature vectors for fuzz_trees.
  *
  * Run by `make fuzz-seeds`, which is needed only when a layout changes
  * (VIGIL_PROFILE_VERSION, the input format of fuzz.h): the files are
@@ -19,6 +20,7 @@
 
 #include "detect/core/profile.h"
 #include "detect/core/rules.h"
+#include "detect/core/trees.h"
 #include "stats/core/welford.h"
 
 static const char *dir = "test/fuzz/corpus";
@@ -373,6 +375,157 @@ rules(void)
 	write_rule("inconsistent", VIGIL_RULE_AMOUNT_ZSCORE, bad, badv, 3, 4, 50.0, 3600.0, 21);
 }
 
+/*
+ * An ensemble's byte form followed by feature vectors as fuzz_trees reads
+ * them: per value a tag byte, 0 and hundredths as a 16-bit number, or 1 for
+ * a missing value.
+ */
+static void
+write_trees(const char *name, const VigilTrees *t, const double *xs, int nx)
+{
+	static uint8_t b[65536];
+	const char *why;
+	size_t		n;
+
+	if (!vigil_trees_valid(t, &why) || vigil_trees_size(t) + 3 * (size_t) nx > sizeof(b))
+	{
+		fprintf(stderr, "make_seeds: %s is invalid or too big: %s\n", name, why ? why : "");
+		exit(1);
+	}
+	vigil_trees_write(t, b);
+	n = vigil_trees_size(t);
+	for (int i = 0; i < nx; i++)
+	{
+		if (isnan(xs[i]))
+			b[n++] = 1;
+		else
+		{
+			uint16_t	h = (uint16_t) (int16_t) lround(xs[i] * 100.0);
+
+			b[n++] = 0;
+			b[n++] = (uint8_t) (h & 0xFF);
+			b[n++] = (uint8_t) (h >> 8);
+		}
+	}
+	write_file("trees", name, b, n);
+}
+
+/* A leaf of a tree ensemble. */
+static VigilTreeNode
+tree_leaf(float v)
+{
+	VigilTreeNode n = {-1, v, -1, -1, false};
+
+	return n;
+}
+
+/* An inner node of a tree ensemble. */
+static VigilTreeNode
+tree_split(int32_t f, float v, int32_t left, int32_t right, bool default_left)
+{
+	VigilTreeNode n = {f, v, left, right, default_left};
+
+	return n;
+}
+
+/*
+ * Ensembles laid out as XGBoost lays them out (children numbered after
+ * their parents): a stump, a full tree of depth 3, stumps with a leaf-only
+ * tree, the widest feature vector, and a random ensemble of 20 trees.
+ */
+static void
+trees(void)
+{
+	static const int32_t one_root[] = {0};
+	static const int32_t four_roots[] = {0, 3, 6, 9};
+	static const double stump_x[] = {0, 0.5, NAN, 1, -3};
+	static const double depth3_x[] = {0.5, 0, 0, 0.5, 2, -1, 1, 5, 0, 6, 0, 3, NAN, NAN, NAN};
+	static const double several_x[] = {11, -5, NAN, 9.99, -3, 0, NAN, NAN, 1};
+	static VigilTreeNode nodes[1024];
+	static int32_t roots[20];
+	static double xs[8 * 6];
+	VigilTrees	t = {1, 1, 3, 0.125f, one_root, nodes};
+	uint64_t	seed = 31;
+	int32_t		n = 0;
+
+	nodes[0] = tree_split(0, 0.5f, 1, 2, true);
+	nodes[1] = tree_leaf(-0.25f);
+	nodes[2] = tree_leaf(0.75f);
+	write_trees("stump", &t, stump_x, 5);
+
+	nodes[0] = tree_split(0, 1.0f, 1, 2, false);
+	nodes[1] = tree_split(1, 2.0f, 3, 4, true);
+	nodes[2] = tree_split(2, 3.0f, 5, 6, true);
+	nodes[3] = tree_split(2, 4.0f, 7, 8, false);
+	nodes[4] = tree_split(2, 0.0f, 9, 10, true);
+	nodes[5] = tree_split(1, 5.0f, 11, 12, false);
+	nodes[6] = tree_split(0, 6.0f, 13, 14, true);
+	for (int i = 7; i < 15; i++)
+		nodes[i] = tree_leaf((float) (i - 6) * 0.125f);
+	t.nfeatures = 3;
+	t.nnodes = 15;
+	t.base_margin = 0.0f;
+	write_trees("depth3", &t, depth3_x, 15);
+
+	nodes[0] = tree_split(0, 10.0f, 1, 2, true);
+	nodes[1] = tree_leaf(0.1f);
+	nodes[2] = tree_leaf(-0.2f);
+	nodes[3] = tree_split(1, -3.0f, 4, 5, false);
+	nodes[4] = tree_leaf(0.3f);
+	nodes[5] = tree_leaf(0.05f);
+	nodes[6] = tree_split(2, 0.0f, 7, 8, true);
+	nodes[7] = tree_leaf(-0.7f);
+	nodes[8] = tree_leaf(0.4f);
+	nodes[9] = tree_leaf(0.01f);
+	t.ntrees = 4;
+	t.nnodes = 10;
+	t.base_margin = -0.5f;
+	t.roots = four_roots;
+	write_trees("several", &t, several_x, 9);
+
+	nodes[0] = tree_split(VIGIL_TREES_MAX_FEATURES - 1, 0.0f, 1, 2, false);
+	nodes[1] = tree_leaf(-1.0f);
+	nodes[2] = tree_leaf(1.0f);
+	t.nfeatures = VIGIL_TREES_MAX_FEATURES;
+	t.ntrees = 1;
+	t.nnodes = 3;
+	t.roots = one_root;
+	write_trees("wide", &t, NULL, 0);
+
+	/* each tree grown breadth first, splitting 3 times in 5, to depth 4 */
+	for (int k = 0; k < 20; k++)
+	{
+		int32_t		next = n + 1;
+
+		roots[k] = n;
+		for (int32_t i = n; i < next; i++)
+		{
+			int32_t		depth = 0;
+
+			for (int32_t m = i - n + 1; m > 1; m /= 2)
+				depth++;
+			if (depth < 4 && uniform(&seed) < 0.6)
+			{
+				nodes[i] = tree_split((int32_t) (uniform(&seed) * 8.0),
+									  (float) (int) (uniform(&seed) * 400.0 - 200.0) / 100.0f,
+									  next, next + 1, uniform(&seed) < 0.5);
+				next += 2;
+			}
+			else
+				nodes[i] = tree_leaf((float) (uniform(&seed) - 0.5) * 0.3f);
+		}
+		n = next;
+	}
+	for (int i = 0; i < 8 * 6; i++)
+		xs[i] = i % 7 == 3 ? NAN : (double) (int) (uniform(&seed) * 500.0 - 250.0) / 100.0;
+	t.nfeatures = 8;
+	t.ntrees = 20;
+	t.nnodes = n;
+	t.base_margin = -1.3862944f;	/* base_score 0.2 */
+	t.roots = roots;
+	write_trees("xgboost_like", &t, xs, 8 * 6);
+}
+
 /* Write every generated seed. */
 int
 main(int argc, char **argv)
@@ -382,5 +535,6 @@ main(int argc, char **argv)
 	profiles();
 	stats();
 	rules();
+	trees();
 	return 0;
 }

@@ -1,0 +1,109 @@
+-- Learned models: vigil.train and vigil.models.
+\set SHOW_CONTEXT never
+CREATE EXTENSION vigil;
+
+-- An error's SQLSTATE and message, or 'ok'.
+CREATE FUNCTION try(stmt text) RETURNS text
+	LANGUAGE plpgsql AS $$
+DECLARE
+	state text;
+	msg text;
+BEGIN
+	EXECUTE stmt;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+	RETURN state || ': ' || msg;
+END
+$$;
+
+-- 100 cards over 60 days, made by arithmetic (the same rows every run):
+-- ordinary amounts around each card's own level in a few categories, and
+-- fraud on one card in 50 rows: several times the card's level, at night,
+-- in electronics.  One row in 40 has no label.
+CREATE TABLE tx (
+	id int PRIMARY KEY,
+	card int NOT NULL,
+	amount numeric(12, 2) NOT NULL,
+	ts timestamptz NOT NULL,
+	category text NOT NULL,
+	fraud boolean,
+	fraud_text text,
+	all_false boolean
+);
+INSERT INTO tx
+SELECT i, c, CASE WHEN f THEN (10 + c % 7) * (6 + i % 5) ELSE (10 + c % 7) * (1 + (i * 7919 % 13) / 10.0) END,
+	   timestamptz '2025-03-01 00:00+00' + (i / 100) * interval '3 hours' + c * interval '1 minute'
+		   + CASE WHEN f THEN interval '0 hours' ELSE interval '12 hours' END,
+	   CASE WHEN f THEN 'electronics' ELSE (ARRAY['grocery', 'fuel', 'dining', 'pharmacy'])[1 + i * 31 % 4] END,
+	   CASE WHEN i % 40 = 0 THEN NULL ELSE f END, f::text, false
+FROM (SELECT i, i % 100 AS c, i * 2654435761 % 97 < 2 AS f FROM generate_series(1, 48000) i) g;
+SELECT count(*) AS rows, count(*) FILTER (WHERE fraud) AS fraud, count(*) FILTER (WHERE fraud IS NULL) AS unlabelled
+FROM tx;
+SELECT vigil.watch('tx', 'card', 'amount', 'ts', category_column => 'category') > 0 AS watched;
+
+-- Train with the defaults: the model is stored, not active, with its
+-- validation measures (the latest fifth of the rows' time held out) and
+-- the features it reads.
+SELECT vigil.train('tx', 'fraud') AS model \gset
+SELECT m.id = :model AS same_id, w.relation, m.label_column, m.train_rows,
+	   m.validation ->> 'rows' AS validation_rows, m.validation ->> 'positives' AS validation_fraud,
+	   (m.validation ->> 'pr_auc')::float8 > 0.9 AS learned,
+	   (m.validation ->> 'evaluator_disagreement')::float8 <= 1e-6 AS evaluators_agree,
+	   m.validation_from > m.first_event AND m.validation_from < m.last_event AS held_out,
+	   cardinality(m.categories) AS categories, m.params ->> 'rounds' AS rounds,
+	   length(m.trees) > 1000 AS has_trees
+FROM vigil.models m JOIN vigil.watches w ON w.id = m.watch_id;
+SELECT f FROM vigil.models, unnest(features) WITH ORDINALITY u(f, n) ORDER BY n;
+
+-- Options: a smaller model trains; unknown or out-of-range options are refused.
+SELECT vigil.train('tx', 'fraud', options => '{"rounds": 5, "max_depth": 2, "validation_share": 0.5}') AS small \gset
+SELECT (validation ->> 'evaluator_disagreement')::float8 <= 1e-6 AS evaluators_agree,
+	   params ->> 'rounds' AS rounds, params ->> 'max_depth' AS max_depth,
+	   validation ->> 'rows' AS validation_rows
+FROM vigil.models WHERE id = :small;
+SELECT try($$SELECT vigil.train('tx', 'fraud', options => '{"trees": 5}')$$);
+SELECT try($$SELECT vigil.train('tx', 'fraud', options => '{"rounds": 0}')$$);
+SELECT try($$SELECT vigil.train('tx', 'fraud', options => '{"max_depth": 2.5}')$$);
+SELECT try($$SELECT vigil.train('tx', 'fraud', options => '{"learning_rate": "fast"}')$$);
+SELECT try($$SELECT vigil.train('tx', 'fraud', options => '[1]')$$);
+SELECT try($$SELECT vigil.train('tx', 'fraud', options => NULL)$$);
+SELECT try($$SELECT vigil.train('tx', 'fraud', options => '{"max_rows": 1000}')$$);
+
+-- Labels: a missing column, one of another type, NULL, no labelled rows in
+-- the range, labels of one class.
+SELECT try($$SELECT vigil.train('tx', 'nope')$$);
+SELECT try($$SELECT vigil.train('tx', 'fraud_text')$$);
+SELECT try($$SELECT vigil.train('tx', NULL)$$);
+SELECT try($$SELECT vigil.train('tx', 'fraud', '2030-01-01', '2030-02-01')$$);
+SELECT try($$SELECT vigil.train('tx', 'all_false')$$);
+SELECT try($$SELECT vigil.train(NULL, 'fraud')$$);
+CREATE TABLE other (id int);
+SELECT try($$SELECT vigil.train('other', 'id')$$);
+
+-- Cancelled while boosting: the statement ends, nothing is stored, and the
+-- next training in the same session works.
+SET statement_timeout = '300ms';
+SELECT vigil.train('tx', 'fraud', options => '{"rounds": 5000, "max_depth": 8}');
+RESET statement_timeout;
+SELECT count(*) AS models FROM vigil.models;
+SELECT vigil.train('tx', 'fraud', options => '{"rounds": 3}') > 0 AS trained_again;
+
+-- For superusers and vigil_admin only; vigil_admin may read the models.
+CREATE ROLE train_user;
+CREATE ROLE train_admin IN ROLE vigil_admin;
+GRANT SELECT ON tx TO train_user, train_admin;
+SET ROLE train_user;
+SELECT try($$SELECT vigil.train('tx', 'fraud')$$);
+SELECT try($$SELECT count(*) FROM vigil.models$$);
+SET ROLE train_admin;
+SELECT vigil.train('tx', 'fraud', options => '{"rounds": 3}') > 0 AS trained_by_admin;
+SELECT created_by FROM vigil.models ORDER BY id DESC LIMIT 1;
+RESET ROLE;
+
+-- Unwatching drops the watch's models.
+SELECT vigil.unwatch('tx');
+SELECT count(*) AS models FROM vigil.models;
+DROP TABLE tx, other;
+DROP ROLE train_user, train_admin;
+DROP EXTENSION vigil;

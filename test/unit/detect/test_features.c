@@ -1,0 +1,139 @@
+/*
+ * test_features.c
+ *		Unit tests for the feature vector a learned model reads.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "detect/core/features.h"
+#include "events.h"
+#include "unit.h"
+
+/* 2025-03-05 12:00 UTC, a Wednesday. */
+#define T0 1741176000.0
+
+/* A card's profile after n events of amount, an hour apart, ending at t. */
+static void
+history(VigilProfile *p, int n, double amount, double t)
+{
+	vigil_profile_init(p);
+	for (int i = n - 1; i >= 0; i--)
+	{
+		VigilEvent	e = located(t - 3600.0 * i, amount, 48.85, 2.35);
+
+		e.has_merchant = true;
+		e.merchant_hash = vigil_hash64("shop", 4);
+		e.has_category = true;
+		e.category_hash = vigil_hash64("grocery", 7);
+		CHECK(vigil_profile_fold(p, &e));
+	}
+}
+
+/* Every name is set, and distinct. */
+static void
+names(void)
+{
+	for (int i = 0; i < VIGIL_NFEATURES; i++)
+	{
+		CHECK(vigil_feature_names[i] != NULL);
+		for (int j = 0; j < i; j++)
+			CHECK(strcmp(vigil_feature_names[i], vigil_feature_names[j]) != 0);
+	}
+}
+
+/* A new card: the amount and the time are known, the card's history is not. */
+static void
+new_card(void)
+{
+	VigilProfile p;
+	VigilEvent	e = event(T0, 99.0);
+	float		x[VIGIL_NFEATURES];
+
+	vigil_profile_init(&p);
+	vigil_features(&p, &e, 3.0f, x);
+	CHECK(x[VIGIL_F_AMOUNT] == 99.0f);
+	CHECK(x[VIGIL_F_LOG_AMOUNT] == (float) log1p(99.0));
+	CHECK(x[VIGIL_F_CARD_COUNT] == 0.0f);
+	CHECK(x[VIGIL_F_HOUR] == 12.0f);
+	CHECK(x[VIGIL_F_DAY_OF_WEEK] == 3.0f);
+	CHECK(x[VIGIL_F_CATEGORY] == 3.0f);
+	CHECK(isnan(x[VIGIL_F_CARD_MEAN]));
+	CHECK(isnan(x[VIGIL_F_CARD_Z]));
+	CHECK(isnan(x[VIGIL_F_SINCE_LAST]));
+	CHECK(isnan(x[VIGIL_F_NEW_MERCHANT]));
+	CHECK(isnan(x[VIGIL_F_KM_FROM_LAST]));
+	CHECK(isnan(x[VIGIL_F_PRIOR_Z]));
+	CHECK(isnan(x[VIGIL_F_POPULATION_HOUR_SHARE]));
+}
+
+/* A card with history: its statistics, windows, journey and novelty. */
+static void
+known_card(void)
+{
+	VigilProfile p;
+	VigilEvent	e = located(T0 + 1800.0, 100.0, 48.85, 2.35 + 1.0);
+	float		x[VIGIL_NFEATURES];
+
+	history(&p, 30, 20.0, T0);
+	e.has_merchant = true;
+	e.merchant_hash = vigil_hash64("other shop", 10);
+	e.has_category = true;
+	e.category_hash = vigil_hash64("grocery", 7);
+	vigil_features(&p, &e, NAN, x);
+	CHECK(x[VIGIL_F_CARD_COUNT] == 30.0f);
+	CHECK_CLOSE(x[VIGIL_F_CARD_MEAN], 20.0, 1e-6);
+	CHECK(x[VIGIL_F_CARD_SD] >= 0.0f && x[VIGIL_F_CARD_SD] < 1e-3f);
+	CHECK_CLOSE(x[VIGIL_F_CARD_RATIO], 5.0, 1e-6);
+	CHECK_CLOSE(x[VIGIL_F_CARD_MAX_RATIO], 5.0, 1e-6);
+	CHECK(x[VIGIL_F_SINCE_LAST] == 1800.0f);
+	CHECK(x[VIGIL_F_COUNT_1H] == 1.0f);
+	CHECK(x[VIGIL_F_SUM_1H] == 20.0f);
+	CHECK(x[VIGIL_F_COUNT_24H] == 16.0f);	/* the ring holds 16 */
+	CHECK_CLOSE(x[VIGIL_F_KM_FROM_LAST], 73.1, 0.01);
+	CHECK_CLOSE(x[VIGIL_F_KMH_FROM_LAST], 2.0 * x[VIGIL_F_KM_FROM_LAST], 1e-6);
+	CHECK(x[VIGIL_F_NEW_MERCHANT] == 1.0f);
+	CHECK(x[VIGIL_F_NEW_CATEGORY] == 0.0f);
+	CHECK(x[VIGIL_F_MERCHANTS_SEEN] == 1.0f);
+	CHECK(x[VIGIL_F_CATEGORIES_SEEN] == 1.0f);
+	CHECK(x[VIGIL_F_CARD_HOUR_SHARE] >= 0.0f && x[VIGIL_F_CARD_HOUR_SHARE] <= 1.0f);
+	CHECK(isnan(x[VIGIL_F_CATEGORY]));
+}
+
+/* Priors and the time zone: local hour and day, the population's features. */
+static void
+priors_and_zone(void)
+{
+	VigilProfile p;
+	VigilEvent	e = event(T0 - 13 * 3600.0, 50.0);	/* Tuesday 23:00 UTC */
+	float		x[VIGIL_NFEATURES];
+
+	vigil_profile_init(&p);
+	e.utc_offset_s = 2 * 3600;	/* Wednesday 01:00 local */
+	e.prior_n = 1000.0;
+	e.prior_log_mean = log(25.0);
+	e.prior_log_sd = 0.5;
+	e.prior_hour_share = 0.01;
+	e.has_prior_hour = true;
+	vigil_features(&p, &e, NAN, x);
+	CHECK(x[VIGIL_F_HOUR] == 1.0f);
+	CHECK(x[VIGIL_F_DAY_OF_WEEK] == 3.0f);
+	CHECK_CLOSE(x[VIGIL_F_PRIOR_Z], log(2.0) / 0.5, 1e-6);
+	CHECK_CLOSE(x[VIGIL_F_PRIOR_RATIO], 2.0, 1e-6);
+	CHECK(x[VIGIL_F_PRIOR_COUNT] == 1000.0f);
+	CHECK(x[VIGIL_F_POPULATION_HOUR_SHARE] == 0.01f);
+
+	/* before 1970 the day of the week still counts from Sunday */
+	e = event(-86400.0, 1.0);	/* 1969-12-31, a Wednesday */
+	vigil_features(&p, &e, NAN, x);
+	CHECK(x[VIGIL_F_DAY_OF_WEEK] == 3.0f);
+}
+
+int
+main(void)
+{
+	RUN(names);
+	RUN(new_card);
+	RUN(known_card);
+	RUN(priors_and_zone);
+	return UNIT_DONE();
+}
