@@ -106,4 +106,5 @@ SELECT vigil.unwatch('tx');
 SELECT count(*) AS models FROM vigil.models;
 DROP TABLE tx, other;
 DROP ROLE train_user, train_admin;
+DROP FUNCTION try(text);
 DROP EXTENSION vigil;

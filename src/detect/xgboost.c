@@ -245,6 +245,19 @@ container(JsonbContainer *o, const char *key)
 	return member(o, key, jbvBinary, &res)->val.binary.data;
 }
 
+/* Element i of array a, which must be an array or an object. */
+static JsonbContainer *
+element_container(JsonbContainer *a, int i)
+{
+	JsonbValue *v = getIthJsonbValueFromContainer(a, i);
+
+	if (v == NULL || v->type != jbvBinary)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("xgboost's model has a tree that is not an object")));
+	return v->val.binary.data;
+}
+
 /* Element i of array a as a float, read from its text as strtof would. */
 static float
 element_float(JsonbContainer *a, int i)
@@ -302,8 +315,7 @@ vigil_boost_trees(const char *json, int features)
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 				 errmsg("xgboost's model has no trees")));
 	for (int i = 0; i < ntrees; i++)
-		total += JsonContainerSize(container(getIthJsonbValueFromContainer(trees, i)->val.binary.data,
-											 "left_children"));
+		total += JsonContainerSize(container(element_container(trees, i), "left_children"));
 	if (total > (1 << 24))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -313,7 +325,7 @@ vigil_boost_trees(const char *json, int features)
 	t->nnodes = 0;
 	for (int i = 0; i < ntrees; i++)
 	{
-		JsonbContainer *tree = getIthJsonbValueFromContainer(trees, i)->val.binary.data;
+		JsonbContainer *tree = element_container(trees, i);
 		JsonbContainer *left = container(tree, "left_children");
 		JsonbContainer *right = container(tree, "right_children");
 		JsonbContainer *split = container(tree, "split_indices");
