@@ -257,8 +257,9 @@ ratio(int64 a, int64 b)
 }
 
 /*
- * vigil.evaluate(relation, label_column, since, until, threshold): how the
- * watch's rules do against the labels of the rows in [since, until):
+ * vigil.evaluate(relation, label_column, since, until, threshold, model):
+ * how the watch's rules and active model (or that model) do against the
+ * labels of the rows in [since, until):
  * counts, precision, recall and F1 at the watch's threshold (or the one
  * given), and the average precision (PR-AUC) and ROC-AUC of the scores.
  * Rows without a label are left out.
@@ -284,6 +285,7 @@ vigil_evaluate(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("threshold must be in (0, 1], not %g", PG_GETARG_FLOAT8(4))));
 	evaluate_pass(&p, &ev, fcinfo, "vigil.evaluate", false);
+	vigil_pass_model_arg(&p, fcinfo, 5);
 	if (!PG_ARGISNULL(4))
 		ev.threshold = PG_GETARG_FLOAT8(4);
 	vigil_pass_run(&p);

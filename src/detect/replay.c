@@ -356,6 +356,27 @@ vigil_pass_load_watch(VigilPass *p)
 	as_owner(load_watch, p);
 }
 
+/* Score with model p->model_id (run as the owner of vigil's tables). */
+static void
+use_model(VigilPass *p)
+{
+	vigil_scorer_use_model(&p->scorer, p->w.id, p->model_id, CurrentMemoryContext);
+}
+
+/*
+ * Score the pass with the model that argument n names instead of the
+ * watch's active one; a NULL argument keeps the active one, as does a
+ * function of an older version's schema that has no such argument.
+ */
+void
+vigil_pass_model_arg(VigilPass *p, FunctionCallInfo fcinfo, int n)
+{
+	if (n >= PG_NARGS() || PG_ARGISNULL(n))
+		return;
+	p->model_id = PG_GETARG_INT64(n);
+	as_owner(use_model, p);
+}
+
 /*
  * Start a pass over the table that function fname was given as its first
  * argument (which must not be NULL): open it for reading, connect to SPI
@@ -383,26 +404,33 @@ vigil_pass_end(VigilPass *p)
 }
 
 /*
- * vigil.replay(relation, since, until, from_empty): the current rules over
- * the table's rows in [since, until), touching nothing live.  The profiles
- * they are scored against are built from every earlier row, as detection's
- * were; with from_empty, from the rows since then only.
+ * vigil.replay(relation, since, until, from_empty, model): the current
+ * rules and active model (or that model) over the table's rows in [since,
+ * until), touching nothing live.  The profiles they are scored against are
+ * built from every earlier row, as detection's were; with from_empty, from
+ * the rows since then only.
  */
 Datum
 vigil_replay(PG_FUNCTION_ARGS)
 {
 	VigilPass	p;
+	bool		from_empty = true;	/* 0.1's replay, which has three arguments */
 
-	if (PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("from_empty must not be NULL")));
+	if (PG_NARGS() > 3)
+	{
+		if (PG_ARGISNULL(3))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("from_empty must not be NULL")));
+		from_empty = PG_GETARG_BOOL(3);
+	}
 	vigil_pass_begin(&p, fcinfo, "vigil.replay");
+	vigil_pass_model_arg(&p, fcinfo, 4);
 	InitMaterializedSRF(fcinfo, 0);
 	p.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	p.since = vigil_time_arg(fcinfo, 1, -INFINITY);
 	p.until = vigil_time_arg(fcinfo, 2, INFINITY);
-	p.from = PG_GETARG_BOOL(3) ? p.since : -INFINITY;
+	p.from = from_empty ? p.since : -INFINITY;
 	p.row_done = replay_row;
 	vigil_pass_run(&p);
 	vigil_pass_end(&p);

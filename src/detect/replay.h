@@ -40,6 +40,7 @@ struct VigilPass
 	double		from;			/* rows folded: event times in [from, until) */
 	double		since;			/* rows handed to row_done: in [since, until) */
 	double		until;
+	int64		model_id;		/* scored with, if vigil_pass_model_arg named one */
 	ReturnSetInfo *rsinfo;		/* the result set, for functions returning one */
 	VigilRowDone row_done;		/* or NULL */
 	VigilKeyDone key_done;		/* or NULL */
@@ -49,6 +50,7 @@ struct VigilPass
 extern Relation vigil_open_table_arg(Oid relid, LOCKMODE lockmode, const char *fname);
 extern double vigil_time_arg(FunctionCallInfo fcinfo, int n, double def);
 extern void vigil_pass_load_watch(VigilPass *p);
+extern void vigil_pass_model_arg(VigilPass *p, FunctionCallInfo fcinfo, int n);
 extern void vigil_pass_run(VigilPass *p);
 extern void vigil_pass_begin(VigilPass *p, FunctionCallInfo fcinfo, const char *fname);
 extern void vigil_pass_end(VigilPass *p);

@@ -18,10 +18,29 @@
 #include "detect/jsonb_value.h"
 #include "detect/score.h"
 
+/* Whether any of the scorer's rules is of kind model. */
+static bool
+has_model_rule(const VigilScorer *s)
+{
+	for (int i = 0; i < s->nrules; i++)
+		if (s->rules[i].kind == VIGIL_RULE_MODEL)
+			return true;
+	return false;
+}
+
+/* Plan the rules' order for what the events carry and whether there is a model. */
+static void
+plan(VigilScorer *s)
+{
+	s->nplan = vigil_rules_plan(s->rules, s->nrules,
+								s->inputs | (s->model != NULL ? VIGIL_INPUT_MODEL : 0),
+								s->order, s->rest);
+}
+
 /*
  * Load the enabled rules of a watch, whose events carry what inputs
- * (VIGIL_INPUT_* bits) says, into mcxt (inside the caller's SPI
- * connection).
+ * (VIGIL_INPUT_* bits) says, and its active model if a rule uses one, into
+ * mcxt (inside the caller's SPI connection).
  */
 void
 vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
@@ -29,6 +48,7 @@ vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
 {
 	VigilLoadedRule *loaded = vigil_load_rules(watch_id, &s->nrules, mcxt);
 
+	s->inputs = inputs;
 	s->rules = MemoryContextAlloc(mcxt, sizeof(VigilRule) * Max(s->nrules, 1));
 	s->names = MemoryContextAlloc(mcxt, sizeof(char *) * Max(s->nrules, 1));
 	for (int i = 0; i < s->nrules; i++)
@@ -39,7 +59,55 @@ vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
 	s->findings = MemoryContextAlloc(mcxt, sizeof(VigilFinding) * Max(s->nrules, 1));
 	s->order = MemoryContextAlloc(mcxt, sizeof(int) * Max(s->nrules, 1));
 	s->rest = MemoryContextAlloc(mcxt, sizeof(double) * (s->nrules + 1));
-	s->nplan = vigil_rules_plan(s->rules, s->nrules, inputs, s->order, s->rest);
+	s->model = has_model_rule(s) ? vigil_model_load_active(watch_id, mcxt) : NULL;
+	plan(s);
+}
+
+/*
+ * Score with model model_id of watch watch_id (loaded into mcxt) instead of
+ * the active one, for backtests.  The rules stay the watch's, with the
+ * default rule of kind model added if none is enabled, as
+ * vigil.activate_model would add it.
+ */
+void
+vigil_scorer_use_model(VigilScorer *s, int32 watch_id, int64 model_id, MemoryContext mcxt)
+{
+	s->model = vigil_model_load_id(model_id, watch_id, mcxt);
+	if (!has_model_rule(s))
+	{
+		int			n = s->nrules + 1;
+		VigilRule  *rules = MemoryContextAlloc(mcxt, sizeof(VigilRule) * n);
+		char	  **names = MemoryContextAlloc(mcxt, sizeof(char *) * n);
+
+		memcpy(rules, s->rules, sizeof(VigilRule) * s->nrules);
+		memcpy(names, s->names, sizeof(char *) * s->nrules);
+		vigil_rule_defaults(&rules[s->nrules], VIGIL_RULE_MODEL);
+		names[s->nrules] = "model";
+		s->rules = rules;
+		s->names = names;
+		s->nrules = n;
+		s->findings = MemoryContextAlloc(mcxt, sizeof(VigilFinding) * n);
+		s->order = MemoryContextAlloc(mcxt, sizeof(int) * n);
+		s->rest = MemoryContextAlloc(mcxt, sizeof(double) * (n + 1));
+	}
+	plan(s);
+}
+
+/*
+ * e, or a copy of it in *copy that carries the probability the scorer's
+ * model gives it, when there is a model.
+ */
+static inline const VigilEvent *
+with_model(const VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
+		   VigilEvent *copy)
+{
+	/* the rules score nothing for these; the features assume neither */
+	if (s->model == NULL || !vigil_event_valid(e, NULL) || !vigil_profile_sound(before))
+		return e;
+	*copy = *e;
+	copy->model_probability = vigil_model_probability(s->model, before, e);
+	copy->has_model = true;
+	return copy;
 }
 
 /*
@@ -49,7 +117,10 @@ vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
 double
 vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e)
 {
-	return vigil_rules_score(s->rules, s->nrules, before, e, s->findings);
+	VigilEvent	copy;
+
+	return vigil_rules_score(s->rules, s->nrules, before, with_model(s, before, e, &copy),
+							 s->findings);
 }
 
 /*
@@ -62,8 +133,10 @@ double
 vigil_score_decide(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
 				   double threshold)
 {
+	VigilEvent	copy;
+
 	return vigil_rules_decide(s->rules, s->nrules, s->order, s->nplan, s->rest, threshold,
-							  before, e, s->findings);
+							  before, with_model(s, before, e, &copy), s->findings);
 }
 
 /* A member key: x as a JSON number (as jsonb_in makes it from float8out's text), or null. */
@@ -119,8 +192,10 @@ vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e)
 	JsonbParseState *state = NULL;
 	int			nfired = 0;
 	int			omitted;
+	VigilEvent	copy;
 
-	vigil_rules_explain(s->rules, s->nrules, before, e, s->findings);
+	vigil_rules_explain(s->rules, s->nrules, before, with_model(s, before, e, &copy),
+						s->findings);
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; i < s->nrules; i++)
 	{

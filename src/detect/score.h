@@ -10,14 +10,21 @@
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
+#include "detect/model.h"
 #include "detect/rule_table.h"
 
 /* An alert's explanation details at most this many of the rules that fired. */
 #define VIGIL_EXPLAIN_MAX 8
 
-/* A watch's rules, and the findings of the event scored last. */
+/*
+ * A watch's rules and model, and the findings of the event scored last.
+ * model is NULL when the watch has no active model or no enabled rule of
+ * kind model: then nothing computes a feature.
+ */
 typedef struct VigilScorer
 {
+	VigilModel *model;
+	unsigned	inputs;			/* what the watch's events carry (VIGIL_INPUT_*) */
 	VigilRule  *rules;
 	char	  **names;			/* rules[i] is called names[i] */
 	int			nrules;
@@ -29,6 +36,8 @@ typedef struct VigilScorer
 
 extern void vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
 							  MemoryContext mcxt);
+extern void vigil_scorer_use_model(VigilScorer *s, int32 watch_id, int64 model_id,
+								   MemoryContext mcxt);
 extern double vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e);
 extern double vigil_score_decide(VigilScorer *s, const VigilProfile *before,
 								 const VigilEvent *e, double threshold);

@@ -247,12 +247,8 @@ code_categories(Training *tr, int *n)
 		codes[i] = counted[i].hash;
 	qsort(codes, *n, sizeof(uint64), cmp_hash);
 	for (int64 i = 0; i < tr->rows; i++)
-	{
-		uint64	   *at = tr->category[i] == 0 ? NULL :
-			bsearch(&tr->category[i], codes, *n, sizeof(uint64), cmp_hash);
-
-		tr->x[i * VIGIL_NFEATURES + VIGIL_F_CATEGORY] = at != NULL ? (float) (at - codes) : NAN;
-	}
+		tr->x[i * VIGIL_NFEATURES + VIGIL_F_CATEGORY] =
+			vigil_category_code(codes, *n, tr->category[i]);
 	pfree(sorted);
 	pfree(counted);
 	return codes;

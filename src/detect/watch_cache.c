@@ -4,12 +4,12 @@
  *
  * Reading a watch and parsing its rules on every statement would cost a
  * single-row INSERT more than the rest of detection.  So each backend keeps
- * them, and forgets them all whenever vigil.watches, vigil.rules or
- * vigil.priors are written (a statement trigger sends a relcache
- * invalidation for the table,
- * which every backend, this one included, processes before its next
- * statement) or a watched table's definition changes.  Rule changes thus
- * still take effect on the next statement.
+ * them, and forgets them all whenever vigil.watches, vigil.rules,
+ * vigil.priors or vigil.models are written (a statement trigger sends a
+ * relcache invalidation for the table, which every backend, this one
+ * included, processes before its next statement) or a watched table's
+ * definition changes.  Rule changes and model activations thus take effect
+ * on the next statement.
  *
  * The invalidation callback only marks the cache stale; it is rebuilt at the
  * next trigger call, so a statement never sees its watch freed under it.
@@ -44,13 +44,14 @@ static Oid	watches_relid = InvalidOid;
 static Oid	rules_relid = InvalidOid;
 static Oid	profiles_relid = InvalidOid;
 static Oid	priors_relid = InvalidOid;
+static Oid	models_relid = InvalidOid;
 
 /* Relcache invalidation callback: forget everything if it concerns us. */
 static void
 invalidate(Datum arg pg_attribute_unused(), Oid relid)
 {
 	if (relid == InvalidOid || relid == watches_relid || relid == rules_relid ||
-		relid == priors_relid)
+		relid == priors_relid || relid == models_relid)
 	{
 		stale = true;
 		return;
@@ -77,6 +78,7 @@ reset(void)
 	rules_relid = get_relname_relid("rules", nsp);
 	profiles_relid = get_relname_relid("profiles", nsp);
 	priors_relid = get_relname_relid("priors", nsp);
+	models_relid = get_relname_relid("models", nsp);
 	stale = false;
 }
 

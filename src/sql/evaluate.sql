@@ -8,7 +8,7 @@
 
 CREATE FUNCTION vigil.evaluate(relation regclass, label_column text,
 							   since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
-							   threshold float8 DEFAULT NULL,
+							   threshold float8 DEFAULT NULL, model bigint DEFAULT NULL,
 							   OUT rows bigint, OUT positives bigint, OUT alert_threshold float8,
 							   OUT alerts bigint, OUT caught bigint, OUT alert_rate float8,
 							   OUT "precision" float8, OUT recall float8, OUT f1 float8,
@@ -17,8 +17,8 @@ CREATE FUNCTION vigil.evaluate(relation regclass, label_column text,
 	AS 'MODULE_PATHNAME', 'vigil_evaluate'
 	LANGUAGE C STABLE;
 
-COMMENT ON FUNCTION vigil.evaluate(regclass, text, timestamptz, timestamptz, float8) IS
-	'the watch''s rules and threshold (or that threshold) against a label column (boolean or 0/1; NULL rows left out) over the rows in [since, until): alert rate, precision, recall, F1, PR-AUC (average precision) and ROC-AUC; changes nothing';
+COMMENT ON FUNCTION vigil.evaluate(regclass, text, timestamptz, timestamptz, float8, bigint) IS
+	'the watch''s rules, active model (or that model) and threshold (or that threshold) against a label column (boolean or 0/1; NULL rows left out) over the rows in [since, until): alert rate, precision, recall, F1, PR-AUC (average precision) and ROC-AUC; changes nothing';
 
 CREATE FUNCTION vigil.evaluate_rules(relation regclass, label_column text,
 									 since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)

@@ -25,12 +25,35 @@ CREATE TABLE vigil.models (
 	validation jsonb NOT NULL,
 	-- the trees, in pg_vigil's own form (src/detect/core/trees.h)
 	trees bytea NOT NULL,
+	-- active: the watch's scorer, through its rule of kind model
+	-- (vigil.activate_model); shadow: scored beside it without alerting
+	-- (vigil.shadow_model); at most one of each per watch
+	state text NOT NULL DEFAULT 'inactive' CHECK (state IN ('inactive', 'active', 'shadow')),
+	state_changed_at timestamptz,
 	CHECK (first_event <= validation_from AND validation_from <= last_event)
 );
 
-COMMENT ON TABLE vigil.models IS 'learned models of each watch (vigil.train), with their validation measures';
+COMMENT ON TABLE vigil.models IS 'learned models of each watch (vigil.train), with their validation measures and state';
 
 CREATE INDEX models_watch ON vigil.models (watch_id);
+CREATE UNIQUE INDEX models_in_use ON vigil.models (watch_id, state) WHERE state <> 'inactive';
+
+-- A model this version could not score with exactly as it was validated
+-- (trees that do not decode, features it does not compute) is refused, so
+-- that a model copied from another database is checked before any watch
+-- can use it.
+CREATE FUNCTION vigil.models_validate() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'vigil_models_validate'
+	LANGUAGE C;
+
+REVOKE ALL ON FUNCTION vigil.models_validate() FROM PUBLIC;
+
+CREATE TRIGGER models_validate BEFORE INSERT OR UPDATE OF trees, features, categories
+	ON vigil.models FOR EACH ROW EXECUTE FUNCTION vigil.models_validate();
+
+-- Backends cache each watch's active model with its rules.
+CREATE TRIGGER invalidate_watches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vigil.models
+	FOR EACH STATEMENT EXECUTE FUNCTION vigil.invalidate_watches();
 
 SELECT pg_catalog.pg_extension_config_dump('vigil.models', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.models_id_seq', '');
@@ -51,4 +74,160 @@ COMMENT ON FUNCTION vigil.train(regclass, text, timestamptz, timestamptz, jsonb)
 REVOKE ALL ON FUNCTION vigil.train(regclass, text, timestamptz, timestamptz, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil.train(regclass, text, timestamptz, timestamptz, jsonb) TO vigil_admin;
 GRANT SELECT, INSERT, DELETE ON vigil.models TO vigil_admin;
+GRANT UPDATE (state, state_changed_at) ON vigil.models TO vigil_admin;
 GRANT USAGE ON SEQUENCE vigil.models_id_seq TO vigil_admin;
+
+-- The watch's rule of kind model, enabled: the first enabled one by name,
+-- else the first one enabled, else a new one with the defaults named
+-- "model" (or "model_2", ... if that name is taken).  Returns its name.
+CREATE FUNCTION vigil.ensure_model_rule(watch int)
+	RETURNS text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	r record;
+	candidate text := 'model';
+	n int := 1;
+BEGIN
+	SELECT ru.name, ru.enabled INTO r FROM vigil.rules ru
+	WHERE ru.watch_id = watch AND ru.kind = 'model'
+	ORDER BY ru.enabled DESC, ru.name LIMIT 1;
+	IF FOUND THEN
+		IF NOT r.enabled THEN
+			UPDATE vigil.rules ru SET enabled = true WHERE ru.watch_id = watch AND ru.name = r.name;
+			RAISE NOTICE 'rule "%" of kind model enabled', r.name;
+		END IF;
+		RETURN r.name;
+	END IF;
+	WHILE EXISTS (SELECT FROM vigil.rules ru WHERE ru.watch_id = watch AND ru.name = candidate) LOOP
+		n := n + 1;
+		candidate := 'model_' || n;
+	END LOOP;
+	INSERT INTO vigil.rules (watch_id, name, kind, params, weight, enabled)
+	SELECT watch, candidate, d.kind, d.params, d.weight, true
+	FROM vigil.rule_defaults() d WHERE d.kind = 'model';
+	RETURN candidate;
+END
+$$;
+
+REVOKE ALL ON FUNCTION vigil.ensure_model_rule(int) FROM PUBLIC;
+
+-- A model's row, locked with its watch's row: the watch's lock serializes
+-- the activations of its models.  Errors for a NULL or unknown id.
+CREATE FUNCTION vigil.lock_model(id bigint, OUT watch_id int, OUT relation regclass,
+								 OUT state text, OUT validation_from timestamptz,
+								 OUT alert_threshold float8)
+	RETURNS record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF lock_model.id IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'model id must not be NULL';
+	END IF;
+	SELECT m.watch_id INTO lock_model.watch_id FROM vigil.models m WHERE m.id = lock_model.id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'undefined_object',
+			MESSAGE = format('model %s does not exist', lock_model.id);
+	END IF;
+	SELECT w.relation, w.alert_threshold INTO lock_model.relation, lock_model.alert_threshold
+	FROM vigil.watches w WHERE w.id = lock_model.watch_id FOR UPDATE;
+	SELECT m.state, m.validation_from INTO lock_model.state, lock_model.validation_from
+	FROM vigil.models m WHERE m.id = lock_model.id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'undefined_object',
+			MESSAGE = format('model %s does not exist', lock_model.id);
+	END IF;
+END
+$$;
+
+REVOKE ALL ON FUNCTION vigil.lock_model(bigint) FROM PUBLIC;
+
+-- Make a model its watch's scorer from the next statement: it becomes the
+-- active one (the one before goes back to inactive), and the watch's rule
+-- of kind model is enabled (added if there is none).  With alert_rate,
+-- the watch's threshold is then calibrated (vigil.calibrate) on the rows
+-- the model was validated on and after: calibrating on the rows it was
+-- trained on would set the threshold by scores it is too sure of.  For
+-- superusers and vigil_admin.
+CREATE FUNCTION vigil.activate_model(id bigint, alert_rate float8 DEFAULT NULL,
+									 OUT model bigint, OUT previous_model bigint, OUT rule text,
+									 OUT alert_threshold float8, OUT previous_threshold float8)
+	RETURNS record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	m record;
+BEGIN
+	m := vigil.lock_model(activate_model.id);
+	SELECT x.id INTO activate_model.previous_model FROM vigil.models x
+	WHERE x.watch_id = m.watch_id AND x.state = 'active';
+	IF previous_model IS DISTINCT FROM activate_model.id THEN
+		UPDATE vigil.models x SET state = 'inactive', state_changed_at = now()
+		WHERE x.id = previous_model;
+		UPDATE vigil.models x SET state = 'active', state_changed_at = now()
+		WHERE x.id = activate_model.id;
+	END IF;
+	model := activate_model.id;
+	rule := vigil.ensure_model_rule(m.watch_id);
+	previous_threshold := m.alert_threshold;
+	IF activate_model.alert_rate IS NULL THEN
+		activate_model.alert_threshold := m.alert_threshold;
+		RAISE NOTICE 'the watch''s alert threshold is still %', m.alert_threshold
+			USING HINT = format('To alert on a share of rows with the model, calibrate: '
+								'SELECT * FROM vigil.calibrate(%L, 0.01, %L);',
+								m.relation,
+								to_char(m.validation_from AT TIME ZONE 'UTC',
+										'YYYY-MM-DD HH24:MI:SS+00'));
+	ELSE
+		SELECT c.threshold INTO activate_model.alert_threshold
+		FROM vigil.calibrate(m.relation, activate_model.alert_rate, m.validation_from) c;
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION vigil.activate_model(bigint, float8) IS
+	'make a model its watch''s scorer from the next statement (through its rule of kind model, enabled or added); with alert_rate, calibrate the watch''s threshold to it on the rows from the model''s validation on';
+
+-- Stop scoring with the watch's active model: rules alone from the next
+-- statement.  Returns the model that was active (NULL: none was).
+CREATE FUNCTION vigil.deactivate_model(relation regclass)
+	RETURNS bigint
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	watch int;
+	previous bigint;
+BEGIN
+	IF relation IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'relation must not be NULL';
+	END IF;
+	SELECT w.id INTO watch FROM vigil.watches w WHERE w.relation = deactivate_model.relation FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'undefined_object',
+			MESSAGE = format('table %s is not watched', relation);
+	END IF;
+	UPDATE vigil.models x SET state = 'inactive', state_changed_at = now()
+	WHERE x.watch_id = watch AND x.state = 'active'
+	RETURNING x.id INTO previous;
+	RETURN previous;
+END
+$$;
+
+COMMENT ON FUNCTION vigil.deactivate_model(regclass) IS
+	'stop scoring with the watch''s active model (rules alone from the next statement); returns the model that was active';
+
+REVOKE ALL ON FUNCTION vigil.activate_model(bigint, float8), vigil.deactivate_model(regclass)
+	FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.activate_model(bigint, float8), vigil.deactivate_model(regclass),
+	vigil.ensure_model_rule(int), vigil.lock_model(bigint) TO vigil_admin;

@@ -379,16 +379,20 @@ CREATE EVENT TRIGGER vigil_on_alter ON ddl_command_end WHEN TAG IN ('ALTER TABLE
 
 -- The profiles rows are scored against are built from every earlier row of
 -- the table, as detection's were, whatever since says; from_empty starts
--- them empty at since instead (what 0.1's replay did).
+-- them empty at since instead (what 0.1's replay did).  The watch's active
+-- model scores through its rule of kind model; model names another of the
+-- watch's models to backtest instead (with the default rule of kind model
+-- if the watch has none enabled).
 CREATE FUNCTION vigil.replay(relation regclass, since timestamptz DEFAULT NULL,
-							 until timestamptz DEFAULT NULL, from_empty boolean DEFAULT false)
+							 until timestamptz DEFAULT NULL, from_empty boolean DEFAULT false,
+							 model bigint DEFAULT NULL)
 	RETURNS TABLE (row_ref jsonb, key text, event_time timestamptz, amount float8,
 				   score float8, fired text[], explanation jsonb)
 	AS 'MODULE_PATHNAME', 'vigil_replay'
 	LANGUAGE C VOLATILE;
 
-COMMENT ON FUNCTION vigil.replay(regclass, timestamptz, timestamptz, boolean) IS
-	'backtest: the current rules over the table''s rows in [since, until), each scored against its key''s profile from every earlier row (from_empty: from the rows since then only); changes nothing';
+COMMENT ON FUNCTION vigil.replay(regclass, timestamptz, timestamptz, boolean, bigint) IS
+	'backtest: the current rules and active model (or that model) over the table''s rows in [since, until), each scored against its key''s profile from every earlier row (from_empty: from the rows since then only); changes nothing';
 
 -- A profile's history is every row of its key in the table: what detection
 -- folded, what replay and verify read by default.  A rebuild from a time on

@@ -92,7 +92,8 @@ fuzz_double(FuzzIn *in)
 /*
  * The next event, at or after *t (which it advances) by up to a day and a
  * half, sometimes before it: events may arrive out of order.  Merchants
- * and categories come from a small set, so that seen-sets repeat.
+ * and categories come from a small set, so that seen-sets repeat; a model's
+ * probability is any double.
  */
 static inline void
 fuzz_event(FuzzIn *in, double *t, VigilEvent *e)
@@ -116,6 +117,9 @@ fuzz_event(FuzzIn *in, double *t, VigilEvent *e)
 	e->category_hash = 0xbf58476d1ce4e5b9ULL * (fuzz_u8(in) % 40 + 1);
 	if (flags & 0x08)
 		e->t = fuzz_double(in); /* any time at all, valid or not */
+	e->has_model = (flags & 0x10) != 0;
+	if (e->has_model)
+		e->model_probability = fuzz_double(in);	/* valid or not */
 }
 
 /* Whether the n bytes at s are well-formed UTF-8. */

@@ -148,3 +148,24 @@ vigil_features(const VigilProfile *p, const VigilEvent *e, float category, float
 	x[VIGIL_F_MERCHANTS_SEEN] = (float) vigil_seenset_count(&p->merchants);
 	x[VIGIL_F_CATEGORIES_SEEN] = (float) vigil_seenset_count(&p->categories);
 }
+
+/* See features.h. */
+float
+vigil_category_code(const uint64_t *codes, int n, uint64_t hash)
+{
+	int			lo = 0,
+				hi = n;
+
+	if (hash == 0)
+		return NAN;
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (codes[mid] < hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && codes[lo] == hash ? (float) lo : NAN;
+}

@@ -62,4 +62,11 @@ extern const char *const vigil_feature_names[VIGIL_NFEATURES];
 extern void vigil_features(const VigilProfile *p, const VigilEvent *e, float category,
 						   float *x);
 
+/*
+ * The category feature's value for the category whose hash is hash (0:
+ * none): its position among a model's n codes, hashes in ascending order;
+ * NaN when it has none or is not among them.
+ */
+extern float vigil_category_code(const uint64_t *codes, int n, uint64_t hash);
+
 #endif							/* VIGIL_FEATURES_H */

@@ -110,7 +110,8 @@ vigil_event_valid(const VigilEvent *e, const char **why)
 	const char *msg = NULL;
 
 	/* every row is checked: the usual event passes in one test (NaN fails) */
-	if (fabs(e->t) < MAX_ABS_T && fabs(e->amount) <= FLT_MAX && !e->has_location)
+	if (fabs(e->t) < MAX_ABS_T && fabs(e->amount) <= FLT_MAX && !e->has_location &&
+		!e->has_model)
 		;
 	else if (!isfinite(e->t))
 		msg = "event time must be finite";
@@ -126,6 +127,8 @@ vigil_event_valid(const VigilEvent *e, const char **why)
 		msg = "latitude must be between -90 and 90 degrees";
 	else if (e->has_location && !(e->lon >= -180.0 && e->lon <= 180.0))
 		msg = "longitude must be between -180 and 180 degrees";
+	else if (e->has_model && !(e->model_probability >= 0.0 && e->model_probability <= 1.0))
+		msg = "model probability must be between 0 and 1";
 
 	if (why != NULL)
 		*why = msg;

@@ -66,6 +66,9 @@ typedef struct VigilEvent
 	double		prior_log_sd;
 	double		prior_hour_share;	/* of all rows, in the event's local hour */
 	bool		has_prior_hour;	/* whether prior_hour_share is known */
+	/* the watch's active model (vigil.activate_model), if has_model */
+	double		model_probability;	/* in [0, 1] */
+	bool		has_model;
 } VigilEvent;
 
 typedef struct VigilProfile

@@ -35,6 +35,7 @@ typedef enum VigilRuleKind
 	VIGIL_RULE_UNUSUAL_HOUR,
 	VIGIL_RULE_CATEGORY_AMOUNT,
 	VIGIL_RULE_QUIET_HOUR,
+	VIGIL_RULE_MODEL,
 	VIGIL_RULE_NKINDS
 } VigilRuleKind;
 
@@ -55,8 +56,10 @@ typedef struct VigilRule
 #define VIGIL_INPUT_LOCATION 0x1
 #define VIGIL_INPUT_MERCHANT 0x2
 #define VIGIL_INPUT_CATEGORY 0x4
+#define VIGIL_INPUT_MODEL 0x8		/* the watch has an active model */
 #define VIGIL_INPUT_ALL \
-	(VIGIL_INPUT_LOCATION | VIGIL_INPUT_MERCHANT | VIGIL_INPUT_CATEGORY)
+	(VIGIL_INPUT_LOCATION | VIGIL_INPUT_MERCHANT | VIGIL_INPUT_CATEGORY | \
+	 VIGIL_INPUT_MODEL)
 
 /* Why a rule fired, for the alert's explanation. */
 typedef struct VigilFinding

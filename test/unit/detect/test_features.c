@@ -128,6 +128,23 @@ priors_and_zone(void)
 	CHECK(x[VIGIL_F_DAY_OF_WEEK] == 3.0f);
 }
 
+/* A category's code: its position among the model's codes, else NaN. */
+static void
+category_codes(void)
+{
+	static const uint64_t codes[] = {3, 7, 0x8000000000000000ULL, UINT64_MAX};
+
+	CHECK(vigil_category_code(codes, 4, 3) == 0.0f);
+	CHECK(vigil_category_code(codes, 4, 7) == 1.0f);
+	CHECK(vigil_category_code(codes, 4, 0x8000000000000000ULL) == 2.0f);
+	CHECK(vigil_category_code(codes, 4, UINT64_MAX) == 3.0f);
+	CHECK(isnan(vigil_category_code(codes, 4, 5)));
+	CHECK(isnan(vigil_category_code(codes, 4, 1)));
+	CHECK(isnan(vigil_category_code(codes, 4, 0)));	/* none */
+	CHECK(isnan(vigil_category_code(codes, 0, 3)));
+	CHECK(isnan(vigil_category_code(codes, 3, UINT64_MAX)));
+}
+
 int
 main(void)
 {
@@ -135,5 +152,6 @@ main(void)
 	RUN(new_card);
 	RUN(known_card);
 	RUN(priors_and_zone);
+	RUN(category_codes);
 	return UNIT_DONE();
 }

@@ -116,7 +116,8 @@ kind_names(void)
 	static const char *const names[VIGIL_RULE_NKINDS] = {
 		"amount_zscore", "amount_ratio", "amount_limit", "velocity",
 		"window_sum", "card_testing", "impossible_travel", "new_merchant",
-		"new_category", "unusual_hour", "category_amount", "quiet_hour"
+		"new_category", "unusual_hour", "category_amount", "quiet_hour",
+		"model"
 	};
 	VigilRuleKind kind;
 	int			k;
@@ -190,6 +191,8 @@ defaults(void)
 	CHECK(r.weight == 0.5 && r.param[0] == 3.0 && r.param[1] == 10.0 && r.param[2] == 50.0);
 	r = rule(VIGIL_RULE_QUIET_HOUR);
 	CHECK(r.weight == 0.1 && r.param[0] == 0.015);
+	r = rule(VIGIL_RULE_MODEL);
+	CHECK(r.weight == 1.0 && r.param[0] == 0.05);
 	/* no three light rules alert together (new merchant, unusual hour, and either other) */
 	CHECK(vigil_score_combine(vigil_score_combine(vigil_score_combine(0.0, 0.2, 1.0), 0.1, 1.0),
 							  0.3, 1.0) < 0.5);
@@ -1062,7 +1065,7 @@ decide_agrees_with_score(void)
 		double		threshold = round == 0 ? 0.5 : unit_uniform(&rng);
 
 		/* half the rounds: a watch whose events lack some of the inputs */
-		unsigned	inputs = round % 2 == 0 ? VIGIL_INPUT_ALL : (unsigned) (round / 2) % 8;
+		unsigned	inputs = round % 2 == 0 ? VIGIL_INPUT_ALL : (unsigned) (round / 2) % 16;
 		int			nplan;
 
 		for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
@@ -1073,7 +1076,8 @@ decide_agrees_with_score(void)
 		}
 		nplan = vigil_rules_plan(rules, VIGIL_RULE_NKINDS, inputs, order, rest);
 		CHECK(nplan == VIGIL_RULE_NKINDS - !(inputs & VIGIL_INPUT_LOCATION) -
-			  !(inputs & VIGIL_INPUT_MERCHANT) - !(inputs & VIGIL_INPUT_CATEGORY));
+			  !(inputs & VIGIL_INPUT_MERCHANT) - !(inputs & VIGIL_INPUT_CATEGORY) -
+			  !(inputs & VIGIL_INPUT_MODEL));
 		CHECK(rest[nplan] == 1.0);
 		for (int k = 0; k < nplan; k++)
 			CHECK(rest[k] <= rest[k + 1]);
@@ -1089,6 +1093,8 @@ decide_agrees_with_score(void)
 			e.has_location &= (inputs & VIGIL_INPUT_LOCATION) != 0;
 			e.has_merchant &= (inputs & VIGIL_INPUT_MERCHANT) != 0;
 			e.has_category &= (inputs & VIGIL_INPUT_CATEGORY) != 0;
+			e.has_model = (inputs & VIGIL_INPUT_MODEL) != 0;
+			e.model_probability = unit_uniform(&rng);
 
 			score = vigil_rules_score(rules, VIGIL_RULE_NKINDS, &p, &e, all);
 			/* now and then a threshold the score sits right on */
@@ -1168,16 +1174,18 @@ plan_of_defaults(void)
 	check_rest(rules, order, VIGIL_RULE_NKINDS, rest);
 
 	/*
-	 * A watch with only a merchant column: the travel and category rules
-	 * are left out, after the others, and so from the bound.
+	 * A watch with only a merchant column and no model: the travel,
+	 * category and model rules are left out, after the others, and so from
+	 * the bound.
 	 */
 	CHECK(vigil_rules_plan(rules, VIGIL_RULE_NKINDS, VIGIL_INPUT_MERCHANT, order, rest) ==
-		  VIGIL_RULE_NKINDS - 2);
-	CHECK(order[VIGIL_RULE_NKINDS - 3] == VIGIL_RULE_UNUSUAL_HOUR);
+		  VIGIL_RULE_NKINDS - 3);
+	CHECK(order[VIGIL_RULE_NKINDS - 4] == VIGIL_RULE_UNUSUAL_HOUR);
+	CHECK(order[VIGIL_RULE_NKINDS - 3] == VIGIL_RULE_MODEL);
 	CHECK(order[VIGIL_RULE_NKINDS - 2] == VIGIL_RULE_IMPOSSIBLE_TRAVEL);
 	CHECK(order[VIGIL_RULE_NKINDS - 1] == VIGIL_RULE_NEW_CATEGORY);
-	CHECK(rest[VIGIL_RULE_NKINDS - 2] == 1.0);
-	check_rest(rules, order, VIGIL_RULE_NKINDS - 2, rest);
+	CHECK(rest[VIGIL_RULE_NKINDS - 3] == 1.0);
+	check_rest(rules, order, VIGIL_RULE_NKINDS - 3, rest);
 }
 
 /* Noisy-OR combination. */
@@ -1277,6 +1285,41 @@ quiet_hour(void)
 	CHECK(eval(&r, &p, &e, NULL) == 0.0);
 }
 
+/* model: the active model's probability, above the threshold; its own scale. */
+static void
+model(void)
+{
+	VigilProfile p;
+	VigilRule	r = rule(VIGIL_RULE_MODEL);
+	VigilFinding f;
+	VigilEvent	e = event(T0, 50.0);
+	const char *why;
+
+	vigil_profile_init(&p);
+	e.model_probability = 0.9;
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);	/* no model */
+	e.has_model = true;
+	CHECK_CLOSE(eval(&r, &p, &e, &f), 0.5 + 0.5 * 0.85 / 0.95, 1e-12);
+	CHECK(f.observed == 0.9 && f.expected == 0.05);
+	CHECK(strstr(f.why, "fraud probability of 0.900, above 0.050") != NULL);
+	e.model_probability = 0.05;
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+	/* at threshold 0.5 the severity is the probability itself */
+	CHECK(vigil_rule_set_param(&r, "threshold", 0.5, &why));
+	e.model_probability = 0.75;
+	CHECK_CLOSE(eval(&r, &p, &e, NULL), 0.75, 1e-12);
+	e.model_probability = 1.0;
+	CHECK(eval(&r, &p, &e, NULL) == 1.0);
+	/* a probability outside [0, 1] makes the event invalid: nothing fires */
+	e.model_probability = 1.5;
+	CHECK(!vigil_event_valid(&e, &why) && strstr(why, "model probability") != NULL);
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+	e.model_probability = NAN;
+	CHECK(!vigil_event_valid(&e, NULL));
+	CHECK(!vigil_rule_set_param(&r, "threshold", 1.0, &why));
+	CHECK(!vigil_rule_set_param(&r, "threshold", 0.0, &why));
+}
+
 int
 main(void)
 {
@@ -1303,6 +1346,7 @@ main(void)
 	RUN(decide_agrees_with_score);
 	RUN(category_amount);
 	RUN(quiet_hour);
+	RUN(model);
 	RUN(plan_of_defaults);
 	RUN(combine);
 	return UNIT_DONE();
