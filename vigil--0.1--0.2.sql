@@ -1211,7 +1211,104 @@ $$;
 COMMENT ON FUNCTION vigil.deactivate_model(regclass) IS
 	'stop scoring with the watch''s active model (rules alone from the next statement); returns the model that was active';
 
-REVOKE ALL ON FUNCTION vigil.activate_model(bigint, float8), vigil.deactivate_model(regclass)
-	FROM PUBLIC;
+-- What a watch's shadow model made of the rows it scored: every row that
+-- the watch would have alerted on with the model active, and every row it
+-- did alert on (alerted), with the score it would have had.  Compare
+-- before switching: rows with alerted and score below the watch's
+-- threshold are the alerts the model would drop; rows without alerted, the
+-- ones it would add.
+CREATE TABLE vigil.shadow_scores (
+	id bigserial PRIMARY KEY,
+	model_id bigint NOT NULL REFERENCES vigil.models (id) ON DELETE CASCADE,
+	watch_id int NOT NULL,
+	row_ref jsonb NOT NULL,
+	key text NOT NULL,
+	event_time timestamptz NOT NULL,
+	amount float8 NOT NULL,
+	-- the row's score had the model been active (rules and model)
+	score float8 NOT NULL,
+	-- the model's probability of fraud for the row
+	probability float8 NOT NULL,
+	-- whether the watch's scorer alerted on the row
+	alerted boolean NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE vigil.shadow_scores IS
+	'rows a shadow model would have alerted on, or the watch alerted on, with the score the model would have given them';
+
+CREATE INDEX shadow_scores_model ON vigil.shadow_scores (model_id, event_time);
+
+SELECT pg_catalog.pg_extension_config_dump('vigil.shadow_scores', '');
+SELECT pg_catalog.pg_extension_config_dump('vigil.shadow_scores_id_seq', '');
+
+-- Score with a model beside the watch's scorer from the next statement,
+-- without alerting: it becomes the watch's shadow model (the one before
+-- goes back to inactive) and detection records what it would have done
+-- in vigil.shadow_scores.  Returns the shadow model before (NULL: none).
+CREATE FUNCTION vigil.shadow_model(id bigint)
+	RETURNS bigint
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	m record;
+	previous bigint;
+BEGIN
+	m := vigil.lock_model(shadow_model.id);
+	IF m.state = 'active' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = format('model %s is the active model of its watch', shadow_model.id),
+			HINT = 'A model is either active or in the shadow; vigil.deactivate_model first.';
+	END IF;
+	SELECT x.id INTO previous FROM vigil.models x WHERE x.watch_id = m.watch_id AND x.state = 'shadow';
+	IF previous IS DISTINCT FROM shadow_model.id THEN
+		UPDATE vigil.models x SET state = 'inactive', state_changed_at = now() WHERE x.id = previous;
+		UPDATE vigil.models x SET state = 'shadow', state_changed_at = now() WHERE x.id = shadow_model.id;
+	END IF;
+	RETURN previous;
+END
+$$;
+
+COMMENT ON FUNCTION vigil.shadow_model(bigint) IS
+	'score with a model beside the watch''s scorer from the next statement, without alerting, recording in vigil.shadow_scores what it would have done; returns the shadow model before';
+
+-- Stop shadow scoring.  Returns the model that was in the shadow (NULL:
+-- none was).
+CREATE FUNCTION vigil.unshadow_model(relation regclass)
+	RETURNS bigint
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	watch int;
+	previous bigint;
+BEGIN
+	IF relation IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'relation must not be NULL';
+	END IF;
+	SELECT w.id INTO watch FROM vigil.watches w WHERE w.relation = unshadow_model.relation FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'undefined_object',
+			MESSAGE = format('table %s is not watched', relation);
+	END IF;
+	UPDATE vigil.models x SET state = 'inactive', state_changed_at = now()
+	WHERE x.watch_id = watch AND x.state = 'shadow'
+	RETURNING x.id INTO previous;
+	RETURN previous;
+END
+$$;
+
+COMMENT ON FUNCTION vigil.unshadow_model(regclass) IS
+	'stop scoring with the watch''s shadow model; returns the model that was in the shadow';
+
+REVOKE ALL ON FUNCTION vigil.activate_model(bigint, float8), vigil.deactivate_model(regclass),
+	vigil.shadow_model(bigint), vigil.unshadow_model(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil.activate_model(bigint, float8), vigil.deactivate_model(regclass),
+	vigil.shadow_model(bigint), vigil.unshadow_model(regclass),
 	vigil.ensure_model_rule(int), vigil.lock_model(bigint) TO vigil_admin;
+GRANT SELECT, DELETE ON vigil.shadow_scores TO vigil_admin;

@@ -168,6 +168,28 @@ FROM (VALUES ('features, categories', $$'\x00'::bytea$$),
 SELECT try($$UPDATE vigil.models SET features[1] = 'amount_usd'$$);
 SELECT count(*) AS models FROM vigil.models;
 
+-- Shadow scoring: a second model scores beside the active one without
+-- alerting; vigil.shadow_scores gets the rows either alerts on, with the
+-- score the watch would give them with the shadow model active.
+UPDATE vigil.watches SET alert_threshold = 0.5;
+SELECT vigil.shadow_model(:model) AS previous_shadow;
+SELECT id = :model AS is_model, state FROM vigil.models WHERE state <> 'inactive' ORDER BY state;
+INSERT INTO tx VALUES (100003, 7, 60, '2025-05-02 01:00+00', 'electronics', NULL, NULL, false),
+					  (100004, 8, 11, '2025-05-02 13:00+00', 'grocery', NULL, NULL, false);
+SELECT s.row_ref ->> 'id' AS id, s.model_id = :model AS by_shadow, s.key, s.amount,
+	   s.score >= 0.5 AS would_alert, s.probability > 0.5 AS likely_fraud, s.alerted,
+	   s.alerted = EXISTS (SELECT FROM vigil.alerts a WHERE a.row_ref = s.row_ref) AS alerted_agrees
+FROM vigil.shadow_scores s ORDER BY s.id;
+-- The active model cannot also be the shadow; another replaces the
+-- shadow; unshadowing stops the recording.
+SELECT try($$SELECT vigil.shadow_model($$ || :small || $$)$$);
+SELECT vigil.shadow_model(:small + 1) = :model AS replaced_shadow;
+SELECT vigil.unshadow_model('tx') = :small + 1 AS unshadowed;
+SELECT vigil.unshadow_model('tx') AS nothing_shadowed;
+SELECT try($$SELECT vigil.unshadow_model('other')$$);
+INSERT INTO tx VALUES (100005, 7, 60, '2025-05-03 01:00+00', 'electronics', NULL, NULL, false);
+SELECT count(*) AS shadow_scores FROM vigil.shadow_scores;
+
 -- Deactivation: rules alone from the next statement.
 SELECT vigil.deactivate_model('tx') = :small AS deactivated;
 SELECT vigil.deactivate_model('tx') AS nothing_active;

@@ -51,9 +51,13 @@ typedef struct WriterItem
 	double		amount;
 	double		t;
 	double		score;
-	char	   *fired;			/* the fired rules, a text[]'s text */
+	char	   *fired;			/* an alert's fired rules, a text[]'s text; else NULL */
 	Jsonb	   *explanation;
-	char	   *reason;			/* why a skipped row was skipped */
+	char	   *reason;			/* why a skipped row was skipped; else NULL */
+	bool		shadowed;		/* a shadow score to record */
+	int64		shadow_model;
+	double		shadow_score;
+	double		shadow_probability;
 } WriterItem;
 
 struct AlertWriter
@@ -76,9 +80,10 @@ struct AlertWriter
 
 static SPIPlanPtr alert_plan = NULL;
 static SPIPlanPtr skip_plan = NULL;
+static SPIPlanPtr shadow_plan = NULL;
 
 /*
- * The two inserts, prepared once per backend.  Every value comes as an
+ * The three inserts, prepared once per backend.  Every value comes as an
  * array, one element per row, and the rows are made by one scan of the
  * arrays in order (alert ids follow arrival).  The arrays are unnested in
  * the select list, where they advance in step a row at a time; in FROM
@@ -93,9 +98,11 @@ prepare_plans(void)
 		FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
 	TEXTOID};
 	Oid			skip_args[4] = {INT4OID, REGCLASSOID, JSONBARRAYOID, TEXTARRAYOID};
+	Oid			shadow_args[9] = {INT4OID, INT8ARRAYOID, JSONBARRAYOID, TEXTARRAYOID,
+		TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLARRAYOID};
 
 	/* ready once the last is: a failed prepare leaves it NULL, to try again */
-	if (skip_plan != NULL)
+	if (shadow_plan != NULL)
 		return;
 	alert_plan = vigil_prepare_plan(
 						 "INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, "
@@ -108,6 +115,13 @@ prepare_plans(void)
 						"INSERT INTO vigil.skipped (watch_id, relation, row_ref, reason) "
 						"SELECT $1, $2, pg_catalog.unnest($3), pg_catalog.unnest($4)",
 						4, skip_args);
+	shadow_plan = vigil_prepare_plan(
+						  "INSERT INTO vigil.shadow_scores (watch_id, model_id, row_ref, key, "
+						  "event_time, amount, score, probability, alerted) "
+						  "SELECT $1, pg_catalog.unnest($2), pg_catalog.unnest($3), "
+						  "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
+						  "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9)",
+						  9, shadow_args);
 }
 
 /* A copy of the len bytes at p among the items' values. */
@@ -247,7 +261,7 @@ insert_alerts(AlertWriter *aw, int nalerts)
 	{
 		WriterItem *it = &aw->items[i];
 
-		if (it->key == NULL)
+		if (it->fired == NULL)
 			continue;
 		r[n] = JsonbPGetDatum(it->ref);
 		k[n] = CStringGetTextDatum(it->key);
@@ -286,7 +300,7 @@ insert_skips(AlertWriter *aw, int nskips)
 
 	for (int i = 0; i < aw->n; i++)
 	{
-		if (aw->items[i].key != NULL)
+		if (aw->items[i].reason == NULL)
 			continue;
 		r[n] = JsonbPGetDatum(aw->items[i].ref);
 		why[n] = CStringGetTextDatum(aw->items[i].reason);
@@ -300,12 +314,58 @@ insert_skips(AlertWriter *aw, int nskips)
 		elog(ERROR, "could not record skipped rows for watch %d", aw->w->id);
 }
 
+/* Insert the shadow scores among the items, in arrival order. */
+static void
+insert_shadows(AlertWriter *aw, int nshadows)
+{
+	Datum	   *m = palloc(sizeof(Datum) * nshadows);
+	Datum	   *r = palloc(sizeof(Datum) * nshadows);
+	Datum	   *k = palloc(sizeof(Datum) * nshadows);
+	Datum	   *t = palloc(sizeof(Datum) * nshadows);
+	Datum	   *a = palloc(sizeof(Datum) * nshadows);
+	Datum	   *s = palloc(sizeof(Datum) * nshadows);
+	Datum	   *p = palloc(sizeof(Datum) * nshadows);
+	Datum	   *alerted = palloc(sizeof(Datum) * nshadows);
+	Datum		args[9];
+	int			n = 0;
+
+	for (int i = 0; i < aw->n; i++)
+	{
+		WriterItem *it = &aw->items[i];
+
+		if (!it->shadowed)
+			continue;
+		m[n] = Int64GetDatum(it->shadow_model);
+		r[n] = JsonbPGetDatum(it->ref);
+		k[n] = CStringGetTextDatum(it->key);
+		t[n] = TimestampTzGetDatum(vigil_epoch_to_timestamptz(it->t));
+		a[n] = Float8GetDatum(it->amount);
+		s[n] = Float8GetDatum(it->shadow_score);
+		p[n] = Float8GetDatum(it->shadow_probability);
+		alerted[n] = BoolGetDatum(it->fired != NULL);
+		n++;
+	}
+	args[0] = Int32GetDatum(aw->w->id);
+	args[1] = float8_array(m, n, INT8OID);
+	args[2] = varlena_array(r, n, JSONBOID);
+	args[3] = varlena_array(k, n, TEXTOID);
+	args[4] = float8_array(t, n, TIMESTAMPTZOID);
+	args[5] = float8_array(a, n, FLOAT8OID);
+	args[6] = float8_array(s, n, FLOAT8OID);
+	args[7] = float8_array(p, n, FLOAT8OID);
+	args[8] = PointerGetDatum(construct_array(alerted, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+	if (SPI_execute_plan(shadow_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record shadow scores for watch %d", aw->w->id);
+}
+
 /* Write every item held, and forget them. */
 static void
 flush(AlertWriter *aw)
 {
 	MemoryContext old;
 	int			nalerts = 0;
+	int			nskips = 0;
+	int			nshadows = 0;
 
 	if (aw->n == 0)
 		return;
@@ -313,15 +373,21 @@ flush(AlertWriter *aw)
 	if (aw->unread > 0)
 		read_references(aw);
 	for (int i = 0; i < aw->n; i++)
-		if (aw->items[i].key != NULL)
-			nalerts++;
+	{
+		nalerts += aw->items[i].fired != NULL;
+		nskips += aw->items[i].reason != NULL;
+		nshadows += aw->items[i].shadowed;
+	}
 	/* each in workcxt: SPI returns in its own context, which lives on */
 	old = MemoryContextSwitchTo(aw->workcxt);
 	if (nalerts > 0)
 		insert_alerts(aw, nalerts);
 	MemoryContextSwitchTo(aw->workcxt);
-	if (nalerts < aw->n)
-		insert_skips(aw, aw->n - nalerts);
+	if (nskips > 0)
+		insert_skips(aw, nskips);
+	MemoryContextSwitchTo(aw->workcxt);
+	if (nshadows > 0)
+		insert_shadows(aw, nshadows);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(aw->workcxt);
 	MemoryContextReset(aw->textcxt);
@@ -400,6 +466,34 @@ vigil_alert_writer_alert(AlertWriter *aw, int64 arrival, const char *key,
 	it->score = score;
 	it->fired = keep_string(aw, fired);
 	it->explanation = keep(aw, explanation, VARSIZE(explanation));
+}
+
+/*
+ * Record the score the watch's shadow model gave the row at arrival: with
+ * the alert just recorded for it, if it alerted, else on its own.
+ */
+void
+vigil_alert_writer_shadow(AlertWriter *aw, int64 arrival, const char *key,
+						  double amount, double t, int64 model, double score,
+						  double probability)
+{
+	WriterItem *it;
+
+	if (aw->n > 0 && aw->items[aw->n - 1].arrival == arrival &&
+		aw->items[aw->n - 1].fired != NULL)
+		it = &aw->items[aw->n - 1];
+	else
+	{
+		it = add_item(aw, arrival);
+		aw->unread++;
+		it->key = keep_string(aw, key);
+		it->amount = amount;
+		it->t = t;
+	}
+	it->shadowed = true;
+	it->shadow_model = model;
+	it->shadow_score = score;
+	it->shadow_probability = probability;
 }
 
 /* Write what is left; the writer is done. */

@@ -1,7 +1,7 @@
 /*
  * alert_writer.h
- *		Writing a statement's alerts and skipped rows as detection finds them,
- *		in bounded memory.
+ *		Writing a statement's alerts, skipped rows and shadow scores as
+ *		detection finds them, in bounded memory.
  */
 #ifndef VIGIL_ALERT_WRITER_H
 #define VIGIL_ALERT_WRITER_H
@@ -24,6 +24,9 @@ extern void vigil_alert_writer_skip(AlertWriter *aw, int64 arrival, TupleTableSl
 extern void vigil_alert_writer_alert(AlertWriter *aw, int64 arrival, const char *key,
 									 double amount, double t, double score,
 									 const char *fired, const Jsonb *explanation);
+extern void vigil_alert_writer_shadow(AlertWriter *aw, int64 arrival, const char *key,
+									  double amount, double t, int64 model, double score,
+									  double probability);
 extern void vigil_alert_writer_end(AlertWriter *aw);
 
 #endif							/* VIGIL_ALERT_WRITER_H */

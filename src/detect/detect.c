@@ -140,9 +140,12 @@ typedef struct Flagged
 	double		amount;
 	double		t;
 	double		score;
-	char	   *fired;			/* the fired rules, a text[]'s text; NULL when skipped */
+	char	   *fired;			/* the fired rules, a text[]'s text; NULL unless it alerts */
 	Jsonb	   *explanation;
-	const char *reason;			/* why a skipped row was skipped */
+	const char *reason;			/* why a skipped row was skipped; NULL otherwise */
+	bool		shadowed;		/* the shadow scorer's verdict is to be recorded */
+	double		shadow_score;
+	double		shadow_probability;
 } Flagged;
 
 /* What the last fold of one key flagged or skipped. */
@@ -158,6 +161,8 @@ typedef struct Detection
 {
 	VigilWatch	w;
 	VigilScorer scorer;
+	VigilScorer shadow;			/* with the shadow model, if has_shadow */
+	bool		has_shadow;
 	AlertWriter *writer;
 	MemoryContext batchcxt;
 	MemoryContext chunkcxt;		/* what a chunk's folds flagged */
@@ -438,31 +443,46 @@ copy_varlena(MemoryContext mcxt, const void *v)
  * Score the event e of a row of key id, which arrived at arrival, against
  * the key's profile as it was before the row, and remember the row when
  * the score reaches the watch's threshold.  Text is built only for rows
- * that alert, in scratch memory, and kept at its size.
+ * that alert, in scratch memory, and kept at its size.  With a shadow
+ * model, the row is also scored as it would be with that model active, and
+ * that score is remembered when either alerts.
  */
 static void
 score_row(Detection *d, int32 id, int64 arrival, const VigilEvent *e,
 		  const VigilProfile *before)
 {
-	double		score = vigil_score_decide(&d->scorer, before, e, d->w.alert_threshold);
+	double		threshold = d->w.alert_threshold;
+	double		score = vigil_score_decide(&d->scorer, before, e, threshold);
+	bool		alerts = score > 0.0 && score >= threshold;
+	double		shadow_score = 0.0;
+	bool		shadowed = false;
 	MemoryContext old;
-	Jsonb	   *explanation;
-	char	   *fired;
 	Flagged    *p;
 
-	if (score <= 0.0 || score < d->w.alert_threshold)
+	if (d->has_shadow)
+	{
+		shadow_score = vigil_score_decide(&d->shadow, before, e, threshold);
+		shadowed = alerts || (shadow_score > 0.0 && shadow_score >= threshold);
+		/* below the threshold decide's score is a bound: the exact one */
+		if (alerts && shadow_score < threshold)
+			shadow_score = vigil_score(&d->shadow, before, e);
+	}
+	if (!alerts && !shadowed)
 		return;
-	old = MemoryContextSwitchTo(d->scratch);
-	explanation = vigil_explain(&d->scorer, before, e);
-	fired = vigil_fired_literal(&d->scorer);
-	MemoryContextSwitchTo(old);
 	p = key_result(d, id);
 	p->arrival = arrival;
 	p->amount = e->amount;
 	p->t = e->t;
 	p->score = score;
-	p->fired = MemoryContextStrdup(d->chunkcxt, fired);
-	p->explanation = copy_varlena(d->chunkcxt, explanation);
+	p->shadowed = shadowed;
+	p->shadow_score = shadow_score;
+	p->shadow_probability = d->shadow.probability;
+	if (!alerts)
+		return;
+	old = MemoryContextSwitchTo(d->scratch);
+	p->explanation = copy_varlena(d->chunkcxt, vigil_explain(&d->scorer, before, e));
+	p->fired = MemoryContextStrdup(d->chunkcxt, vigil_fired_literal(&d->scorer));
+	MemoryContextSwitchTo(old);
 	MemoryContextReset(d->scratch);
 }
 
@@ -702,11 +722,18 @@ hand_over(Detection *d, int32 first, int32 n)
 		{
 			Flagged    *p = &res->items[i];
 
-			if (p->fired == NULL)
+			if (p->reason != NULL)
+			{
 				vigil_alert_writer_skip(d->writer, p->arrival, NULL, p->reason);
-			else
+				continue;
+			}
+			if (p->fired != NULL)
 				vigil_alert_writer_alert(d->writer, p->arrival, d->keys[id], p->amount,
 										 p->t, p->score, p->fired, p->explanation);
+			if (p->shadowed)
+				vigil_alert_writer_shadow(d->writer, p->arrival, d->keys[id], p->amount,
+										  p->t, d->shadow.model->id, p->shadow_score,
+										  p->shadow_probability);
 		}
 		res->items = NULL;
 		res->n = res->max = 0;
@@ -990,7 +1017,7 @@ vigil_detect(PG_FUNCTION_ARGS)
 	memset(&d, 0, sizeof(d));
 	SPI_connect();
 	if (!vigil_watch_cache_get(pg_strtoint32(td->tg_trigger->tgargs[0]), td->tg_relation,
-							   &d.w, &d.scorer))
+							   &d.w, &d.scorer, &d.shadow, &d.has_shadow))
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

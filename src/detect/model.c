@@ -137,28 +137,28 @@ load_row(HeapTuple tup, TupleDesc desc, MemoryContext mcxt)
 }
 
 /*
- * The active model of watch watch_id, loaded into mcxt; NULL when it has
- * none, or when the extension's schema is still 0.1's (no vigil.models).
- * Runs inside the caller's SPI connection.
+ * Watch watch_id's model in state state ("active" or "shadow"), loaded
+ * into mcxt; NULL when it has none, or when the extension's schema is
+ * still 0.1's (no vigil.models).  Runs inside the caller's SPI connection.
  */
 VigilModel *
-vigil_model_load_active(int32 watch_id, MemoryContext mcxt)
+vigil_model_load_state(int32 watch_id, const char *state, MemoryContext mcxt)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		arg = Int32GetDatum(watch_id);
+	Datum		args[2] = {Int32GetDatum(watch_id), CStringGetTextDatum(state)};
 
 	if (!OidIsValid(get_relname_relid("models", get_namespace_oid("vigil", false))))
 		return NULL;
 	if (plan == NULL)
 	{
-		Oid			argtypes[1] = {INT4OID};
+		Oid			argtypes[2] = {INT4OID, TEXTOID};
 
 		plan = vigil_prepare_plan("SELECT id, trees, features, categories FROM vigil.models "
 								  "WHERE watch_id OPERATOR(pg_catalog.=) $1 "
-								  "AND state OPERATOR(pg_catalog.=) 'active'",
-								  1, argtypes);
+								  "AND state OPERATOR(pg_catalog.=) $2",
+								  2, argtypes);
 	}
-	if (SPI_execute_plan(plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read vigil.models");
 	if (SPI_processed == 0)
 		return NULL;

@@ -20,7 +20,8 @@ typedef struct VigilModel
 	int			ncategories;
 } VigilModel;
 
-extern VigilModel *vigil_model_load_active(int32 watch_id, MemoryContext mcxt);
+extern VigilModel *vigil_model_load_state(int32 watch_id, const char *state,
+										  MemoryContext mcxt);
 extern VigilModel *vigil_model_load_id(int64 id, int32 watch_id, MemoryContext mcxt);
 extern double vigil_model_probability(const VigilModel *m, const VigilProfile *before,
 									  const VigilEvent *e);

@@ -39,15 +39,16 @@ plan(VigilScorer *s)
 
 /*
  * Load the enabled rules of a watch, whose events carry what inputs
- * (VIGIL_INPUT_* bits) says, and its active model if a rule uses one, into
- * mcxt (inside the caller's SPI connection).
+ * (VIGIL_INPUT_* bits) says, into mcxt (inside the caller's SPI
+ * connection), with no model.
  */
-void
-vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
-				  MemoryContext mcxt)
+static void
+load_rules(VigilScorer *s, int32 watch_id, unsigned inputs, MemoryContext mcxt)
 {
 	VigilLoadedRule *loaded = vigil_load_rules(watch_id, &s->nrules, mcxt);
 
+	s->model = NULL;
+	s->probability = NAN;
 	s->inputs = inputs;
 	s->rules = MemoryContextAlloc(mcxt, sizeof(VigilRule) * Max(s->nrules, 1));
 	s->names = MemoryContextAlloc(mcxt, sizeof(char *) * Max(s->nrules, 1));
@@ -59,53 +60,97 @@ vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
 	s->findings = MemoryContextAlloc(mcxt, sizeof(VigilFinding) * Max(s->nrules, 1));
 	s->order = MemoryContextAlloc(mcxt, sizeof(int) * Max(s->nrules, 1));
 	s->rest = MemoryContextAlloc(mcxt, sizeof(double) * (s->nrules + 1));
-	s->model = has_model_rule(s) ? vigil_model_load_active(watch_id, mcxt) : NULL;
+}
+
+/*
+ * Give the scorer the default rule of kind model if none of its rules is
+ * one, as vigil.activate_model would add it.
+ */
+static void
+ensure_model_rule(VigilScorer *s, MemoryContext mcxt)
+{
+	int			n = s->nrules + 1;
+	VigilRule  *rules;
+	char	  **names;
+
+	if (has_model_rule(s))
+		return;
+	rules = MemoryContextAlloc(mcxt, sizeof(VigilRule) * n);
+	names = MemoryContextAlloc(mcxt, sizeof(char *) * n);
+	memcpy(rules, s->rules, sizeof(VigilRule) * s->nrules);
+	memcpy(names, s->names, sizeof(char *) * s->nrules);
+	vigil_rule_defaults(&rules[s->nrules], VIGIL_RULE_MODEL);
+	names[s->nrules] = "model";
+	s->rules = rules;
+	s->names = names;
+	s->nrules = n;
+	s->findings = MemoryContextAlloc(mcxt, sizeof(VigilFinding) * n);
+	s->order = MemoryContextAlloc(mcxt, sizeof(int) * n);
+	s->rest = MemoryContextAlloc(mcxt, sizeof(double) * (n + 1));
+}
+
+/*
+ * Load the enabled rules of a watch, whose events carry what inputs
+ * (VIGIL_INPUT_* bits) says, and its active model if a rule uses one, into
+ * mcxt (inside the caller's SPI connection).
+ */
+void
+vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
+				  MemoryContext mcxt)
+{
+	load_rules(s, watch_id, inputs, mcxt);
+	if (has_model_rule(s))
+		s->model = vigil_model_load_state(watch_id, "active", mcxt);
 	plan(s);
+}
+
+/*
+ * Load the scorer the watch would have with its shadow model active
+ * instead (vigil.shadow_model): its rules, with the default rule of kind
+ * model if it has none.  False when the watch has no shadow model.
+ */
+bool
+vigil_scorer_init_shadow(VigilScorer *s, int32 watch_id, unsigned inputs,
+						 MemoryContext mcxt)
+{
+	VigilModel *m = vigil_model_load_state(watch_id, "shadow", mcxt);
+
+	if (m == NULL)
+		return false;
+	load_rules(s, watch_id, inputs, mcxt);
+	ensure_model_rule(s, mcxt);
+	s->model = m;
+	plan(s);
+	return true;
 }
 
 /*
  * Score with model model_id of watch watch_id (loaded into mcxt) instead of
  * the active one, for backtests.  The rules stay the watch's, with the
- * default rule of kind model added if none is enabled, as
- * vigil.activate_model would add it.
+ * default rule of kind model added if none is enabled.
  */
 void
 vigil_scorer_use_model(VigilScorer *s, int32 watch_id, int64 model_id, MemoryContext mcxt)
 {
 	s->model = vigil_model_load_id(model_id, watch_id, mcxt);
-	if (!has_model_rule(s))
-	{
-		int			n = s->nrules + 1;
-		VigilRule  *rules = MemoryContextAlloc(mcxt, sizeof(VigilRule) * n);
-		char	  **names = MemoryContextAlloc(mcxt, sizeof(char *) * n);
-
-		memcpy(rules, s->rules, sizeof(VigilRule) * s->nrules);
-		memcpy(names, s->names, sizeof(char *) * s->nrules);
-		vigil_rule_defaults(&rules[s->nrules], VIGIL_RULE_MODEL);
-		names[s->nrules] = "model";
-		s->rules = rules;
-		s->names = names;
-		s->nrules = n;
-		s->findings = MemoryContextAlloc(mcxt, sizeof(VigilFinding) * n);
-		s->order = MemoryContextAlloc(mcxt, sizeof(int) * n);
-		s->rest = MemoryContextAlloc(mcxt, sizeof(double) * (n + 1));
-	}
+	ensure_model_rule(s, mcxt);
 	plan(s);
 }
 
 /*
  * e, or a copy of it in *copy that carries the probability the scorer's
- * model gives it, when there is a model.
+ * model gives it (also kept in s->probability), when there is a model.
  */
 static inline const VigilEvent *
-with_model(const VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
+with_model(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
 		   VigilEvent *copy)
 {
+	s->probability = NAN;
 	/* the rules score nothing for these; the features assume neither */
 	if (s->model == NULL || !vigil_event_valid(e, NULL) || !vigil_profile_sound(before))
 		return e;
 	*copy = *e;
-	copy->model_probability = vigil_model_probability(s->model, before, e);
+	copy->model_probability = s->probability = vigil_model_probability(s->model, before, e);
 	copy->has_model = true;
 	return copy;
 }

@@ -24,6 +24,7 @@
 typedef struct VigilScorer
 {
 	VigilModel *model;
+	double		probability;	/* the model's, for the event scored last; NaN: none */
 	unsigned	inputs;			/* what the watch's events carry (VIGIL_INPUT_*) */
 	VigilRule  *rules;
 	char	  **names;			/* rules[i] is called names[i] */
@@ -36,6 +37,8 @@ typedef struct VigilScorer
 
 extern void vigil_scorer_init(VigilScorer *s, int32 watch_id, unsigned inputs,
 							  MemoryContext mcxt);
+extern bool vigil_scorer_init_shadow(VigilScorer *s, int32 watch_id, unsigned inputs,
+									 MemoryContext mcxt);
 extern void vigil_scorer_use_model(VigilScorer *s, int32 watch_id, int64 model_id,
 								   MemoryContext mcxt);
 extern double vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e);

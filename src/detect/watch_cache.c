@@ -32,6 +32,8 @@ typedef struct CachedWatch
 	Oid			relid;
 	VigilWatch	w;
 	VigilScorer scorer;
+	VigilScorer shadow;			/* with the shadow model, if has_shadow */
+	bool		has_shadow;
 } CachedWatch;
 
 static MemoryContext cache_cxt = NULL;
@@ -83,13 +85,15 @@ reset(void)
 }
 
 /*
- * The watch watch_id on rel and its enabled rules, from the cache or loaded
- * into it (inside the caller's SPI connection).  False when the watch or one
- * of its columns is gone.  *w and *scorer point into the cache and stay
- * valid until this is called again.
+ * The watch watch_id on rel, its enabled rules and active model, and the
+ * scorer with its shadow model if it has one (*has_shadow), from the cache
+ * or loaded into it (inside the caller's SPI connection).  False when the
+ * watch or one of its columns is gone.  *w, *scorer and *shadow point into
+ * the cache and stay valid until this is called again.
  */
 bool
-vigil_watch_cache_get(int32 watch_id, Relation rel, VigilWatch *w, VigilScorer *scorer)
+vigil_watch_cache_get(int32 watch_id, Relation rel, VigilWatch *w, VigilScorer *scorer,
+					  VigilScorer *shadow, bool *has_shadow)
 {
 	CachedWatch e;
 
@@ -106,6 +110,8 @@ vigil_watch_cache_get(int32 watch_id, Relation rel, VigilWatch *w, VigilScorer *
 		{
 			*w = entries[i].w;
 			*scorer = entries[i].scorer;
+			*shadow = entries[i].shadow;
+			*has_shadow = entries[i].has_shadow;
 			return true;
 		}
 	}
@@ -115,6 +121,8 @@ vigil_watch_cache_get(int32 watch_id, Relation rel, VigilWatch *w, VigilScorer *
 	if (!vigil_watch_load(&e.w, watch_id, rel, cache_cxt))
 		return false;
 	vigil_scorer_init(&e.scorer, watch_id, vigil_watch_inputs(&e.w), cache_cxt);
+	e.has_shadow = vigil_scorer_init_shadow(&e.shadow, watch_id, vigil_watch_inputs(&e.w),
+											cache_cxt);
 	if (nentries == maxentries)
 	{
 		maxentries = maxentries ? maxentries * 2 : 4;
@@ -125,6 +133,8 @@ vigil_watch_cache_get(int32 watch_id, Relation rel, VigilWatch *w, VigilScorer *
 	entries[nentries++] = e;
 	*w = e.w;
 	*scorer = e.scorer;
+	*shadow = e.shadow;
+	*has_shadow = e.has_shadow;
 	return true;
 }
 

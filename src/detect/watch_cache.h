@@ -13,7 +13,7 @@
 #include "detect/score.h"
 
 extern bool vigil_watch_cache_get(int32 watch_id, Relation rel, VigilWatch *w,
-								  VigilScorer *scorer);
+								  VigilScorer *scorer, VigilScorer *shadow, bool *has_shadow);
 extern Oid	vigil_watch_cache_profiles(void);
 
 #endif							/* VIGIL_WATCH_CACHE_H */

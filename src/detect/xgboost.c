@@ -167,7 +167,8 @@ set_param(BoosterHandle b, const char *name, double value)
 /* See xgboost.h. */
 char *
 vigil_boost_train(const VigilBoostData *train, const VigilBoostData *valid,
-				  const VigilBoostParams *params, float *pred, Size *len)
+				  const VigilBoostParams *params, float *train_pred, float *valid_pred,
+				  Size *len)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext cxt = AllocSetContextCreate(caller, "vigil xgboost", ALLOCSET_SMALL_SIZES);
@@ -203,6 +204,11 @@ vigil_boost_train(const VigilBoostData *train, const VigilBoostData *valid,
 	}
 	CHECK_FOR_INTERRUPTS();
 
+	XGB_CALL("predict", api.BoosterPredict(h->booster, h->train, 0, 0, 0, &n, &out));
+	if (n != (bst_ulong) train->rows)
+		elog(ERROR, "xgboost predicted %llu rows of %lld",
+			 (unsigned long long) n, (long long) train->rows);
+	memcpy(train_pred, out, sizeof(float) * train->rows);
 	if (valid->rows > 0)
 	{
 		make_matrix(valid, &h->valid);
@@ -210,7 +216,7 @@ vigil_boost_train(const VigilBoostData *train, const VigilBoostData *valid,
 		if (n != (bst_ulong) valid->rows)
 			elog(ERROR, "xgboost predicted %llu rows of %lld",
 				 (unsigned long long) n, (long long) valid->rows);
-		memcpy(pred, out, sizeof(float) * valid->rows);
+		memcpy(valid_pred, out, sizeof(float) * valid->rows);
 	}
 	XGB_CALL("save its model",
 			 api.BoosterSaveModelToBuffer(h->booster, "{\"format\": \"json\"}", &n, &json));

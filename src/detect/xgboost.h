@@ -34,11 +34,13 @@ typedef struct VigilBoostData
 } VigilBoostData;
 
 /*
- * Train on train and predict valid's probabilities into pred (valid.rows
- * floats).  Returns the model as XGBoost's JSON, palloc'd, *len bytes.
+ * Train on train, and predict the probabilities of train's and valid's
+ * rows into train_pred and valid_pred (as many floats as rows).  Returns
+ * the model as XGBoost's JSON, palloc'd, *len bytes.
  */
 extern char *vigil_boost_train(const VigilBoostData *train, const VigilBoostData *valid,
-							   const VigilBoostParams *params, float *pred, Size *len);
+							   const VigilBoostParams *params, float *train_pred,
+							   float *valid_pred, Size *len);
 
 extern VigilTrees *vigil_boost_trees(const char *json, int features);
 

@@ -9,7 +9,10 @@
 #   - COPY of DETECT_ROWS rows over 10,000 cards whose profiles are in place;
 #   - pgbench single-row INSERTs from 4 clients;
 #   - the extra time per alert: COPY into a table alerting on 5% of rows
-#     against one alerting on 0.1%, in one interleaved comparison.
+#     against one alerting on 0.1%, in one interleaved comparison;
+#   - a learned model: vigil.train on the stream with a label (2 threads),
+#     and the extra time per row of scoring with it (vigil.train's default
+#     size), COPY into a table with the model active against one without.
 set -euo pipefail
 . "$(dirname "$0")/common.bash"
 
@@ -93,6 +96,55 @@ $PSQL -At -F ' ' -c "SELECT count(*) FILTER (WHERE relation = 'tr_watched'::regc
 	awk -v line="$line" '{split(line, f, " ms"); n = split(f[1], a, " "); lo = a[n]; m = split(f[2], b, " "); hi = b[m];
 		printf "%-46s %.1f us per alert (%d more alerts)\n", "extra time per alert, COPY", 1000 * (hi - lo) / ($2 - $1), $2 - $1}'
 $PSQL -c "DROP TABLE tr_alerting" >/dev/null
+
+# A learned model of the default size, trained on the first stream with a
+# label (amounts far above the card's median, and a little noise), copied
+# to a second watch of the same columns and activated there with its rule
+# set never to fire: the two COPYs then differ only in computing each
+# row's features and walking the trees.
+$PSQL <<SQL >/dev/null
+SET client_min_messages = warning;
+CREATE TABLE tr_labelled (LIKE tr_plain INCLUDING ALL, fraud boolean);
+SELECT vigil.watch('tr_labelled', 'card', 'amount', 'ts', 'lat', 'lon', 'merchant', 'category');
+INSERT INTO tr_labelled
+SELECT s.*, s.amount > 4 * k.median OR random() < 0.001
+FROM tr_src s JOIN tr_cards k ON 'card-' || k.c = s.card WHERE s.id <= $N;
+CREATE TABLE tr_modelled (LIKE tr_plain INCLUDING ALL);
+SELECT vigil.watch('tr_modelled', 'card', 'amount', 'ts', 'lat', 'lon', 'merchant', 'category');
+SQL
+set_rate 0.001
+$PSQL -c "UPDATE vigil.rules r SET enabled = true, params = jsonb_build_object('limit', $(limit_for 0.001))
+		  FROM vigil.watches w WHERE w.id = r.watch_id AND w.relation = 'tr_modelled'::regclass
+		  AND r.name = 'amount_limit'" >/dev/null
+train_ms=$($PSQL <<'SQL' | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sed -n 1p
+SET vigil.train_threads = 2;
+SET client_min_messages = warning;
+\timing on
+SELECT vigil.train('tr_labelled', 'fraud') AS model \gset
+\timing off
+INSERT INTO vigil.models (watch_id, label_column, first_event, validation_from, last_event,
+						  train_rows, features, categories, params, validation, trees)
+SELECT w.id, m.label_column, m.first_event, m.validation_from, m.last_event, m.train_rows,
+	   m.features, m.categories, m.params, m.validation, m.trees
+FROM vigil.models m, vigil.watches w
+WHERE m.id = :model AND w.relation = 'tr_modelled'::regclass;
+SELECT count(*) FROM vigil.activate_model((SELECT max(id) FROM vigil.models)) \gset
+UPDATE vigil.rules r SET params = '{"threshold": 0.999999}' FROM vigil.watches w
+WHERE w.id = r.watch_id AND w.relation = 'tr_modelled'::regclass AND r.kind = 'model';
+SQL
+)
+$PSQL -At -F ' ' -c "SELECT train_rows, validation ->> 'rows', params ->> 'rounds', params ->> 'max_depth'
+					 FROM vigil.models ORDER BY id DESC LIMIT 1" |
+	awk -v ms="$train_ms" '{printf "%-46s %.1f s (%d rows trained on, %d held out; %d trees of depth %d)\n", "vigil.train, 2 threads", ms / 1000, $1, $2, $3, $4}'
+model_in_place="TRUNCATE tr_watched, tr_modelled, vigil.profiles, vigil.alerts, vigil.skipped; COPY tr_watched FROM '$DATA' (FORMAT csv); COPY tr_modelled FROM '$DATA' (FORMAT csv); TRUNCATE vigil.alerts; CHECKPOINT"
+line=$(RUNS=${RUNS:-3} compare "COPY, without vs with a model" \
+	"COPY tr_watched FROM '$NEXT' (FORMAT csv)" \
+	"COPY tr_modelled FROM '$NEXT' (FORMAT csv)" "$model_in_place")
+echo "$line"
+echo "$line" | awk -v n="$N" '{split($0, f, " ms"); k = split(f[1], a, " "); lo = a[k]; m = split(f[2], b, " "); hi = b[m];
+	printf "%-46s %.2f us per row\n", "extra time per row, model", 1000 * (hi - lo) / n}'
+$PSQL -c "SET client_min_messages = warning" -c "SELECT vigil.unwatch('tr_labelled')" \
+	-c "SELECT vigil.unwatch('tr_modelled')" -c "DROP TABLE tr_labelled, tr_modelled" >/dev/null
 
 echo "traffic: pgbench single-row INSERTs, 4 clients, ${PGBENCH_SECONDS}s each (median of ${RUNS:-3})"
 $PSQL -c "SET client_min_messages = warning" -c "DROP SEQUENCE IF EXISTS tr_ids" -c "CREATE SEQUENCE tr_ids START $((2 * N + 1))"
