@@ -839,19 +839,66 @@ def at_local(day, tz, hour):
     return int(day * DAY - tz * HOUR + hour * HOUR)
 
 
+# How long a compromised merchant's transactions are fraud.
+COMPROMISE_DAYS = 28
+
+
+class Compromises:
+    """When each merchant is compromised: on each day with probability rate, for COMPROMISE_DAYS."""
+
+    def __init__(self, seed, rate, start, end):
+        self.seed, self.rate, self.start, self.end = seed, rate, start, end
+        self.days = {}
+
+    def starts(self, mid):
+        """The days (since the epoch) on which merchant mid is compromised, in order."""
+        if mid not in self.days:
+            rng = random.Random(f"{self.seed}/compromise/{mid}")
+            out = []
+            d = self.start // DAY
+            while True:
+                # geometric gap: the next day with probability rate
+                d += 1 + int(math.log(1.0 - rng.random()) / math.log(1.0 - self.rate))
+                if d * DAY >= self.end:
+                    break
+                out.append(d)
+            self.days[mid] = out
+        return self.days[mid]
+
+    def covers(self, mid, t):
+        """Whether a transaction at merchant mid at time t falls in one of its compromises."""
+        day = t // DAY
+        return any(d <= day < d + COMPROMISE_DAYS for d in self.starts(mid))
+
+
+def compromised(recs, comp):
+    """recs with the legitimate transactions at compromised merchants relabelled as fraud."""
+    for r in recs:
+        if not r["is_fraud"] and comp.covers(r["merchant_id"], epoch_of(r["trans_time"])):
+            r["is_fraud"] = True
+            r["fraud_pattern"] = "compromised_merchant"
+        yield r
+
+
 def transactions(seed, ncards, begin, start, end, fraud_rate, fraud_mix=None, legit_mix=None,
-                 personas=None):
+                 personas=None, compromise_rate=0.0):
     """All cards' transactions in [begin, end), in time order; fraud only from start on.
 
     fraud_mix: [(pattern, weight)] an incident picks from (None: DEFAULT_PATTERNS evenly);
-    legit_mix: {persona: share of cards}; personas, a dict, gets each card_id's persona.
+    legit_mix: {persona: share of cards}; personas, a dict, gets each card_id's persona;
+    compromise_rate: the chance that a merchant is compromised on a given day of the stream
+    period, after which its transactions are fraud for COMPROMISE_DAYS (common points of
+    compromise: ordinary cardholders, ordinary amounts, only the labels say so).
     """
     period = {"begin": begin, "start": start, "end": end, "fraud_rate": fraud_rate,
               "fraud_mix": fraud_mix, "legit_mix": legit_mix}
     _, cards = build_cards(seed, ncards, period)
     if personas is not None:
         personas.update((c.card_id, c.persona) for c in cards)
-    return (rec for _, _, _, rec in heapq.merge(*(card_stream(c, period) for c in cards)))
+    recs = (rec for _, _, _, rec in heapq.merge(*(card_stream(c, period) for c in cards)))
+    if compromise_rate > 0:
+        recs = compromised(recs, Compromises(seed, compromise_rate, start, end))
+    return recs
 
 
 def csv_value(field, v):
@@ -964,6 +1011,9 @@ def parse_args(argv):
     p.add_argument("--fraud-mix", metavar="NAME=W[,...]",
                    help="relative weights of the fraud patterns an incident picks from "
                         f"(of {', '.join(PATTERNS)}; default: {', '.join(DEFAULT_PATTERNS)}, evenly)")
+    p.add_argument("--compromised-merchants", type=float, default=0.0, metavar="RATE",
+                   help="chance that a merchant is compromised on a given day of the stream period, "
+                        f"its transactions then fraud for {COMPROMISE_DAYS} days (default 0)")
     p.add_argument("--legit-mix", metavar="NAME=SHARE[,...]",
                    help=f"share of cards with a persona (of {', '.join(PERSONAS)}); "
                         "the other cards are ordinary (default: none, all cards ordinary)")
@@ -986,6 +1036,8 @@ def parse_args(argv):
         p.error("--cards must be at least 1")
     if not 0 <= a.fraud_rate <= 1:
         p.error("--fraud-rate must be in [0, 1]")
+    if not 0 <= a.compromised_merchants < 1:
+        p.error("--compromised-merchants must be in [0, 1)")
     if not 0 <= a.dup_rate <= 1:
         p.error("--dup-rate must be in [0, 1]")
     if a.batch_size < 1 or a.batch_size > 10000:
@@ -1032,7 +1084,7 @@ def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     personas = {}
     recs = transactions(a.seed, a.cards, a.begin_t, a.start_t, a.end_t, a.fraud_rate,
-                        a.fraud_mix, a.legit_mix, personas)
+                        a.fraud_mix, a.legit_mix, personas, a.compromised_merchants)
     if a.part != "all":
         cut = iso(a.start_t)
         recs = (r for r in recs if (r["trans_time"] < cut) == (a.part == "history"))

@@ -83,13 +83,13 @@ static SPIPlanPtr skip_plan = NULL;
 static SPIPlanPtr shadow_plan = NULL;
 
 /*
- * The three inserts, prepared once per backend.  Every value comes as an
- * array, one element per row, and the rows are made by one scan of the
- * arrays in order (alert ids follow arrival).  The arrays are unnested in
- * the select list, where they advance in step a row at a time; in FROM
- * (ROWS FROM) each would first be copied into a tuplestore, which a large
- * flush spills to disk.  An alert's fired rules come as the text of a
- * text[] (an array of arrays cannot be a parameter).
+ * The inserts of alerts and skipped rows, prepared once per backend.
+ * Every value comes as an array, one element per row, and the rows are
+ * made by one scan of the arrays in order (alert ids follow arrival).  The
+ * arrays are unnested in the select list, where they advance in step a row
+ * at a time; in FROM (ROWS FROM) each would first be copied into a
+ * tuplestore, which a large flush spills to disk.  An alert's fired rules
+ * come as the text of a text[] (an array of arrays cannot be a parameter).
  */
 static void
 prepare_plans(void)
@@ -98,11 +98,9 @@ prepare_plans(void)
 		FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
 	TEXTOID};
 	Oid			skip_args[4] = {INT4OID, REGCLASSOID, JSONBARRAYOID, TEXTARRAYOID};
-	Oid			shadow_args[9] = {INT4OID, INT8ARRAYOID, JSONBARRAYOID, TEXTARRAYOID,
-		TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLARRAYOID};
 
 	/* ready once the last is: a failed prepare leaves it NULL, to try again */
-	if (shadow_plan != NULL)
+	if (skip_plan != NULL)
 		return;
 	alert_plan = vigil_prepare_plan(
 						 "INSERT INTO vigil.alerts (watch_id, relation, row_ref, key, amount, event_time, "
@@ -115,6 +113,20 @@ prepare_plans(void)
 						"INSERT INTO vigil.skipped (watch_id, relation, row_ref, reason) "
 						"SELECT $1, $2, pg_catalog.unnest($3), pg_catalog.unnest($4)",
 						4, skip_args);
+}
+
+/*
+ * The insert of shadow scores, the same way, prepared on first use: only
+ * a watch with a shadow model, and so a schema that has the table, needs it.
+ */
+static void
+prepare_shadow_plan(void)
+{
+	Oid			shadow_args[9] = {INT4OID, INT8ARRAYOID, JSONBARRAYOID, TEXTARRAYOID,
+		TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLARRAYOID};
+
+	if (shadow_plan != NULL)
+		return;
 	shadow_plan = vigil_prepare_plan(
 						  "INSERT INTO vigil.shadow_scores (watch_id, model_id, row_ref, key, "
 						  "event_time, amount, score, probability, alerted) "
@@ -354,6 +366,7 @@ insert_shadows(AlertWriter *aw, int nshadows)
 	args[6] = float8_array(s, n, FLOAT8OID);
 	args[7] = float8_array(p, n, FLOAT8OID);
 	args[8] = PointerGetDatum(construct_array(alerted, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+	prepare_shadow_plan();
 	if (SPI_execute_plan(shadow_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record shadow scores for watch %d", aw->w->id);
 }

@@ -339,6 +339,7 @@ row_event(const Detection *d, int64 i, VigilEvent *e)
 		e->category_hash = 0;
 		e->has_location = e->has_category = false;
 	}
+	e->has_model = false;		/* the scorer adds its model's probability */
 	/* looked up here, not kept: a row here is 32 bytes */
 	vigil_event_localize(&d->w, e);
 }

@@ -193,6 +193,7 @@ vigil_watch_load(VigilWatch *w, int32 watch_id, Relation rel, MemoryContext mcxt
 		w->last_attnum = Max(w->last_attnum, att[i]);
 
 	w->priors = vigil_priors_load(watch_id, mcxt);
+	w->merchant_risk = vigil_merchant_risk_load(watch_id, mcxt);
 
 	/* the primary key identifies rows in alerts */
 	pkoid = RelationGetPrimaryKeyIndex(rel);
@@ -400,7 +401,7 @@ vigil_zone_offset(VigilZone *z, double t)
 
 /*
  * What e's watch knows beyond its row: the UTC offset of its time in the
- * watch's zone and the population priors current then.  Every caller that
+ * watch's zone, and the population priors and merchant risk current then.  Every caller that
  * folds or scores an event read by vigil_event_read calls it first;
  * detection, which keeps rows compactly, calls it once per row it scores.
  */
@@ -409,6 +410,7 @@ vigil_event_localize(const VigilWatch *w, VigilEvent *e)
 {
 	e->utc_offset_s = vigil_zone_offset(w->zone, e->t);
 	vigil_priors_apply(w->priors, e);
+	vigil_merchant_risk_apply(w->merchant_risk, e);
 }
 
 /*

@@ -14,6 +14,7 @@
 #include "fmgr.h"
 
 #include "detect/core/profile.h"
+#include "detect/merchant_risk.h"
 #include "detect/priors.h"
 
 /* A watched column: where it is and how to read it. */
@@ -54,6 +55,7 @@ typedef struct VigilWatch
 	VigilColumn card_present;	/* boolean: the location is where the card was */
 	VigilZone  *zone;			/* hours of the day are local to it */
 	VigilPriors *priors;		/* the population's, by time */
+	VigilMerchantRisks *merchant_risk;	/* the merchants' labelled fraud, by time */
 	AttrNumber	last_attnum;	/* the greatest of the columns' attnums */
 	int			npk;			/* primary key columns, for row_ref */
 	AttrNumber *pk_attnums;

@@ -139,10 +139,11 @@ vigil_scorer_use_model(VigilScorer *s, int32 watch_id, int64 model_id, MemoryCon
 
 /*
  * e, or a copy of it in *copy that carries the probability the scorer's
- * model gives it (also kept in s->probability), when there is a model.
+ * model gives it (also kept in s->probability), when there is a model:
+ * the event its rules are evaluated on.
  */
-static inline const VigilEvent *
-with_model(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
+const VigilEvent *
+vigil_scorer_event(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
 		   VigilEvent *copy)
 {
 	s->probability = NAN;
@@ -164,7 +165,7 @@ vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e)
 {
 	VigilEvent	copy;
 
-	return vigil_rules_score(s->rules, s->nrules, before, with_model(s, before, e, &copy),
+	return vigil_rules_score(s->rules, s->nrules, before, vigil_scorer_event(s, before, e, &copy),
 							 s->findings);
 }
 
@@ -181,7 +182,7 @@ vigil_score_decide(VigilScorer *s, const VigilProfile *before, const VigilEvent 
 	VigilEvent	copy;
 
 	return vigil_rules_decide(s->rules, s->nrules, s->order, s->nplan, s->rest, threshold,
-							  before, with_model(s, before, e, &copy), s->findings);
+							  before, vigil_scorer_event(s, before, e, &copy), s->findings);
 }
 
 /* A member key: x as a JSON number (as jsonb_in makes it from float8out's text), or null. */
@@ -239,7 +240,7 @@ vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e)
 	int			omitted;
 	VigilEvent	copy;
 
-	vigil_rules_explain(s->rules, s->nrules, before, with_model(s, before, e, &copy),
+	vigil_rules_explain(s->rules, s->nrules, before, vigil_scorer_event(s, before, e, &copy),
 						s->findings);
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; i < s->nrules; i++)

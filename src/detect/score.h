@@ -41,6 +41,8 @@ extern bool vigil_scorer_init_shadow(VigilScorer *s, int32 watch_id, unsigned in
 									 MemoryContext mcxt);
 extern void vigil_scorer_use_model(VigilScorer *s, int32 watch_id, int64 model_id,
 								   MemoryContext mcxt);
+extern const VigilEvent *vigil_scorer_event(VigilScorer *s, const VigilProfile *before,
+											const VigilEvent *e, VigilEvent *copy);
 extern double vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e);
 extern double vigil_score_decide(VigilScorer *s, const VigilProfile *before,
 								 const VigilEvent *e, double threshold);

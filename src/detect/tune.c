@@ -68,7 +68,10 @@ typedef struct Measures
 	double		pr_auc[2];
 } Measures;
 
-/* The pass's row_done: keep a labelled row with its profile before it. */
+/*
+ * The pass's row_done: keep a labelled row with its profile before it, its
+ * event as the rules see it (with the active model's probability on it).
+ */
 static void
 keep_row(VigilPass *p, TupleTableSlot *slot, const char *key pg_attribute_unused(),
 		 const VigilEvent *e, const VigilProfile *before)
@@ -79,9 +82,11 @@ keep_row(VigilPass *p, TupleTableSlot *slot, const char *key pg_attribute_unused
 	bytea	   *ev;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
+	VigilEvent	copy;
 
 	if (!vigil_label_read(&tu->label, slot, &label))
 		return;
+	e = vigil_scorer_event(&p->scorer, before, e, &copy);
 	prof = palloc(VARHDRSZ + sizeof(VigilProfile));
 	SET_VARSIZE(prof, VARHDRSZ + sizeof(VigilProfile));
 	memcpy(VARDATA(prof), before, sizeof(VigilProfile));

@@ -5,7 +5,7 @@
  * Reading a watch and parsing its rules on every statement would cost a
  * single-row INSERT more than the rest of detection.  So each backend keeps
  * them, and forgets them all whenever vigil.watches, vigil.rules,
- * vigil.priors or vigil.models are written (a statement trigger sends a
+ * vigil.priors, vigil.merchant_risk or vigil.models are written (a statement trigger sends a
  * relcache invalidation for the table, which every backend, this one
  * included, processes before its next statement) or a watched table's
  * definition changes.  Rule changes and model activations thus take effect
@@ -47,13 +47,14 @@ static Oid	rules_relid = InvalidOid;
 static Oid	profiles_relid = InvalidOid;
 static Oid	priors_relid = InvalidOid;
 static Oid	models_relid = InvalidOid;
+static Oid	merchant_risk_relid = InvalidOid;
 
 /* Relcache invalidation callback: forget everything if it concerns us. */
 static void
 invalidate(Datum arg pg_attribute_unused(), Oid relid)
 {
 	if (relid == InvalidOid || relid == watches_relid || relid == rules_relid ||
-		relid == priors_relid || relid == models_relid)
+		relid == priors_relid || relid == models_relid || relid == merchant_risk_relid)
 	{
 		stale = true;
 		return;
@@ -81,6 +82,7 @@ reset(void)
 	profiles_relid = get_relname_relid("profiles", nsp);
 	priors_relid = get_relname_relid("priors", nsp);
 	models_relid = get_relname_relid("models", nsp);
+	merchant_risk_relid = get_relname_relid("merchant_risk", nsp);
 	stale = false;
 }
 

@@ -441,6 +441,48 @@ class DefaultOutput(unittest.TestCase):
         self.assertTrue(any(base[c] != mixed[c] for c, p in personas.items() if p is not None))
 
 
+class CompromisedMerchants(unittest.TestCase):
+    """--compromised-merchants: transactions at a merchant in the COMPROMISE_DAYS after its
+    compromise become fraud, and nothing else changes (same cards, times, merchants, amounts)."""
+
+    def test_only_labels_change(self):
+        start = epoch("2025-03-03T00:00:00Z")
+        period = (start - 5 * 86400, start, start + 60 * 86400)
+        base = list(gen.transactions(13, 200, *period, 0.3))
+        comp = list(gen.transactions(13, 200, *period, 0.3, compromise_rate=0.002))
+        self.assertEqual(len(base), len(comp))
+        changed = 0
+        windows = collections.defaultdict(list)
+        for b, c in zip(base, comp):
+            self.assertEqual({k: v for k, v in b.items() if k not in ("is_fraud", "fraud_pattern")},
+                             {k: v for k, v in c.items() if k not in ("is_fraud", "fraud_pattern")})
+            if b != c:
+                changed += 1
+                self.assertFalse(b["is_fraud"])
+                self.assertEqual((c["is_fraud"], c["fraud_pattern"]), (True, "compromised_merchant"))
+                self.assertGreaterEqual(epoch(c["trans_time"]), start)
+                windows[c["merchant_id"]].append(epoch(c["trans_time"]))
+            elif b["is_fraud"]:
+                self.assertNotEqual(c["fraud_pattern"], "compromised_merchant")
+        self.assertGreater(changed, 20)
+        self.assertGreater(len(windows), 3)
+        # every relabelled transaction lies in one of its merchant's compromises, and every
+        # legitimate transaction in one was relabelled
+        cps = gen.Compromises(13, 0.002, start, period[2])
+        for b, c in zip(base, comp):
+            inside = cps.covers(c["merchant_id"], epoch(c["trans_time"]))
+            self.assertEqual(c["fraud_pattern"] == "compromised_merchant", inside and not b["is_fraud"])
+        # deterministic, and off by default
+        self.assertEqual(comp, list(gen.transactions(13, 200, *period, 0.3, compromise_rate=0.002)))
+        self.assertEqual(sha256(run("--seed", "3", "--cards", "20", "--days", "2", "--compromised-merchants", "0")),
+                         sha256(run("--seed", "3", "--cards", "20", "--days", "2")))
+
+    def test_bad_rate(self):
+        for rate in ("-0.1", "1", "2"):
+            p = subprocess.run([sys.executable, GEN, "--compromised-merchants", rate], capture_output=True)
+            self.assertEqual(p.returncode, 2, rate)
+
+
 class MixOptions(unittest.TestCase):
 
     def test_bad_mixes(self):

@@ -93,7 +93,7 @@ fuzz_double(FuzzIn *in)
  * The next event, at or after *t (which it advances) by up to a day and a
  * half, sometimes before it: events may arrive out of order.  Merchants
  * and categories come from a small set, so that seen-sets repeat; a model's
- * probability is any double.
+ * probability is any double, a merchant's counts any 16-bit numbers.
  */
 static inline void
 fuzz_event(FuzzIn *in, double *t, VigilEvent *e)
@@ -120,6 +120,12 @@ fuzz_event(FuzzIn *in, double *t, VigilEvent *e)
 	e->has_model = (flags & 0x10) != 0;
 	if (e->has_model)
 		e->model_probability = fuzz_double(in);	/* valid or not */
+	e->has_merchant_risk = (flags & 0x20) != 0;
+	for (int w = 0; e->has_merchant_risk && w < VIGIL_MERCHANT_WINDOWS; w++)
+	{
+		e->merchant_rows[w] = fuzz_u16(in);
+		e->merchant_fraud[w] = fuzz_u16(in);	/* more than the rows, at times */
+	}
 }
 
 /* Whether the n bytes at s are well-formed UTF-8. */

@@ -44,6 +44,9 @@ const char *const vigil_feature_names[VIGIL_NFEATURES] = {
 	[VIGIL_F_HOUR] = "hour",
 	[VIGIL_F_DAY_OF_WEEK] = "day_of_week",
 	[VIGIL_F_CATEGORY] = "category",
+	[VIGIL_F_MERCHANT_FRAUD_1D] = "merchant_fraud_share_1d",
+	[VIGIL_F_MERCHANT_FRAUD_7D] = "merchant_fraud_share_7d",
+	[VIGIL_F_MERCHANT_FRAUD_30D] = "merchant_fraud_share_30d",
 };
 
 /* x as a feature: the float nearest, NaN for anything not finite. */
@@ -128,6 +131,10 @@ vigil_features(const VigilProfile *p, const VigilEvent *e, float category, float
 			x[VIGIL_F_CARD_HOUR_SHARE] = feature(share);
 	}
 	x[VIGIL_F_CATEGORY] = category;
+	if (e->has_merchant_risk && e->has_merchant)
+		for (int w = 0; w < VIGIL_MERCHANT_WINDOWS; w++)
+			x[VIGIL_F_MERCHANT_FRAUD_1D + w] =
+				e->merchant_rows[w] > 0.0 ? feature(e->merchant_fraud[w] / e->merchant_rows[w]) : 0.0f;
 	if (!history)
 		return;
 

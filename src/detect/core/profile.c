@@ -98,6 +98,9 @@ vigil_profile_init(VigilProfile *p)
 	vigil_seenset_init(&p->categories);
 }
 
+/* The windows of merchant risk, in days, by index. */
+const int	vigil_merchant_window_days[VIGIL_MERCHANT_WINDOWS] = {1, 7, 30};
+
 /*
  * Whether e can be folded into a profile; on false *why says what is wrong
  * with it.  The limits are those of the summaries, so that a valid event is

@@ -48,6 +48,10 @@
 #define VIGIL_PROFILE_HAS_LOCATION 0x0001
 
 /* One transaction as detection sees it. */
+/* The windows of merchant risk, in days: 1, 7, 30. */
+#define VIGIL_MERCHANT_WINDOWS 3
+extern const int vigil_merchant_window_days[VIGIL_MERCHANT_WINDOWS];
+
 typedef struct VigilEvent
 {
 	double		t;				/* event time, seconds since the epoch */
@@ -66,6 +70,14 @@ typedef struct VigilEvent
 	double		prior_log_sd;
 	double		prior_hour_share;	/* of all rows, in the event's local hour */
 	bool		has_prior_hour;	/* whether prior_hour_share is known */
+	/*
+	 * the labelled rows and the fraud among them at the event's merchant, in
+	 * the 1, 7 and 30 days before its labels were known, from the merchant
+	 * risk snapshot current at the event's time (vigil.refresh_merchant_risk)
+	 */
+	double		merchant_rows[VIGIL_MERCHANT_WINDOWS];
+	double		merchant_fraud[VIGIL_MERCHANT_WINDOWS];
+	bool		has_merchant_risk;	/* whether there is such a snapshot */
 	/* the watch's active model (vigil.activate_model), if has_model */
 	double		model_probability;	/* in [0, 1] */
 	bool		has_model;

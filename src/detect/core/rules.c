@@ -124,6 +124,16 @@
  *		eval, on the classic data set; the subtle one, held out, agrees).
  *		Weight 1.  A watch without an active model never evaluates it.
 
+ * merchant_risk: window_days [7] (1, 7 or 30), threshold [0.2] in (0, 1),
+ *		min_fraud [2] integer >= 1.  A common point of compromise: the share
+ *		of the labelled rows at the event's merchant that were fraud in the
+ *		window_days before its labels were known (vigil.refresh_merchant_risk,
+ *		through VigilEvent.merchant_*); fires when at least min_fraud of them
+ *		were fraud and the share is above threshold, span 1 - threshold.
+ *		Catches fraud that no per-card statistic sees: ordinary cardholders
+ *		paying ordinary amounts at a merchant whose terminal or database was
+ *		compromised.  Weight 0.75.
+ *
  * Messages returned through *why by vigil_rule_set_param and
  * vigil_rule_check may live in a static buffer, valid until the next call
  * of either (PostgreSQL backends are single-threaded).
@@ -188,6 +198,9 @@ typedef struct KindSpec
 #define CA_MIN_COUNT 2
 #define QH_MAX_SHARE 0
 #define MO_THRESHOLD 0
+#define MR_WINDOW_DAYS 0
+#define MR_THRESHOLD 1
+#define MR_MIN_FRAUD 2
 
 /* Shorthands for the table: x > lo, x >= lo, integers in [lo, hi]. */
 #define ABOVE(n, d, lo) {n, d, lo, INFINITY, true, true, false}
@@ -234,6 +247,10 @@ static const KindSpec kinds[VIGIL_RULE_NKINDS] = {
 			{"max_share", 0.015, 0.0, 1.0, true, true, false}}},
 	[VIGIL_RULE_MODEL] = {"model", 1.0, 1, {
 			{"threshold", 0.05, 0.0, 1.0, true, true, false}}},
+	[VIGIL_RULE_MERCHANT_RISK] = {"merchant_risk", 0.75, 3, {
+			COUNT("window_days", 7.0, 1.0, 30.0),
+			{"threshold", 0.2, 0.0, 1.0, true, true, false},
+			COUNT("min_fraud", 2.0, 1.0, INFINITY)}},
 };
 
 /*
@@ -398,6 +415,16 @@ vigil_rule_set_param(VigilRule *r, const char *name, double value,
 	return true;
 }
 
+/* The index of a window of merchant risk, or -1 for a length that is none. */
+static int
+merchant_window(double days)
+{
+	for (int w = 0; w < VIGIL_MERCHANT_WINDOWS; w++)
+		if (days == vigil_merchant_window_days[w])
+			return w;
+	return -1;
+}
+
 /*
  * Whether r can be evaluated as intended: a known kind, a weight in [0, 1],
  * every parameter in its range and the parameters consistent with each
@@ -444,6 +471,10 @@ vigil_rule_check(const VigilRule *r, const char **why)
 		case VIGIL_RULE_CATEGORY_AMOUNT:
 			if (!(r->param[CA_SATURATE] > r->param[CA_THRESHOLD]))
 				*why = "parameter \"saturate\" for rule kind category_amount must be greater than \"threshold\"";
+			break;
+		case VIGIL_RULE_MERCHANT_RISK:
+			if (merchant_window(r->param[MR_WINDOW_DAYS]) < 0)
+				*why = "parameter \"window_days\" for rule kind merchant_risk must be 1, 7 or 30";
 			break;
 		default:
 			break;
@@ -813,6 +844,22 @@ eval_model(const VigilRule *r, const VigilEvent *e, VigilFinding *f)
 	return threshold_severity(e->model_probability, threshold, 1.0 - threshold);
 }
 
+/* merchant_risk: see the top of the file. */
+static double
+eval_merchant_risk(const VigilRule *r, const VigilEvent *e, VigilFinding *f)
+{
+	int			w = merchant_window(r->param[MR_WINDOW_DAYS]);
+	double		share;
+
+	if (w < 0 || !e->has_merchant || !e->has_merchant_risk ||
+		!(e->merchant_fraud[w] >= r->param[MR_MIN_FRAUD]) || !(e->merchant_rows[w] > 0.0))
+		return 0.0;
+	share = e->merchant_fraud[w] / e->merchant_rows[w];
+	f->observed = share;
+	f->expected = r->param[MR_THRESHOLD];
+	return threshold_severity(share, r->param[MR_THRESHOLD], 1.0 - r->param[MR_THRESHOLD]);
+}
+
 /*
  * Evaluate rule r for a valid event e against a sound profile; a rule of
  * no known kind scores 0.  Sets f->severity to the result; observed and
@@ -868,6 +915,9 @@ eval_checked(const VigilRule *r, const VigilProfile *before, const VigilEvent *e
 			break;
 		case VIGIL_RULE_MODEL:
 			sev = eval_model(r, e, f);
+			break;
+		case VIGIL_RULE_MERCHANT_RISK:
+			sev = eval_merchant_risk(r, e, f);
 			break;
 		case VIGIL_RULE_NKINDS:
 			break;
@@ -995,6 +1045,16 @@ describe(const VigilRule *r, const VigilProfile *before, const VigilEvent *e,
 					 "the watch's model gives a fraud probability of %.3f, above %.3f",
 					 f->observed, f->expected);
 			break;
+		case VIGIL_RULE_MERCHANT_RISK:
+			{
+				int			w = merchant_window(r->param[MR_WINDOW_DAYS]);
+
+				snprintf(f->why, sizeof(f->why),
+						 "%.0f of the merchant's %.0f labelled transactions in %d days were fraud (%.0f%%)",
+						 e->merchant_fraud[w], e->merchant_rows[w], vigil_merchant_window_days[w],
+						 100.0 * f->observed);
+			}
+			break;
 		case VIGIL_RULE_NKINDS:
 			break;
 	}
@@ -1094,6 +1154,8 @@ kind_inputs(VigilRuleKind kind)
 			return VIGIL_INPUT_CATEGORY;
 		case VIGIL_RULE_MODEL:
 			return VIGIL_INPUT_MODEL;
+		case VIGIL_RULE_MERCHANT_RISK:
+			return VIGIL_INPUT_MERCHANT;
 		default:
 			return 0;
 	}

@@ -128,6 +128,36 @@ priors_and_zone(void)
 	CHECK(x[VIGIL_F_DAY_OF_WEEK] == 3.0f);
 }
 
+/* Merchant risk: the fraud share per window when a snapshot is known, else NaN. */
+static void
+merchant_risk(void)
+{
+	VigilProfile p;
+	VigilEvent	e = {.t = 1.7e9, .amount = 20.0, .has_merchant = true, .merchant_hash = 9};
+	float		x[VIGIL_NFEATURES];
+
+	vigil_profile_init(&p);
+	vigil_features(&p, &e, NAN, x);
+	CHECK(isnan(x[VIGIL_F_MERCHANT_FRAUD_1D]) && isnan(x[VIGIL_F_MERCHANT_FRAUD_30D]));
+	e.has_merchant_risk = true;	/* a snapshot without the merchant: no known fraud */
+	vigil_features(&p, &e, NAN, x);
+	CHECK(x[VIGIL_F_MERCHANT_FRAUD_1D] == 0.0f && x[VIGIL_F_MERCHANT_FRAUD_7D] == 0.0f &&
+		  x[VIGIL_F_MERCHANT_FRAUD_30D] == 0.0f);
+	e.merchant_rows[0] = 4;
+	e.merchant_fraud[0] = 1;
+	e.merchant_rows[1] = 10;
+	e.merchant_fraud[1] = 5;
+	e.merchant_rows[2] = 50;
+	e.merchant_fraud[2] = 5;
+	vigil_features(&p, &e, NAN, x);
+	CHECK(x[VIGIL_F_MERCHANT_FRAUD_1D] == 0.25f && x[VIGIL_F_MERCHANT_FRAUD_7D] == 0.5f &&
+		  x[VIGIL_F_MERCHANT_FRAUD_30D] == 0.1f);
+	CHECK(strcmp(vigil_feature_names[VIGIL_F_MERCHANT_FRAUD_7D], "merchant_fraud_share_7d") == 0);
+	e.has_merchant = false;		/* no merchant column */
+	vigil_features(&p, &e, NAN, x);
+	CHECK(isnan(x[VIGIL_F_MERCHANT_FRAUD_7D]));
+}
+
 /* A category's code: its position among the model's codes, else NaN. */
 static void
 category_codes(void)
@@ -152,6 +182,7 @@ main(void)
 	RUN(new_card);
 	RUN(known_card);
 	RUN(priors_and_zone);
+	RUN(merchant_risk);
 	RUN(category_codes);
 	return UNIT_DONE();
 }

@@ -117,7 +117,7 @@ kind_names(void)
 		"amount_zscore", "amount_ratio", "amount_limit", "velocity",
 		"window_sum", "card_testing", "impossible_travel", "new_merchant",
 		"new_category", "unusual_hour", "category_amount", "quiet_hour",
-		"model"
+		"model", "merchant_risk"
 	};
 	VigilRuleKind kind;
 	int			k;
@@ -193,6 +193,8 @@ defaults(void)
 	CHECK(r.weight == 0.1 && r.param[0] == 0.015);
 	r = rule(VIGIL_RULE_MODEL);
 	CHECK(r.weight == 1.0 && r.param[0] == 0.05);
+	r = rule(VIGIL_RULE_MERCHANT_RISK);
+	CHECK(r.weight == 0.75 && r.param[0] == 7.0 && r.param[1] == 0.2 && r.param[2] == 2.0);
 	/* no three light rules alert together (new merchant, unusual hour, and either other) */
 	CHECK(vigil_score_combine(vigil_score_combine(vigil_score_combine(0.0, 0.2, 1.0), 0.1, 1.0),
 							  0.3, 1.0) < 0.5);
@@ -1075,8 +1077,9 @@ decide_agrees_with_score(void)
 				rules[k].weight = unit_uniform(&rng) < 0.3 ? 1.0 : unit_uniform(&rng);
 		}
 		nplan = vigil_rules_plan(rules, VIGIL_RULE_NKINDS, inputs, order, rest);
+		/* new_merchant and merchant_risk need a merchant */
 		CHECK(nplan == VIGIL_RULE_NKINDS - !(inputs & VIGIL_INPUT_LOCATION) -
-			  !(inputs & VIGIL_INPUT_MERCHANT) - !(inputs & VIGIL_INPUT_CATEGORY) -
+			  2 * !(inputs & VIGIL_INPUT_MERCHANT) - !(inputs & VIGIL_INPUT_CATEGORY) -
 			  !(inputs & VIGIL_INPUT_MODEL));
 		CHECK(rest[nplan] == 1.0);
 		for (int k = 0; k < nplan; k++)
@@ -1095,6 +1098,12 @@ decide_agrees_with_score(void)
 			e.has_category &= (inputs & VIGIL_INPUT_CATEGORY) != 0;
 			e.has_model = (inputs & VIGIL_INPUT_MODEL) != 0;
 			e.model_probability = unit_uniform(&rng);
+			e.has_merchant_risk = i % 3 != 0;
+			for (int w = 0; w < VIGIL_MERCHANT_WINDOWS; w++)
+			{
+				e.merchant_rows[w] = (double) (i % 40) * (w + 1);
+				e.merchant_fraud[w] = floor(e.merchant_rows[w] * unit_uniform(&rng) * 0.5);
+			}
 
 			score = vigil_rules_score(rules, VIGIL_RULE_NKINDS, &p, &e, all);
 			/* now and then a threshold the score sits right on */
@@ -1320,6 +1329,51 @@ model(void)
 	CHECK(!vigil_rule_set_param(&r, "threshold", 0.0, &why));
 }
 
+/* merchant_risk: the share of the merchant's labelled rows that were fraud, in a window. */
+static void
+merchant_risk(void)
+{
+	VigilProfile p;
+	VigilRule	r = rule(VIGIL_RULE_MERCHANT_RISK);
+	VigilFinding f;
+	VigilEvent	e = event(T0, 50.0);
+	const char *why;
+
+	vigil_profile_init(&p);
+	e.merchant_rows[0] = 3;
+	e.merchant_fraud[0] = 3;
+	e.merchant_rows[1] = 10;
+	e.merchant_fraud[1] = 6;
+	e.merchant_rows[2] = 100;
+	e.merchant_fraud[2] = 6;
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);	/* no snapshot */
+	e.has_merchant_risk = true;
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);	/* no merchant */
+	e.has_merchant = true;
+	/* 7 days: 6 of 10, threshold 0.2, span 0.8 */
+	CHECK_CLOSE(eval(&r, &p, &e, &f), 0.5 + 0.5 * 0.4 / 0.8, 1e-12);
+	CHECK(f.observed == 0.6 && f.expected == 0.2);
+	CHECK(strstr(f.why, "6 of the merchant's 10 labelled transactions in 7 days were fraud (60%)") != NULL);
+	/* 30 days: 6% is below the threshold */
+	CHECK(vigil_rule_set_param(&r, "window_days", 30, &why));
+	CHECK(vigil_rule_check(&r, &why));
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+	/* 1 day: 3 of 3, but fewer than min_fraud 4 */
+	CHECK(vigil_rule_set_param(&r, "window_days", 1, &why));
+	CHECK(vigil_rule_set_param(&r, "min_fraud", 4, &why));
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+	CHECK(vigil_rule_set_param(&r, "min_fraud", 3, &why));
+	CHECK(eval(&r, &p, &e, NULL) == 1.0);
+	/* no labelled rows: nothing to judge by */
+	e.merchant_rows[0] = 0;
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+	/* windows other than 1, 7 and 30 days are refused, and never fire */
+	CHECK(vigil_rule_set_param(&r, "window_days", 14, &why));
+	CHECK(!vigil_rule_check(&r, &why) && strstr(why, "must be 1, 7 or 30") != NULL);
+	e.merchant_rows[0] = 3;
+	CHECK(eval(&r, &p, &e, NULL) == 0.0);
+}
+
 int
 main(void)
 {
@@ -1347,6 +1401,7 @@ main(void)
 	RUN(category_amount);
 	RUN(quiet_hour);
 	RUN(model);
+	RUN(merchant_risk);
 	RUN(plan_of_defaults);
 	RUN(combine);
 	return UNIT_DONE();
