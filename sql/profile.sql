@@ -32,7 +32,7 @@ COPY prof_copy FROM PROGRAM 'cat profile.bin' (FORMAT binary);
 SELECT p::text = (SELECT profile::text FROM vigil.profiles) AS binary_round_trip FROM prof_copy;
 -- A corrupted version number (byte 25 is the first payload byte).
 COPY prof_copy FROM PROGRAM 'head -c 25 profile.bin; printf "\377"; tail -c +27 profile.bin' (FORMAT binary);
--- A lying length word (the payload is 504 bytes).
+-- A lying length word (503: the payload is 888 bytes).
 COPY prof_copy FROM PROGRAM 'head -c 21 profile.bin; printf "\000\000\001\367"; tail -c +26 profile.bin' (FORMAT binary);
 COPY prof_copy FROM PROGRAM 'rm profile.bin';
 

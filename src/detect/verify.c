@@ -70,7 +70,7 @@ static const struct
 {
 	PART(version), PART(flags), PART(amount), PART(recent_amount), PART(last_lat),
 	PART(last_lon), PART(last_loc_t), PART(recent), PART(hours), PART(merchants),
-	PART(categories)
+	PART(categories), PART(by_category)
 };
 
 /* The fields whose bytes differ between two profiles, as a text[] datum. */

@@ -4,7 +4,8 @@
  *		through vigil_profile_from_binary in detect/core/profile_io.c), which
  *		COPY ... (FORMAT binary) and clients sending binary parameters feed.
  *
- * The whole input is the payload.  A profile that passes validation is then
+ * The whole input is the payload (of this version's layout, or of version
+ * 1's, which is read as its prefix).  A profile that passes validation is then
  * used as detection would use one loaded from the table: every rule kind is
  * scored against it and events are folded in, and a folded profile must
  * still be valid, since vigil_profile_valid promises to accept whatever
@@ -66,7 +67,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st = vigil_profile_from_binary(data, size, &p, &err);
 	if (st == VIGIL_PROFILE_IN_OK)
 	{
-		FUZZ_CHECK(size == sizeof(p) && memcmp(&p, data, size) == 0);
+		/* the current layout as is, or a version 1 profile as its prefix */
+		if (size == sizeof(p))
+			FUZZ_CHECK(memcmp(&p, data, size) == 0);
+		else
+			FUZZ_CHECK(size == VIGIL_PROFILE_V1_SIZE && data[0] == 1 &&
+					   memcmp((const uint8_t *) &p + 4, data + 4, size - 4) == 0 &&
+					   p.by_category[0].hash == 0);
 		FUZZ_CHECK(vigil_profile_valid(&p, &why));
 		exercise(&p, &in);
 	}

@@ -47,6 +47,11 @@ const char *const vigil_feature_names[VIGIL_NFEATURES] = {
 	[VIGIL_F_MERCHANT_FRAUD_1D] = "merchant_fraud_share_1d",
 	[VIGIL_F_MERCHANT_FRAUD_7D] = "merchant_fraud_share_7d",
 	[VIGIL_F_MERCHANT_FRAUD_30D] = "merchant_fraud_share_30d",
+	[VIGIL_F_CARD_CATEGORY_COUNT] = "card_category_count",
+	[VIGIL_F_CARD_CATEGORY_SHARE] = "card_category_share",
+	[VIGIL_F_CARD_CATEGORY_MEAN] = "card_category_mean",
+	[VIGIL_F_CARD_CATEGORY_Z] = "card_category_z",
+	[VIGIL_F_CARD_CATEGORY_RATIO] = "card_category_ratio",
 };
 
 /* x as a feature: the float nearest, NaN for anything not finite. */
@@ -92,6 +97,40 @@ static inline float
 novelty(bool has, uint64_t hash, const VigilSeenSet *seen)
 {
 	return has ? (vigil_seenset_contains(seen, hash) ? 0.0f : 1.0f) : NAN;
+}
+
+/*
+ * The card's own amounts in e's category: its decayed count and share of
+ * the card's rows, and the amount against the category's decayed mean and
+ * standard deviation.  A category the profile does not follow (new to the
+ * card, or rare on it) counts 0 and has no mean.
+ */
+static void
+card_category(const VigilProfile *p, const VigilEvent *e, float *x)
+{
+	const VigilCategoryAmount *c = vigil_profile_category(p, e->category_hash);
+	double		all = vigil_decay_weight(&p->recent_amount, e->t, VIGIL_AMOUNT_HALF_LIFE_S);
+	double		w,
+				mean,
+				sd;
+
+	if (c == NULL)
+	{
+		x[VIGIL_F_CARD_CATEGORY_COUNT] = 0.0f;
+		x[VIGIL_F_CARD_CATEGORY_SHARE] = 0.0f;
+		return;
+	}
+	w = vigil_decay_weight(&c->amount, e->t, VIGIL_AMOUNT_HALF_LIFE_S);
+	mean = vigil_decay_mean(&c->amount);
+	sd = sqrt(vigil_decay_variance(&c->amount));
+	x[VIGIL_F_CARD_CATEGORY_COUNT] = feature(w);
+	if (all > 0.0)
+		x[VIGIL_F_CARD_CATEGORY_SHARE] = feature(w / all);
+	x[VIGIL_F_CARD_CATEGORY_MEAN] = feature(mean);
+	if (sd > 0.0)
+		x[VIGIL_F_CARD_CATEGORY_Z] = feature((e->amount - mean) / sd);
+	if (mean > 0.0)
+		x[VIGIL_F_CARD_CATEGORY_RATIO] = feature(e->amount / mean);
 }
 
 /* See features.h. */
@@ -152,6 +191,8 @@ vigil_features(const VigilProfile *p, const VigilEvent *e, float category, float
 	journey(p, e, &x[VIGIL_F_KM_FROM_LAST], &x[VIGIL_F_KMH_FROM_LAST]);
 	x[VIGIL_F_NEW_MERCHANT] = novelty(e->has_merchant, e->merchant_hash, &p->merchants);
 	x[VIGIL_F_NEW_CATEGORY] = novelty(e->has_category, e->category_hash, &p->categories);
+	if (e->has_category)
+		card_category(p, e, x);
 	x[VIGIL_F_MERCHANTS_SEEN] = (float) vigil_seenset_count(&p->merchants);
 	x[VIGIL_F_CATEGORIES_SEEN] = (float) vigil_seenset_count(&p->categories);
 }

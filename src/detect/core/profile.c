@@ -152,6 +152,85 @@ vigil_profile_sound(const VigilProfile *p)
 }
 
 /*
+ * Below this decayed weight a followed category may give its slot to a new
+ * one: a category seen once more than a half-life ago, or no more often
+ * than that on average.  Above it, a new category is not followed until a
+ * slot goes quiet, so that one purchase in a rare category never wipes out
+ * the history of a usual one.
+ */
+#define CATEGORY_EVICT_WEIGHT 0.5
+
+/*
+ * The slot of by_category that follows hash: its own, else an unused one,
+ * else the one whose decayed weight at t is least (the first of equals) if
+ * that is below CATEGORY_EVICT_WEIGHT, emptied; else NULL.
+ */
+static VigilCategoryAmount *
+category_slot(VigilProfile *p, uint64_t hash, double t)
+{
+	VigilCategoryAmount *least = NULL;
+	double		least_w = CATEGORY_EVICT_WEIGHT;
+
+	/* the usual case first, without computing a decay per slot */
+	for (int i = 0; i < VIGIL_PROFILE_CATEGORIES; i++)
+		if (p->by_category[i].hash == hash && p->by_category[i].amount.weight > 0.0)
+			return &p->by_category[i];
+	for (int i = 0; i < VIGIL_PROFILE_CATEGORIES; i++)
+	{
+		VigilCategoryAmount *c = &p->by_category[i];
+		double		w;
+
+		w = c->amount.weight > 0.0 ?
+			vigil_decay_weight(&c->amount, t, VIGIL_AMOUNT_HALF_LIFE_S) : -1.0;
+		if (w < least_w)
+		{
+			least = c;
+			least_w = w;
+		}
+	}
+	if (least == NULL)
+		return NULL;
+	least->hash = hash;
+	vigil_decay_init(&least->amount);
+	return least;
+}
+
+/*
+ * Fold a valid event with a category into its category's amounts.  The
+ * hash 0 marks an unused slot, so a category hashing to 0 is not followed;
+ * an add the decayed state refuses (it refuses no valid event) leaves the
+ * slot as it was.
+ */
+static void
+fold_category(VigilProfile *p, const VigilEvent *e)
+{
+	VigilCategoryAmount *c;
+	VigilCategoryAmount before;
+
+	if (e->category_hash == 0)
+		return;
+	c = category_slot(p, e->category_hash, e->t);
+	if (c == NULL)
+		return;
+	before = *c;
+	if (!vigil_decay_add(&c->amount, e->t, e->amount, VIGIL_AMOUNT_HALF_LIFE_S))
+		*c = before;
+}
+
+/*
+ * The amounts of the category with hash hash on p's card, or NULL when the
+ * profile does not follow it.
+ */
+const VigilCategoryAmount *
+vigil_profile_category(const VigilProfile *p, uint64_t hash)
+{
+	for (int i = 0; hash != 0 && i < VIGIL_PROFILE_CATEGORIES; i++)
+		if (p->by_category[i].hash == hash && p->by_category[i].amount.weight > 0.0)
+			return &p->by_category[i];
+	return NULL;
+}
+
+/*
  * Fold event e into profile p.  All or nothing: false, with p unchanged,
  * for an invalid event, an unsound profile, or an event a summary refuses
  * (count overflow).  Only the amount summaries can refuse a valid event, so
@@ -204,7 +283,10 @@ vigil_profile_fold(VigilProfile *p, const VigilEvent *e)
 	if (e->has_merchant)
 		(void) vigil_seenset_insert(&p->merchants, e->merchant_hash);
 	if (e->has_category)
+	{
 		(void) vigil_seenset_insert(&p->categories, e->category_hash);
+		fold_category(p, e);
+	}
 	return true;
 }
 
@@ -266,6 +348,50 @@ recent_invalid(const VigilProfile *p)
 		return "decayed mean must lie between the amount min and max";
 	if (!(fabs(d->last_t) < MAX_ABS_T))
 		return "last event time is out of range";
+	return NULL;
+}
+
+/*
+ * Whether the per-category amounts could be the card's: unused slots
+ * empty, used ones of distinct categories, each no heavier than all the
+ * card's amounts together, its mean among them and its last event not
+ * after the card's.
+ */
+static const char *
+by_category_invalid(const VigilProfile *p)
+{
+	const VigilDecay *all = &p->recent_amount;
+	double		m;
+
+	for (int i = 0; i < VIGIL_PROFILE_CATEGORIES; i++)
+	{
+		const VigilCategoryAmount *c = &p->by_category[i];
+		const VigilDecay *d = &c->amount;
+
+		if (!isfinite(d->weight) || !isfinite(d->mean) || !isfinite(d->mean_lo) ||
+			!isfinite(d->m2) || !isfinite(d->last_t))
+			return "category amounts must be finite";
+		if (d->weight == 0.0)
+		{
+			if (c->hash != 0 || d->mean != 0.0 || d->mean_lo != 0.0 || d->m2 != 0.0 ||
+				d->last_t != 0.0)
+				return "an unused category slot must be empty";
+			continue;
+		}
+		if (c->hash == 0)
+			return "a used category slot must name its category";
+		for (int j = 0; j < i; j++)
+			if (p->by_category[j].hash == c->hash)
+				return "a category must have one slot";
+		/* at the card's last event, a category weighs no more than all */
+		if (d->weight < 0.0 || d->last_t > all->last_t ||
+			vigil_decay_weight(d, all->last_t, VIGIL_AMOUNT_HALF_LIFE_S) >
+			all->weight * (1.0 + WEIGHT_REL_SLACK))
+			return "a category's decayed weight must not exceed the card's";
+		if (d->m2 < 0.0 || !mean_lo_valid(d->mean, d->mean_lo) ||
+			!mean_in_range(d->mean + d->mean_lo, p->amount.min, p->amount.max, &m))
+			return "a category's amount statistics must be among the card's";
+	}
 	return NULL;
 }
 
@@ -416,6 +542,8 @@ vigil_profile_valid(const VigilProfile *p, const char **why)
 		msg = "merchant set must hold at most 32 distinct entries, no more than the transactions";
 	else if (!seenset_valid(&p->categories, p->amount.n))
 		msg = "category set must hold at most 32 distinct entries, no more than the transactions";
+	else
+		msg = by_category_invalid(p);
 
 	if (why != NULL)
 		*why = msg;

@@ -18,6 +18,7 @@
 #define VIGIL_PROFILE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "detect/core/decay.h"
@@ -31,7 +32,7 @@
  * its version, and vigil_profile_from_stored (profile_io.h) reads every
  * version ever stored, converting an older layout to this one.
  */
-#define VIGIL_PROFILE_VERSION 1
+#define VIGIL_PROFILE_VERSION 2
 
 /*
  * The most a stored profile may take, with the 8 bytes before its payload
@@ -43,6 +44,9 @@
 /* Half-lives of the decayed summaries, in seconds of event time. */
 #define VIGIL_AMOUNT_HALF_LIFE_S (30.0 * 86400.0)
 #define VIGIL_HOUR_HALF_LIFE_S (90.0 * 86400.0)
+
+/* Categories whose amounts a profile follows apart (its busiest recently). */
+#define VIGIL_PROFILE_CATEGORIES 8
 
 /* Bits of VigilProfile.flags. */
 #define VIGIL_PROFILE_HAS_LOCATION 0x0001
@@ -83,6 +87,13 @@ typedef struct VigilEvent
 	bool		has_model;
 } VigilEvent;
 
+/* A category's amounts on one card: decayed as the card's all-category ones. */
+typedef struct VigilCategoryAmount
+{
+	uint64_t	hash;			/* vigil_hash64 of the category; 0 in an unused slot */
+	VigilDecay	amount;			/* the card's amounts in it */
+} VigilCategoryAmount;
+
 typedef struct VigilProfile
 {
 	uint32_t	version;		/* VIGIL_PROFILE_VERSION */
@@ -96,7 +107,14 @@ typedef struct VigilProfile
 	VigilHourHist hours;		/* decayed hour-of-day histogram, local hours */
 	VigilSeenSet merchants;
 	VigilSeenSet categories;
+	/* since version 2: the busiest categories' amounts, any order */
+	VigilCategoryAmount by_category[VIGIL_PROFILE_CATEGORIES];
 } VigilProfile;
+
+/* A version 1 profile's size: version 2 added by_category at the end. */
+#define VIGIL_PROFILE_V1_SIZE offsetof(VigilProfile, by_category)
+
+extern const VigilCategoryAmount *vigil_profile_category(const VigilProfile *p, uint64_t hash);
 
 extern void vigil_profile_init(VigilProfile *p);
 extern bool vigil_event_valid(const VigilEvent *e, const char **why);

@@ -81,8 +81,19 @@ vigil_profile_from_stored(const void *buf, size_t len, VigilProfile *out,
 	{
 			/*
 			 * An older version gets its own case here, converting its layout
-			 * to the current one; none is older than the current yet.
+			 * to the current one.
 			 */
+		case 1:
+			/* version 2 appended by_category: a version 1 profile follows none */
+			if (len != VIGIL_PROFILE_V1_SIZE)
+			{
+				err->length = len;
+				return VIGIL_PROFILE_IN_BAD_LENGTH;
+			}
+			memset(out, 0, sizeof(VigilProfile));
+			memcpy(out, buf, VIGIL_PROFILE_V1_SIZE);
+			out->version = VIGIL_PROFILE_VERSION;
+			return VIGIL_PROFILE_IN_OK;
 		case VIGIL_PROFILE_VERSION:
 			if (len != sizeof(VigilProfile))
 			{

@@ -158,6 +158,41 @@ merchant_risk(void)
 	CHECK(isnan(x[VIGIL_F_MERCHANT_FRAUD_7D]));
 }
 
+/* The card's own amounts in the category: count, share, mean, z and ratio. */
+static void
+card_category(void)
+{
+	VigilProfile p;
+	VigilEvent	e = {.t = 1.7e9, .has_category = true, .category_hash = 77};
+	float		x[VIGIL_NFEATURES];
+
+	vigil_profile_init(&p);
+	for (int i = 0; i < 4; i++)
+	{
+		VigilEvent	f = {.t = 1.7e9 - 400.0 + 100.0 * i, .amount = i % 2 ? 30.0 : 10.0,
+		.has_category = true, .category_hash = i < 2 ? 77 : 78};
+
+		CHECK(vigil_profile_fold(&p, &f));
+	}
+	/* 77 had 10 and 30: mean 20, sd 10; two of four rows, a few minutes ago */
+	e.amount = 50.0;
+	vigil_features(&p, &e, NAN, x);
+	CHECK(fabsf(x[VIGIL_F_CARD_CATEGORY_COUNT] - 2.0f) < 1e-3f);
+	CHECK(fabsf(x[VIGIL_F_CARD_CATEGORY_SHARE] - 0.5f) < 1e-4f);
+	CHECK(fabsf(x[VIGIL_F_CARD_CATEGORY_MEAN] - 20.0f) < 1e-3f);
+	CHECK(fabsf(x[VIGIL_F_CARD_CATEGORY_Z] - 3.0f) < 1e-3f);
+	CHECK(fabsf(x[VIGIL_F_CARD_CATEGORY_RATIO] - 2.5f) < 1e-4f);
+	/* a category the card never used: none of it */
+	e.category_hash = 79;
+	vigil_features(&p, &e, NAN, x);
+	CHECK(x[VIGIL_F_CARD_CATEGORY_COUNT] == 0.0f && x[VIGIL_F_CARD_CATEGORY_SHARE] == 0.0f);
+	CHECK(isnan(x[VIGIL_F_CARD_CATEGORY_MEAN]) && isnan(x[VIGIL_F_CARD_CATEGORY_Z]));
+	/* no category column: unknown */
+	e.has_category = false;
+	vigil_features(&p, &e, NAN, x);
+	CHECK(isnan(x[VIGIL_F_CARD_CATEGORY_COUNT]) && isnan(x[VIGIL_F_CARD_CATEGORY_SHARE]));
+}
+
 /* A category's code: its position among the model's codes, else NaN. */
 static void
 category_codes(void)
@@ -183,6 +218,7 @@ main(void)
 	RUN(known_card);
 	RUN(priors_and_zone);
 	RUN(merchant_risk);
+	RUN(card_category);
 	RUN(category_codes);
 	return UNIT_DONE();
 }

@@ -45,7 +45,7 @@ invalid(const VigilProfile *p)
 static void
 size_and_layout(void)
 {
-	size_t		end = offsetof(VigilProfile, categories) + sizeof(VigilSeenSet);
+	size_t		end = offsetof(VigilProfile, by_category) + sizeof(((VigilProfile *) 0)->by_category);
 
 	printf("# sizeof(VigilProfile) = %zu, fields end at %zu\n",
 		   sizeof(VigilProfile), end);
@@ -54,6 +54,8 @@ size_and_layout(void)
 	CHECK(offsetof(VigilProfile, amount) == 8);
 	CHECK(offsetof(VigilProfile, recent_amount) == 8 + sizeof(VigilWelford));
 	CHECK(sizeof(VigilProfile) - end < 8);
+	/* version 2 only appended: a version 1 profile is its prefix */
+	CHECK(VIGIL_PROFILE_V1_SIZE == offsetof(VigilProfile, categories) + sizeof(VigilSeenSet) + 4);
 }
 
 /* A new profile is empty, valid and has no last time. */
@@ -465,8 +467,18 @@ valid_rejects_corruption(void)
 		CHECK(invalid(&p)); \
 	} while (0)
 
-	CORRUPT(p.version = 2);
+	CORRUPT(p.version = 3);
+	CORRUPT(p.version = 1);
 	CORRUPT(p.version = 0);
+	CHECK(good.by_category[0].amount.weight > 0.0 && good.by_category[1].amount.weight > 0.0);
+	CORRUPT(p.by_category[0].hash = 0);
+	CORRUPT(p.by_category[1].hash = p.by_category[0].hash);
+	CORRUPT(p.by_category[0].amount.weight = p.recent_amount.weight * 2.0);
+	CORRUPT(p.by_category[0].amount.weight = NAN);
+	CORRUPT(p.by_category[0].amount.mean = p.amount.max * 2.0 + 1.0);
+	CORRUPT(p.by_category[0].amount.m2 = -1.0);
+	CORRUPT(p.by_category[0].amount.last_t = p.recent_amount.last_t + 1.0);
+	CORRUPT(memset(&p.by_category[0].amount, 0, sizeof(VigilDecay)));	/* unused, but named */
 	CORRUPT(p.flags = 2);
 	CORRUPT(p.flags = 0);		/* location fields set without the flag */
 	CORRUPT(p.amount.n = 0);
@@ -608,6 +620,72 @@ garbage_never_crashes(void)
 	CHECK(sound > 0);
 }
 
+/*
+ * The profile follows the amounts of the card's usual categories, each as
+ * the card's all-category amounts are followed; a category that went quiet
+ * gives its slot to a new one, a busy one does not.
+ */
+static void
+categories_followed(void)
+{
+	VigilProfile p;
+	VigilDecay	expect;
+	const VigilCategoryAmount *c;
+
+	vigil_profile_init(&p);
+	vigil_decay_init(&expect);
+	/* 9 categories: 1 .. 8 every day, 9 only once, at the start */
+	for (int day = 0; day < 20; day++)
+		for (uint64_t k = 1; k <= 9; k++)
+		{
+			VigilEvent	e = {.t = T0 + day * DAY + k * 60.0, .amount = 10.0 * k + day,
+			.has_category = true, .category_hash = k * 0x9e3779b97f4a7c15ULL};
+
+			if (k == 9 && day > 0)
+				continue;
+			CHECK(vigil_profile_fold(&p, &e));
+			if (k == 3)
+				CHECK(vigil_decay_add(&expect, e.t, e.amount, VIGIL_AMOUNT_HALF_LIFE_S));
+		}
+	CHECK(valid(&p));
+	c = vigil_profile_category(&p, 3 * 0x9e3779b97f4a7c15ULL);
+	CHECK(c != NULL && memcmp(&c->amount, &expect, sizeof(expect)) == 0);
+	CHECK_CLOSE(vigil_decay_mean(&c->amount), vigil_decay_mean(&expect), 0.0);
+	/* 1 .. 8 filled the slots; 9 found none free of a busy category */
+	for (uint64_t k = 1; k <= 8; k++)
+		CHECK(vigil_profile_category(&p, k * 0x9e3779b97f4a7c15ULL) != NULL);
+	CHECK(vigil_profile_category(&p, 9 * 0x9e3779b97f4a7c15ULL) == NULL);
+	/*
+	 * 8 goes quiet: its 20 days of use weigh 15.6 then, below 0.5 after five
+	 * half-lives (30 days each); then 9 takes its slot
+	 */
+	for (int day = 20; day < 182; day++)
+		for (uint64_t k = 1; k <= 7; k++)
+		{
+			VigilEvent	e = {.t = T0 + day * DAY + k * 60.0, .amount = 10.0 * k,
+			.has_category = true, .category_hash = k * 0x9e3779b97f4a7c15ULL};
+
+			CHECK(vigil_profile_fold(&p, &e));
+		}
+	{
+		VigilEvent	e = {.t = T0 + 183 * DAY, .amount = 5.0, .has_category = true,
+		.category_hash = 9 * 0x9e3779b97f4a7c15ULL};
+
+		CHECK(vigil_profile_fold(&p, &e));
+	}
+	CHECK(vigil_profile_category(&p, 9 * 0x9e3779b97f4a7c15ULL) != NULL);
+	CHECK(vigil_profile_category(&p, 8 * 0x9e3779b97f4a7c15ULL) == NULL);
+	CHECK(valid(&p));
+	CHECK(vigil_profile_category(&p, 0) == NULL);
+	/* a category hashing to 0 is not followed, and does no harm */
+	{
+		VigilEvent	e = {.t = T0 + 190 * DAY, .amount = 1.0, .has_category = true, .category_hash = 0};
+
+		CHECK(vigil_profile_fold(&p, &e));
+		CHECK(valid(&p));
+	}
+}
+
 int
 main(void)
 {
@@ -621,6 +699,7 @@ main(void)
 	RUN(random_folds_stay_valid);
 	RUN(random_folds_mean);
 	RUN(valid_rejects_corruption);
+	RUN(categories_followed);
 	RUN(garbage_never_crashes);
 	return UNIT_DONE();
 }

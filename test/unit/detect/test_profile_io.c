@@ -116,7 +116,7 @@ text_errors(void)
 	hex[1] = '9';
 	CHECK(vigil_profile_from_text(s, &q, &err) == VIGIL_PROFILE_IN_BAD_VERSION &&
 		  err.version == 9);
-	hex[1] = '1';
+	hex[1] = '2';
 	/* the event count, bytes 8..15 */
 	memset(hex + 16, '0', 16);
 	CHECK(vigil_profile_from_text(s, &q, &err) == VIGIL_PROFILE_IN_INVALID &&
@@ -206,6 +206,32 @@ stored(void)
 		  err.version == VIGIL_PROFILE_VERSION + 1);
 }
 
+/*
+ * A version 1 profile (stored before version 2 appended the categories'
+ * amounts) reads as the same profile following no category.
+ */
+static void
+version_1(void)
+{
+	VigilProfile p,
+				q;
+	VigilProfileInError err;
+	unsigned char b[sizeof(p)];
+	uint32_t	v1 = 1;
+
+	genuine(&p);
+	memcpy(b, &p, VIGIL_PROFILE_V1_SIZE);
+	memcpy(b, &v1, sizeof(v1));
+	CHECK(vigil_profile_from_binary(b, VIGIL_PROFILE_V1_SIZE, &q, &err) == VIGIL_PROFILE_IN_OK);
+	CHECK(q.version == VIGIL_PROFILE_VERSION);
+	CHECK(memcmp(&p, &q, VIGIL_PROFILE_V1_SIZE) == 0);
+	for (int i = 0; i < VIGIL_PROFILE_CATEGORIES; i++)
+		CHECK(q.by_category[i].hash == 0 && q.by_category[i].amount.weight == 0.0);
+	CHECK(vigil_profile_from_binary(b, VIGIL_PROFILE_V1_SIZE + 8, &q, &err) ==
+		  VIGIL_PROFILE_IN_BAD_LENGTH);
+	CHECK(vigil_profile_from_binary(b, sizeof(p), &q, &err) == VIGIL_PROFILE_IN_BAD_LENGTH);
+}
+
 int
 main(void)
 {
@@ -214,5 +240,6 @@ main(void)
 	RUN(text_blanks);
 	RUN(binary_errors);
 	RUN(stored);
+	RUN(version_1);
 	return UNIT_DONE();
 }
