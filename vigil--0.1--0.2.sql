@@ -1217,9 +1217,12 @@ COMMENT ON FUNCTION vigil.deactivate_model(regclass) IS
 -- before switching: rows with alerted and score below the watch's
 -- threshold are the alerts the model would drop; rows without alerted, the
 -- ones it would add.
+-- No foreign key to vigil.models: the check would make an insert that
+-- scores with a cached model fail, or wait, when the model is deleted
+-- meanwhile; like alerts, the rows outlive what made them.
 CREATE TABLE vigil.shadow_scores (
 	id bigserial PRIMARY KEY,
-	model_id bigint NOT NULL REFERENCES vigil.models (id) ON DELETE CASCADE,
+	model_id bigint NOT NULL,
 	watch_id int NOT NULL,
 	row_ref jsonb NOT NULL,
 	key text NOT NULL,
@@ -1351,8 +1354,10 @@ CREATE TRIGGER invalidate_watches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE O
 -- as_of: fraud is reported days after it happens): per merchant with fraud
 -- among them in the last 30 days of that, the labelled rows and the fraud
 -- in its last 1, 7 and 30 days, and the totals over all merchants.  The
--- label column is boolean or an integer 0/1; rows whose label is NULL are
--- not counted.  A snapshot at the same as_of is replaced, and the watch's
+-- label column is boolean or an integer 0/1 (another integer is an error);
+-- rows whose label or merchant is NULL are not counted.  This assumes that
+-- a label is known within delay of its row: labels are read as they are
+-- now, so a snapshot taken for a past as_of counts the ones reported late.  A snapshot at the same as_of is replaced, and the watch's
 -- snapshots older than as_of - keep are deleted: every backend that
 -- detects holds them all.  Reads the table as the caller, refusing a table
 -- whose row-level security applies to the caller.  Returns the rows
@@ -1372,6 +1377,7 @@ DECLARE
 	merchant_col name;
 	label_type oid;
 	t_expr text;
+	f_expr text;
 	horizon timestamptz;
 	n int;
 BEGIN
@@ -1398,6 +1404,8 @@ BEGIN
 			MESSAGE = format('the watch on table %s has no merchant column', relation),
 			HINT = 'Watch the table with merchant_column.';
 	END IF;
+	-- locked before the check, so that no policy added meanwhile applies
+	EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', w.relation);
 	IF row_security_active(w.relation) THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'insufficient_privilege',
@@ -1431,18 +1439,32 @@ BEGIN
 				  ELSE format('pg_catalog.to_timestamp(t.%I)', time_col)
 			  END;
 	horizon := as_of - delay;
+	-- fraud as vigil.train and vigil.evaluate read it: true, or the integer 1
+	f_expr := CASE label_type WHEN 'boolean'::regtype THEN format('t.%I', label_column)
+			  ELSE format('t.%I OPERATOR(pg_catalog.=) 1', label_column) END;
+	IF label_type <> 'boolean'::regtype THEN
+		EXECUTE format('SELECT pg_catalog.count(*) FROM %s AS t WHERE %s OPERATOR(pg_catalog.>=) $1 '
+					   'AND %s OPERATOR(pg_catalog.<) $2 AND t.%I NOT IN (0, 1)',
+					   w.relation, t_expr, t_expr, label_column)
+			INTO n USING horizon - interval '30 days', horizon;
+		IF n > 0 THEN
+			RAISE EXCEPTION USING
+				ERRCODE = 'data_exception',
+				MESSAGE = format('label column "%s" must be 0 or 1, not another integer', label_column),
+				DETAIL = format('%s of its rows in the 30 days before %s are neither.', n, horizon);
+		END IF;
+	END IF;
 
 	DELETE FROM vigil.merchant_risk m
 	WHERE m.watch_id = w.id AND (m.as_of = refresh_merchant_risk.as_of OR m.as_of < refresh_merchant_risk.as_of - keep);
 
-	-- the merchant's text as detection hashes it (its type's output); an
-	-- integer label that is neither 0 nor 1 counts as fraud only if 1
+	-- the merchant's text as detection hashes it (its type's output); rows
+	-- without a merchant or a label do not count
 	EXECUTE format('WITH r AS ('
-				   '  SELECT pg_catalog.format(''%%s'', t.%I) AS m, %s AS t, '
-				   '         t.%I::pg_catalog.int4 OPERATOR(pg_catalog.=) 1 AS f '
+				   '  SELECT pg_catalog.format(''%%s'', t.%I) AS m, %s AS t, %s AS f '
 				   '  FROM %s AS t '
 				   '  WHERE %s OPERATOR(pg_catalog.>=) $5 '
-				   '    AND %s OPERATOR(pg_catalog.<) $3 AND t.%I IS NOT NULL) '
+				   '    AND %s OPERATOR(pg_catalog.<) $3 AND t.%I IS NOT NULL AND t.%I IS NOT NULL) '
 				   'INSERT INTO vigil.merchant_risk (watch_id, as_of, merchant, rows_1d, fraud_1d, '
 				   '                                 rows_7d, fraud_7d, rows_30d, fraud_30d, delay) '
 				   'SELECT $1, $2, g.m, g.r1, g.f1, g.r7, g.f7, g.r30, g.f30, $4 FROM ('
@@ -1455,7 +1477,7 @@ BEGIN
 				   '  FROM r GROUP BY ROLLUP (r.m)) g(m, r1, f1, r7, f7, r30, f30) '
 				   'WHERE g.m IS NULL OR g.f30 OPERATOR(pg_catalog.>) 0 '
 				   'ORDER BY g.m NULLS FIRST',
-				   merchant_col, t_expr, label_column, w.relation, t_expr, t_expr, label_column)
+				   merchant_col, t_expr, f_expr, w.relation, t_expr, t_expr, label_column, merchant_col)
 		USING w.id, as_of, horizon, delay, horizon - interval '30 days', horizon - interval '7 days',
 			  horizon - interval '1 day';
 	GET DIAGNOSTICS n = ROW_COUNT;

@@ -76,6 +76,14 @@ CREATE TABLE unwatched (id int);
 SELECT try($$SELECT vigil.refresh_merchant_risk('unwatched', 'id')$$);
 SELECT try($$UPDATE vigil.rules SET params = '{"window_days": 14}' WHERE kind = 'merchant_risk'$$);
 SELECT try($$INSERT INTO vigil.merchant_risk VALUES (1, now(), 'x', 1, 2, 1, 2, 1, 2, '7 days')$$);
+-- Rows without a merchant are not counted (282 labelled rows before, one
+-- at m1 now without); an integer label other than 0 or 1 is an error.
+UPDATE pay SET merchant = NULL WHERE id = 201;
+SELECT vigil.refresh_merchant_risk('pay', 'fraud', '2025-03-20 00:00+00') AS written;
+SELECT merchant, rows_30d, fraud_30d FROM vigil.merchant_risk
+WHERE as_of = '2025-03-20 00:00+00' ORDER BY merchant NULLS FIRST;
+UPDATE pay SET fraud_int = 2 WHERE id = 200;
+SELECT try($$SELECT vigil.refresh_merchant_risk('pay', 'fraud_int', '2025-03-20 00:00+00')$$);
 
 -- For superusers and vigil_admin.
 CREATE ROLE risk_user;

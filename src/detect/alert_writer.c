@@ -1,10 +1,12 @@
 /*
  * alert_writer.c
- *		Writing a statement's alerts and skipped rows as detection finds them,
- *		in bounded memory.
+ *		Writing a statement's alerts, skipped rows and shadow scores as
+ *		detection finds them, in bounded memory.
  *
  * Detection hands over each flagged or skipped row with its arrival (its
- * position in the statement's transition table).  The writer keeps them
+ * position in the statement's transition table); a flagged row carries an
+ * alert, the score the watch's shadow model gave it, or both.  The writer
+ * keeps them
  * until it holds WRITER_ROWS rows or WRITER_BYTES bytes of text, then
  * inserts them with one statement per table and forgets them, so its
  * memory does not grow with the statement's rows.

@@ -49,6 +49,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include <sys/mman.h>
 
 #include "access/genam.h"
@@ -477,7 +479,7 @@ score_row(Detection *d, int32 id, int64 arrival, const VigilEvent *e,
 	p->score = score;
 	p->shadowed = shadowed;
 	p->shadow_score = shadow_score;
-	p->shadow_probability = d->shadow.probability;
+	p->shadow_probability = shadowed ? d->shadow.probability : NAN;
 	if (!alerts)
 		return;
 	old = MemoryContextSwitchTo(d->scratch);

@@ -118,6 +118,7 @@ vigil_watch_cache_get(int32 watch_id, Relation rel, VigilWatch *w, VigilScorer *
 		}
 	}
 
+	memset(&e, 0, sizeof(e));
 	e.id = watch_id;
 	e.relid = RelationGetRelid(rel);
 	if (!vigil_watch_load(&e.w, watch_id, rel, cache_cxt))

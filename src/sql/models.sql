@@ -233,9 +233,12 @@ COMMENT ON FUNCTION vigil.deactivate_model(regclass) IS
 -- before switching: rows with alerted and score below the watch's
 -- threshold are the alerts the model would drop; rows without alerted, the
 -- ones it would add.
+-- No foreign key to vigil.models: the check would make an insert that
+-- scores with a cached model fail, or wait, when the model is deleted
+-- meanwhile; like alerts, the rows outlive what made them.
 CREATE TABLE vigil.shadow_scores (
 	id bigserial PRIMARY KEY,
-	model_id bigint NOT NULL REFERENCES vigil.models (id) ON DELETE CASCADE,
+	model_id bigint NOT NULL,
 	watch_id int NOT NULL,
 	row_ref jsonb NOT NULL,
 	key text NOT NULL,

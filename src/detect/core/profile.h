@@ -51,11 +51,11 @@
 /* Bits of VigilProfile.flags. */
 #define VIGIL_PROFILE_HAS_LOCATION 0x0001
 
-/* One transaction as detection sees it. */
 /* The windows of merchant risk, in days: 1, 7, 30. */
 #define VIGIL_MERCHANT_WINDOWS 3
 extern const int vigil_merchant_window_days[VIGIL_MERCHANT_WINDOWS];
 
+/* One transaction as detection sees it. */
 typedef struct VigilEvent
 {
 	double		t;				/* event time, seconds since the epoch */

@@ -123,7 +123,7 @@
  *		of rules and model together stops improving as it falls (make
  *		eval, on the classic data set; the subtle one, held out, agrees).
  *		Weight 1.  A watch without an active model never evaluates it.
-
+ *
  * merchant_risk: window_days [7] (1, 7 or 30), threshold [0.2] in (0, 1),
  *		min_fraud [2] integer >= 1.  A common point of compromise: the share
  *		of the labelled rows at the event's merchant that were fraud in the
