@@ -906,6 +906,8 @@ BEGIN
 			MESSAGE = format('table %s is not watched', relation),
 			HINT = 'Call vigil.watch() first.';
 	END IF;
+	-- locked before the check, so that no policy added meanwhile applies
+	EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', w.relation);
 	IF row_security_active(w.relation) THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'insufficient_privilege',

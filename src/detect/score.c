@@ -144,7 +144,7 @@ vigil_scorer_use_model(VigilScorer *s, int32 watch_id, int64 model_id, MemoryCon
  */
 const VigilEvent *
 vigil_scorer_event(VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
-		   VigilEvent *copy)
+				   VigilEvent *copy)
 {
 	s->probability = NAN;
 	/* the rules score nothing for these; the features assume neither */
@@ -165,8 +165,8 @@ vigil_score(VigilScorer *s, const VigilProfile *before, const VigilEvent *e)
 {
 	VigilEvent	copy;
 
-	return vigil_rules_score(s->rules, s->nrules, before, vigil_scorer_event(s, before, e, &copy),
-							 s->findings);
+	return vigil_rules_score(s->rules, s->nrules, before,
+							 vigil_scorer_event(s, before, e, &copy), s->findings);
 }
 
 /*
