@@ -854,6 +854,42 @@ SELECT pg_catalog.pg_extension_config_dump('vigil.priors', '');
 CREATE TRIGGER invalidate_watches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vigil.priors
 	FOR EACH STATEMENT EXECUTE FUNCTION vigil.invalidate_watches();
 
+-- The watch on relation, with its table locked for reading and checked to
+-- be readable whole by the caller: fname, the calling function, reads it
+-- as its caller, and a table whose row-level security applies would give
+-- it some rows only, through policies that are the table owner's code.
+-- The lock comes before the check, so that no policy added meanwhile
+-- applies.
+CREATE FUNCTION vigil.watch_to_read(relation regclass, fname text)
+	RETURNS vigil.watches
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	w vigil.watches;
+BEGIN
+	SELECT * INTO w FROM vigil.watches ws WHERE ws.relation = watch_to_read.relation;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'undefined_object',
+			MESSAGE = format('table %s is not watched', relation),
+			HINT = 'Call vigil.watch() first.';
+	END IF;
+	EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', w.relation);
+	IF row_security_active(w.relation) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'insufficient_privilege',
+			MESSAGE = format('%s must read every row of table %s', fname, w.relation),
+			DETAIL = 'Row-level security applies to the current user.',
+			HINT = 'Run it as a role the policies do not apply to: a superuser, a role with BYPASSRLS, or the table''s owner unless the table forces row security.';
+	END IF;
+	RETURN w;
+END
+$$;
+
+REVOKE ALL ON FUNCTION vigil.watch_to_read(regclass, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.watch_to_read(regclass, text) TO vigil_admin;
+
 -- Take a snapshot of the watch's population priors from the table's rows
 -- with event times in [as_of - history, as_of): per category (the 200 most
 -- frequent) and over all rows, the count, mean and standard deviation of
@@ -899,22 +935,7 @@ BEGIN
 			ERRCODE = 'invalid_parameter_value',
 			MESSAGE = format('keep must not be negative, not %s', keep);
 	END IF;
-	SELECT * INTO w FROM vigil.watches ws WHERE ws.relation = refresh_priors.relation;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'undefined_object',
-			MESSAGE = format('table %s is not watched', relation),
-			HINT = 'Call vigil.watch() first.';
-	END IF;
-	-- locked before the check, so that no policy added meanwhile applies
-	EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', w.relation);
-	IF row_security_active(w.relation) THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'insufficient_privilege',
-			MESSAGE = format('vigil.refresh_priors must read every row of table %s', w.relation),
-			DETAIL = 'Row-level security applies to the current user.',
-			HINT = 'Run it as a role the policies do not apply to: a superuser, a role with BYPASSRLS, or the table''s owner unless the table forces row security.';
-	END IF;
+	w := vigil.watch_to_read(relation, 'vigil.refresh_priors');
 	SELECT a.attname INTO amount_col FROM pg_attribute a
 	WHERE a.attrelid = w.relation AND a.attnum = w.amount_attnum;
 	SELECT a.attname, a.atttypid INTO time_col, time_type FROM pg_attribute a
@@ -1181,9 +1202,9 @@ $$;
 COMMENT ON FUNCTION vigil.activate_model(bigint, float8) IS
 	'make a model its watch''s scorer from the next statement (through its rule of kind model, enabled or added); with alert_rate, calibrate the watch''s threshold to it on the rows from the model''s validation on';
 
--- Stop scoring with the watch's active model: rules alone from the next
--- statement.  Returns the model that was active (NULL: none was).
-CREATE FUNCTION vigil.deactivate_model(relation regclass)
+-- The watch on relation's model in state from_state (active or shadow),
+-- made inactive; returns it (NULL: there was none).
+CREATE FUNCTION vigil.set_model_aside(relation regclass, from_state text)
 	RETURNS bigint
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
@@ -1197,18 +1218,28 @@ BEGIN
 			ERRCODE = 'null_value_not_allowed',
 			MESSAGE = 'relation must not be NULL';
 	END IF;
-	SELECT w.id INTO watch FROM vigil.watches w WHERE w.relation = deactivate_model.relation FOR UPDATE;
+	SELECT w.id INTO watch FROM vigil.watches w WHERE w.relation = set_model_aside.relation FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'undefined_object',
 			MESSAGE = format('table %s is not watched', relation);
 	END IF;
 	UPDATE vigil.models x SET state = 'inactive', state_changed_at = now()
-	WHERE x.watch_id = watch AND x.state = 'active'
+	WHERE x.watch_id = watch AND x.state = from_state
 	RETURNING x.id INTO previous;
 	RETURN previous;
 END
 $$;
+
+REVOKE ALL ON FUNCTION vigil.set_model_aside(regclass, text) FROM PUBLIC;
+
+-- Stop scoring with the watch's active model: rules alone from the next
+-- statement.  Returns the model that was active (NULL: none was).
+CREATE FUNCTION vigil.deactivate_model(relation regclass)
+	RETURNS bigint
+	LANGUAGE sql
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vigil.set_model_aside(relation, 'active') $$;
 
 COMMENT ON FUNCTION vigil.deactivate_model(regclass) IS
 	'stop scoring with the watch''s active model (rules alone from the next statement); returns the model that was active';
@@ -1283,30 +1314,9 @@ COMMENT ON FUNCTION vigil.shadow_model(bigint) IS
 -- none was).
 CREATE FUNCTION vigil.unshadow_model(relation regclass)
 	RETURNS bigint
-	LANGUAGE plpgsql
+	LANGUAGE sql
 	SET search_path = pg_catalog, pg_temp
-	AS $$
-DECLARE
-	watch int;
-	previous bigint;
-BEGIN
-	IF relation IS NULL THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'null_value_not_allowed',
-			MESSAGE = 'relation must not be NULL';
-	END IF;
-	SELECT w.id INTO watch FROM vigil.watches w WHERE w.relation = unshadow_model.relation FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'undefined_object',
-			MESSAGE = format('table %s is not watched', relation);
-	END IF;
-	UPDATE vigil.models x SET state = 'inactive', state_changed_at = now()
-	WHERE x.watch_id = watch AND x.state = 'shadow'
-	RETURNING x.id INTO previous;
-	RETURN previous;
-END
-$$;
+	AS $$ SELECT vigil.set_model_aside(relation, 'shadow') $$;
 
 COMMENT ON FUNCTION vigil.unshadow_model(regclass) IS
 	'stop scoring with the watch''s shadow model; returns the model that was in the shadow';
@@ -1315,7 +1325,8 @@ REVOKE ALL ON FUNCTION vigil.activate_model(bigint, float8), vigil.deactivate_mo
 	vigil.shadow_model(bigint), vigil.unshadow_model(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil.activate_model(bigint, float8), vigil.deactivate_model(regclass),
 	vigil.shadow_model(bigint), vigil.unshadow_model(regclass),
-	vigil.ensure_model_rule(int), vigil.lock_model(bigint) TO vigil_admin;
+	vigil.ensure_model_rule(int), vigil.lock_model(bigint), vigil.set_model_aside(regclass, text)
+	TO vigil_admin;
 GRANT SELECT, DELETE ON vigil.shadow_scores TO vigil_admin;
 
 -- Merchant risk: each merchant's share of labelled fraud in the 1, 7 and
@@ -1361,9 +1372,8 @@ CREATE TRIGGER invalidate_watches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE O
 -- a label is known within delay of its row: labels are read as they are
 -- now, so a snapshot taken for a past as_of counts the ones reported late.  A snapshot at the same as_of is replaced, and the watch's
 -- snapshots older than as_of - keep are deleted: every backend that
--- detects holds them all.  Reads the table as the caller, refusing a table
--- whose row-level security applies to the caller.  Returns the rows
--- written.
+-- detects holds them all.  Reads the table as the caller
+-- (vigil.watch_to_read).  Returns the rows written.
 CREATE FUNCTION vigil.refresh_merchant_risk(relation regclass, label_column name,
 											as_of timestamptz DEFAULT now(),
 											delay interval DEFAULT '7 days',
@@ -1393,27 +1403,12 @@ BEGIN
 			ERRCODE = 'invalid_parameter_value',
 			MESSAGE = format('delay and keep must not be negative, not %s and %s', delay, keep);
 	END IF;
-	SELECT * INTO w FROM vigil.watches ws WHERE ws.relation = refresh_merchant_risk.relation;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'undefined_object',
-			MESSAGE = format('table %s is not watched', relation),
-			HINT = 'Call vigil.watch() first.';
-	END IF;
+	w := vigil.watch_to_read(relation, 'vigil.refresh_merchant_risk');
 	IF w.merchant_attnum IS NULL THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'object_not_in_prerequisite_state',
 			MESSAGE = format('the watch on table %s has no merchant column', relation),
 			HINT = 'Watch the table with merchant_column.';
-	END IF;
-	-- locked before the check, so that no policy added meanwhile applies
-	EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', w.relation);
-	IF row_security_active(w.relation) THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'insufficient_privilege',
-			MESSAGE = format('vigil.refresh_merchant_risk must read every row of table %s', w.relation),
-			DETAIL = 'Row-level security applies to the current user.',
-			HINT = 'Run it as a role the policies do not apply to: a superuser, a role with BYPASSRLS, or the table''s owner unless the table forces row security.';
 	END IF;
 	SELECT a.attname, a.atttypid INTO time_col, time_type FROM pg_attribute a
 	WHERE a.attrelid = w.relation AND a.attnum = w.time_attnum;

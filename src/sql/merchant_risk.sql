@@ -41,9 +41,8 @@ CREATE TRIGGER invalidate_watches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE O
 -- a label is known within delay of its row: labels are read as they are
 -- now, so a snapshot taken for a past as_of counts the ones reported late.  A snapshot at the same as_of is replaced, and the watch's
 -- snapshots older than as_of - keep are deleted: every backend that
--- detects holds them all.  Reads the table as the caller, refusing a table
--- whose row-level security applies to the caller.  Returns the rows
--- written.
+-- detects holds them all.  Reads the table as the caller
+-- (vigil.watch_to_read).  Returns the rows written.
 CREATE FUNCTION vigil.refresh_merchant_risk(relation regclass, label_column name,
 											as_of timestamptz DEFAULT now(),
 											delay interval DEFAULT '7 days',
@@ -73,27 +72,12 @@ BEGIN
 			ERRCODE = 'invalid_parameter_value',
 			MESSAGE = format('delay and keep must not be negative, not %s and %s', delay, keep);
 	END IF;
-	SELECT * INTO w FROM vigil.watches ws WHERE ws.relation = refresh_merchant_risk.relation;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'undefined_object',
-			MESSAGE = format('table %s is not watched', relation),
-			HINT = 'Call vigil.watch() first.';
-	END IF;
+	w := vigil.watch_to_read(relation, 'vigil.refresh_merchant_risk');
 	IF w.merchant_attnum IS NULL THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'object_not_in_prerequisite_state',
 			MESSAGE = format('the watch on table %s has no merchant column', relation),
 			HINT = 'Watch the table with merchant_column.';
-	END IF;
-	-- locked before the check, so that no policy added meanwhile applies
-	EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', w.relation);
-	IF row_security_active(w.relation) THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'insufficient_privilege',
-			MESSAGE = format('vigil.refresh_merchant_risk must read every row of table %s', w.relation),
-			DETAIL = 'Row-level security applies to the current user.',
-			HINT = 'Run it as a role the policies do not apply to: a superuser, a role with BYPASSRLS, or the table''s owner unless the table forces row security.';
 	END IF;
 	SELECT a.attname, a.atttypid INTO time_col, time_type FROM pg_attribute a
 	WHERE a.attrelid = w.relation AND a.attnum = w.time_attnum;

@@ -195,9 +195,9 @@ $$;
 COMMENT ON FUNCTION vigil.activate_model(bigint, float8) IS
 	'make a model its watch''s scorer from the next statement (through its rule of kind model, enabled or added); with alert_rate, calibrate the watch''s threshold to it on the rows from the model''s validation on';
 
--- Stop scoring with the watch's active model: rules alone from the next
--- statement.  Returns the model that was active (NULL: none was).
-CREATE FUNCTION vigil.deactivate_model(relation regclass)
+-- The watch on relation's model in state from_state (active or shadow),
+-- made inactive; returns it (NULL: there was none).
+CREATE FUNCTION vigil.set_model_aside(relation regclass, from_state text)
 	RETURNS bigint
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
@@ -211,18 +211,28 @@ BEGIN
 			ERRCODE = 'null_value_not_allowed',
 			MESSAGE = 'relation must not be NULL';
 	END IF;
-	SELECT w.id INTO watch FROM vigil.watches w WHERE w.relation = deactivate_model.relation FOR UPDATE;
+	SELECT w.id INTO watch FROM vigil.watches w WHERE w.relation = set_model_aside.relation FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'undefined_object',
 			MESSAGE = format('table %s is not watched', relation);
 	END IF;
 	UPDATE vigil.models x SET state = 'inactive', state_changed_at = now()
-	WHERE x.watch_id = watch AND x.state = 'active'
+	WHERE x.watch_id = watch AND x.state = from_state
 	RETURNING x.id INTO previous;
 	RETURN previous;
 END
 $$;
+
+REVOKE ALL ON FUNCTION vigil.set_model_aside(regclass, text) FROM PUBLIC;
+
+-- Stop scoring with the watch's active model: rules alone from the next
+-- statement.  Returns the model that was active (NULL: none was).
+CREATE FUNCTION vigil.deactivate_model(relation regclass)
+	RETURNS bigint
+	LANGUAGE sql
+	SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT vigil.set_model_aside(relation, 'active') $$;
 
 COMMENT ON FUNCTION vigil.deactivate_model(regclass) IS
 	'stop scoring with the watch''s active model (rules alone from the next statement); returns the model that was active';
@@ -297,30 +307,9 @@ COMMENT ON FUNCTION vigil.shadow_model(bigint) IS
 -- none was).
 CREATE FUNCTION vigil.unshadow_model(relation regclass)
 	RETURNS bigint
-	LANGUAGE plpgsql
+	LANGUAGE sql
 	SET search_path = pg_catalog, pg_temp
-	AS $$
-DECLARE
-	watch int;
-	previous bigint;
-BEGIN
-	IF relation IS NULL THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'null_value_not_allowed',
-			MESSAGE = 'relation must not be NULL';
-	END IF;
-	SELECT w.id INTO watch FROM vigil.watches w WHERE w.relation = unshadow_model.relation FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'undefined_object',
-			MESSAGE = format('table %s is not watched', relation);
-	END IF;
-	UPDATE vigil.models x SET state = 'inactive', state_changed_at = now()
-	WHERE x.watch_id = watch AND x.state = 'shadow'
-	RETURNING x.id INTO previous;
-	RETURN previous;
-END
-$$;
+	AS $$ SELECT vigil.set_model_aside(relation, 'shadow') $$;
 
 COMMENT ON FUNCTION vigil.unshadow_model(regclass) IS
 	'stop scoring with the watch''s shadow model; returns the model that was in the shadow';
@@ -329,5 +318,6 @@ REVOKE ALL ON FUNCTION vigil.activate_model(bigint, float8), vigil.deactivate_mo
 	vigil.shadow_model(bigint), vigil.unshadow_model(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil.activate_model(bigint, float8), vigil.deactivate_model(regclass),
 	vigil.shadow_model(bigint), vigil.unshadow_model(regclass),
-	vigil.ensure_model_rule(int), vigil.lock_model(bigint) TO vigil_admin;
+	vigil.ensure_model_rule(int), vigil.lock_model(bigint), vigil.set_model_aside(regclass, text)
+	TO vigil_admin;
 GRANT SELECT, DELETE ON vigil.shadow_scores TO vigil_admin;

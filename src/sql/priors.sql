@@ -26,6 +26,42 @@ SELECT pg_catalog.pg_extension_config_dump('vigil.priors', '');
 CREATE TRIGGER invalidate_watches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vigil.priors
 	FOR EACH STATEMENT EXECUTE FUNCTION vigil.invalidate_watches();
 
+-- The watch on relation, with its table locked for reading and checked to
+-- be readable whole by the caller: fname, the calling function, reads it
+-- as its caller, and a table whose row-level security applies would give
+-- it some rows only, through policies that are the table owner's code.
+-- The lock comes before the check, so that no policy added meanwhile
+-- applies.
+CREATE FUNCTION vigil.watch_to_read(relation regclass, fname text)
+	RETURNS vigil.watches
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	w vigil.watches;
+BEGIN
+	SELECT * INTO w FROM vigil.watches ws WHERE ws.relation = watch_to_read.relation;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'undefined_object',
+			MESSAGE = format('table %s is not watched', relation),
+			HINT = 'Call vigil.watch() first.';
+	END IF;
+	EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', w.relation);
+	IF row_security_active(w.relation) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'insufficient_privilege',
+			MESSAGE = format('%s must read every row of table %s', fname, w.relation),
+			DETAIL = 'Row-level security applies to the current user.',
+			HINT = 'Run it as a role the policies do not apply to: a superuser, a role with BYPASSRLS, or the table''s owner unless the table forces row security.';
+	END IF;
+	RETURN w;
+END
+$$;
+
+REVOKE ALL ON FUNCTION vigil.watch_to_read(regclass, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.watch_to_read(regclass, text) TO vigil_admin;
+
 -- Take a snapshot of the watch's population priors from the table's rows
 -- with event times in [as_of - history, as_of): per category (the 200 most
 -- frequent) and over all rows, the count, mean and standard deviation of
@@ -71,22 +107,7 @@ BEGIN
 			ERRCODE = 'invalid_parameter_value',
 			MESSAGE = format('keep must not be negative, not %s', keep);
 	END IF;
-	SELECT * INTO w FROM vigil.watches ws WHERE ws.relation = refresh_priors.relation;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'undefined_object',
-			MESSAGE = format('table %s is not watched', relation),
-			HINT = 'Call vigil.watch() first.';
-	END IF;
-	-- locked before the check, so that no policy added meanwhile applies
-	EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', w.relation);
-	IF row_security_active(w.relation) THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'insufficient_privilege',
-			MESSAGE = format('vigil.refresh_priors must read every row of table %s', w.relation),
-			DETAIL = 'Row-level security applies to the current user.',
-			HINT = 'Run it as a role the policies do not apply to: a superuser, a role with BYPASSRLS, or the table''s owner unless the table forces row security.';
-	END IF;
+	w := vigil.watch_to_read(relation, 'vigil.refresh_priors');
 	SELECT a.attname INTO amount_col FROM pg_attribute a
 	WHERE a.attrelid = w.relation AND a.attnum = w.amount_attnum;
 	SELECT a.attname, a.atttypid INTO time_col, time_type FROM pg_attribute a
