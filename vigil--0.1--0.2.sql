@@ -890,6 +890,25 @@ $$;
 REVOKE ALL ON FUNCTION vigil.watch_to_read(regclass, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil.watch_to_read(regclass, text) TO vigil_admin;
 
+-- SQL for the event time of a row t of the watched table, as detection
+-- reads it: a timestamp is UTC, an integer seconds since the epoch.  The
+-- column's name is quoted from the catalog.
+CREATE FUNCTION vigil.event_time_sql(w vigil.watches)
+	RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+SELECT CASE a.atttypid
+		   WHEN 'timestamptz'::regtype THEN format('t.%I', a.attname)
+		   WHEN 'timestamp'::regtype THEN format('(t.%I AT TIME ZONE ''UTC'')', a.attname)
+		   ELSE format('pg_catalog.to_timestamp(t.%I)', a.attname)
+	   END
+FROM pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.time_attnum
+$$;
+
+REVOKE ALL ON FUNCTION vigil.event_time_sql(vigil.watches) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.event_time_sql(vigil.watches) TO vigil_admin;
+
 -- Take a snapshot of the watch's population priors from the table's rows
 -- with event times in [as_of - history, as_of): per category (the 200 most
 -- frequent) and over all rows, the count, mean and standard deviation of
@@ -910,8 +929,6 @@ CREATE FUNCTION vigil.refresh_priors(relation regclass, as_of timestamptz DEFAUL
 DECLARE
 	w vigil.watches;
 	amount_col name;
-	time_col name;
-	time_type oid;
 	cat_col name;
 	t_expr text;
 	window_sql text;
@@ -938,18 +955,11 @@ BEGIN
 	w := vigil.watch_to_read(relation, 'vigil.refresh_priors');
 	SELECT a.attname INTO amount_col FROM pg_attribute a
 	WHERE a.attrelid = w.relation AND a.attnum = w.amount_attnum;
-	SELECT a.attname, a.atttypid INTO time_col, time_type FROM pg_attribute a
-	WHERE a.attrelid = w.relation AND a.attnum = w.time_attnum;
 	SELECT a.attname INTO cat_col FROM pg_attribute a
 	WHERE a.attrelid = w.relation AND a.attnum = w.category_attnum;
 
-	-- the event time as detection reads it: a timestamp is UTC, an integer
-	-- seconds since the epoch; every name is quoted from the catalogs
-	t_expr := CASE time_type
-				  WHEN 'timestamptz'::regtype THEN format('t.%I', time_col)
-				  WHEN 'timestamp'::regtype THEN format('(t.%I AT TIME ZONE ''UTC'')', time_col)
-				  ELSE format('pg_catalog.to_timestamp(t.%I)', time_col)
-			  END;
+	-- every name is quoted from the catalogs
+	t_expr := vigil.event_time_sql(w);
 	window_sql := format('FROM %s AS t WHERE %s >= $3 AND %s < $2 AND t.%I IS NOT NULL',
 						 w.relation, t_expr, t_expr, amount_col);
 
@@ -1384,8 +1394,6 @@ CREATE FUNCTION vigil.refresh_merchant_risk(relation regclass, label_column name
 	AS $$
 DECLARE
 	w vigil.watches;
-	time_col name;
-	time_type oid;
 	merchant_col name;
 	label_type oid;
 	t_expr text;
@@ -1410,8 +1418,6 @@ BEGIN
 			MESSAGE = format('the watch on table %s has no merchant column', relation),
 			HINT = 'Watch the table with merchant_column.';
 	END IF;
-	SELECT a.attname, a.atttypid INTO time_col, time_type FROM pg_attribute a
-	WHERE a.attrelid = w.relation AND a.attnum = w.time_attnum;
 	SELECT a.attname INTO merchant_col FROM pg_attribute a
 	WHERE a.attrelid = w.relation AND a.attnum = w.merchant_attnum;
 	SELECT a.atttypid INTO label_type FROM pg_attribute a
@@ -1428,13 +1434,8 @@ BEGIN
 							 label_column, label_type::regtype);
 	END IF;
 
-	-- the event time as detection reads it; every name is quoted from the
-	-- catalogs or by format
-	t_expr := CASE time_type
-				  WHEN 'timestamptz'::regtype THEN format('t.%I', time_col)
-				  WHEN 'timestamp'::regtype THEN format('(t.%I AT TIME ZONE ''UTC'')', time_col)
-				  ELSE format('pg_catalog.to_timestamp(t.%I)', time_col)
-			  END;
+	-- every name is quoted from the catalogs or by format
+	t_expr := vigil.event_time_sql(w);
 	horizon := as_of - delay;
 	-- fraud as vigil.train and vigil.evaluate read it: true, or the integer 1
 	f_expr := CASE label_type WHEN 'boolean'::regtype THEN format('t.%I', label_column)

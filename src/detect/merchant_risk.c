@@ -24,6 +24,7 @@
 
 #include "detect/core/seenset.h"
 #include "detect/merchant_risk.h"
+#include "detect/snapshot.h"
 #include "plan.h"
 
 /* qsort and bsearch comparator: merchants by hash. */
@@ -127,28 +128,18 @@ vigil_merchant_risk_apply(const VigilMerchantRisks *risks, VigilEvent *e)
 {
 	const VigilMerchantRiskSet *set;
 	const VigilMerchantRisk *m = NULL;
-	int			lo = 0;
-	int			hi;
+	int			at;
 
 	e->has_merchant_risk = false;
 	for (int w = 0; w < VIGIL_MERCHANT_WINDOWS; w++)
 		e->merchant_rows[w] = e->merchant_fraud[w] = 0.0;
 	if (risks == NULL || risks->nsets == 0)
 		return;
-	/* the last set with as_of <= t */
-	hi = risks->nsets;
-	while (lo < hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (risks->sets[mid].as_of <= e->t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
+	at = vigil_snapshot_at(&risks->sets[0].as_of, sizeof(VigilMerchantRiskSet), risks->nsets,
+						   e->t);
+	if (at < 0)
 		return;
-	set = &risks->sets[lo - 1];
+	set = &risks->sets[at];
 	e->has_merchant_risk = true;
 	if (e->has_merchant && set->nmerchants > 0)
 	{

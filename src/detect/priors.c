@@ -24,6 +24,7 @@
 #include "detect/core/hourhist.h"
 #include "detect/core/seenset.h"
 #include "detect/priors.h"
+#include "detect/snapshot.h"
 #include "plan.h"
 
 /* qsort comparator: priors by hash. */
@@ -168,28 +169,17 @@ vigil_priors_apply(const VigilPriors *priors, VigilEvent *e)
 {
 	const VigilPriorSet *set = NULL;
 	const VigilPrior *prior = NULL;
-	int			lo = 0;
-	int			hi;
+	int			at;
 	int			hour;
 
 	e->prior_n = 0.0;
 	e->has_prior_hour = false;
 	if (priors == NULL || priors->nsets == 0)
 		return;
-	/* the last set with as_of <= t */
-	hi = priors->nsets;
-	while (lo < hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (priors->sets[mid].as_of <= e->t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
+	at = vigil_snapshot_at(&priors->sets[0].as_of, sizeof(VigilPriorSet), priors->nsets, e->t);
+	if (at < 0)
 		return;
-	set = &priors->sets[lo - 1];
+	set = &priors->sets[at];
 	if (e->has_category && set->ncategories > 0)
 	{
 		VigilPrior	key;

@@ -53,8 +53,6 @@ CREATE FUNCTION vigil.refresh_merchant_risk(relation regclass, label_column name
 	AS $$
 DECLARE
 	w vigil.watches;
-	time_col name;
-	time_type oid;
 	merchant_col name;
 	label_type oid;
 	t_expr text;
@@ -79,8 +77,6 @@ BEGIN
 			MESSAGE = format('the watch on table %s has no merchant column', relation),
 			HINT = 'Watch the table with merchant_column.';
 	END IF;
-	SELECT a.attname, a.atttypid INTO time_col, time_type FROM pg_attribute a
-	WHERE a.attrelid = w.relation AND a.attnum = w.time_attnum;
 	SELECT a.attname INTO merchant_col FROM pg_attribute a
 	WHERE a.attrelid = w.relation AND a.attnum = w.merchant_attnum;
 	SELECT a.atttypid INTO label_type FROM pg_attribute a
@@ -97,13 +93,8 @@ BEGIN
 							 label_column, label_type::regtype);
 	END IF;
 
-	-- the event time as detection reads it; every name is quoted from the
-	-- catalogs or by format
-	t_expr := CASE time_type
-				  WHEN 'timestamptz'::regtype THEN format('t.%I', time_col)
-				  WHEN 'timestamp'::regtype THEN format('(t.%I AT TIME ZONE ''UTC'')', time_col)
-				  ELSE format('pg_catalog.to_timestamp(t.%I)', time_col)
-			  END;
+	-- every name is quoted from the catalogs or by format
+	t_expr := vigil.event_time_sql(w);
 	horizon := as_of - delay;
 	-- fraud as vigil.train and vigil.evaluate read it: true, or the integer 1
 	f_expr := CASE label_type WHEN 'boolean'::regtype THEN format('t.%I', label_column)
