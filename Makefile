@@ -29,7 +29,7 @@ OBJS = src/vigil.o src/guc.o src/redact.o src/utility.o src/plan.o \
 	src/detect/watch_cache.o src/detect/detect.o src/detect/keyset.o src/detect/profile_write.o \
 	src/detect/profile_hint.o src/detect/replay.o src/detect/verify.o src/detect/alert_writer.o \
 	src/detect/evaluate.o src/detect/tune.o src/detect/priors.o src/detect/train.o src/detect/xgboost.o \
-	src/detect/model.o src/detect/merchant_risk.o \
+	src/detect/model.o src/detect/merchant_risk.o src/detect/jsonb_value.o src/detect/alert_store.o \
 	src/notify/launcher.o src/notify/notifier.o src/notify/outbox.o src/notify/message.o \
 	src/notify/http.o src/notify/sns.o src/notify/credentials.o src/notify/metrics.o \
 	$(CORE_SRCS:.c=.o)

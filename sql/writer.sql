@@ -110,6 +110,40 @@ SELECT vigil.purge_alerts('0') AS purged;
 SELECT count(*) AS skips_after FROM vigil.skipped;
 SELECT status, count(*) FROM vigil.alerts GROUP BY status ORDER BY status;
 
+-- Detection writes alerts itself (alert_store.c) where that gives its
+-- INSERT's result: a column someone added gets its default, a CHECK
+-- constraint holds, and every index, partial ones too, has an entry for each
+-- alert it should have (amcheck, heapallindexed).  A trigger on vigil.alerts
+-- is fired: detection runs the INSERT then.
+CREATE EXTENSION amcheck;
+ALTER TABLE vigil.alerts ADD COLUMN team text DEFAULT 'fraud-ops';
+CREATE INDEX alerts_large ON vigil.alerts (score) WHERE amount > 950;
+INSERT INTO big SELECT 3000100 + i, 'c' || i % 3, 900 + i, '2023-01-04'::timestamptz + i * interval '1 minute'
+FROM generate_series(1, 100) i;
+SELECT team, count(*), count(*) FILTER (WHERE amount > 950) AS large
+FROM vigil.alerts WHERE event_time >= '2023-01-04' GROUP BY team;
+-- (an index missing an alert's entry is an error here)
+SELECT c.relname, bt_index_check(c.oid, true)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid = 'vigil.alerts'::regclass ORDER BY 1;
+ALTER TABLE vigil.alerts ADD CONSTRAINT below_2000 CHECK (amount < 2000);
+\set VERBOSITY terse
+INSERT INTO big VALUES (3000300, 'c1', 2500, '2023-01-05');
+\set VERBOSITY default
+CREATE FUNCTION mark_team() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.team := 'triggered';
+	RETURN NEW;
+END $$;
+CREATE TRIGGER mark BEFORE INSERT ON vigil.alerts FOR EACH ROW EXECUTE FUNCTION mark_team();
+INSERT INTO big VALUES (3000301, 'c1', 1500, '2023-01-05');
+SELECT team, amount FROM vigil.alerts WHERE event_time >= '2023-01-05';
+DROP TRIGGER mark ON vigil.alerts;
+DROP FUNCTION mark_team();
+ALTER TABLE vigil.alerts DROP CONSTRAINT below_2000, DROP COLUMN team;
+DROP INDEX vigil.alerts_large;
+DROP EXTENSION amcheck;
+
 DROP TABLE big;
 DROP FUNCTION count_new();
 DROP EXTENSION vigil;

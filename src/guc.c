@@ -21,7 +21,7 @@
 #include "notify/core/cwquery.h"
 
 bool		vigil_enabled = true;
-bool		vigil_direct_profile_writes = true;
+bool		vigil_direct_writes = true;
 char	   *vigil_database = NULL;
 char	   *vigil_sns_topic_arn = NULL;
 char	   *vigil_aws_region = NULL;
@@ -101,11 +101,12 @@ vigil_guc_init(bool preloading)
 							 "Off (an incident switch): rows inserted into watched tables are neither scored, "
 							 "nor folded into profiles, nor recorded; vigil.rebuild folds them in later.",
 							 &vigil_enabled, true, PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomBoolVariable("vigil.direct_profile_writes",
-							 "Whether detection writes profile rows itself, without an SQL statement.",
-							 "Off: every profile write goes through INSERT ... ON CONFLICT DO UPDATE, slower "
-							 "but independent of PostgreSQL's internals (a safety switch).",
-							 &vigil_direct_profile_writes, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("vigil.direct_writes",
+							 "Whether detection writes profile rows and alerts itself, without SQL statements.",
+							 "Off: every profile write goes through INSERT ... ON CONFLICT DO UPDATE and every "
+							 "alert through INSERT, slower but independent of PostgreSQL's internals (a safety "
+							 "switch).",
+							 &vigil_direct_writes, true, PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("vigil.train_threads",
 							"Threads vigil.train lets libxgboost use.",
 							"Each is a thread inside the training backend, busy for the whole training.",

@@ -9,7 +9,7 @@
 
 
 extern bool vigil_enabled;
-extern bool vigil_direct_profile_writes;
+extern bool vigil_direct_writes;
 extern char *vigil_database;
 extern int	vigil_profile_location_cache;
 extern int	vigil_train_threads;

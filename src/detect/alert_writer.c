@@ -26,9 +26,11 @@
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "detect/alert_store.h"
 #include "detect/alert_writer.h"
 #include "detect/profile_type.h"
 #include "guc.h"
@@ -53,7 +55,7 @@ typedef struct WriterItem
 	double		amount;
 	double		t;
 	double		score;
-	char	   *fired;			/* an alert's fired rules, a text[]'s text; else NULL */
+	ArrayType  *fired;			/* an alert's fired rules; else NULL */
 	Jsonb	   *explanation;
 	char	   *reason;			/* why a skipped row was skipped; else NULL */
 	bool		shadowed;		/* a shadow score to record */
@@ -90,8 +92,7 @@ static SPIPlanPtr shadow_plan = NULL;
  * made by one scan of the arrays in order (alert ids follow arrival).  The
  * arrays are unnested in the select list, where they advance in step a row
  * at a time; in FROM (ROWS FROM) each would first be copied into a
- * tuplestore, which a large flush spills to disk.  An alert's fired rules
- * come as the text of a text[] (an array of arrays cannot be a parameter).
+ * tuplestore, which a large flush spills to disk.
  */
 static void
 prepare_plans(void)
@@ -253,14 +254,13 @@ float8_array(Datum *vals, int n, Oid typid)
 }
 
 /*
- * Insert the alerts among the items, in arrival order: queued for delivery
- * when the watch or the server names an SNS topic, otherwise recorded only,
- * so that the notifier never holds or wakes for alerts it cannot send.
+ * Insert the alerts among the items, in arrival order, with status, by
+ * the INSERT statement.  An alert's fired rules go as the text of their
+ * text[] (an array of arrays cannot be a parameter).
  */
 static void
-insert_alerts(AlertWriter *aw, int nalerts)
+insert_alerts_sql(AlertWriter *aw, int nalerts, const char *status)
 {
-	bool		deliver = aw->w->has_topic || vigil_sns_topic_arn[0] != '\0';
 	Datum	   *r = palloc(sizeof(Datum) * nalerts);
 	Datum	   *k = palloc(sizeof(Datum) * nalerts);
 	Datum	   *a = palloc(sizeof(Datum) * nalerts);
@@ -282,7 +282,8 @@ insert_alerts(AlertWriter *aw, int nalerts)
 		a[n] = Float8GetDatum(it->amount);
 		t[n] = TimestampTzGetDatum(vigil_epoch_to_timestamptz(it->t));
 		s[n] = Float8GetDatum(it->score);
-		f[n] = CStringGetTextDatum(it->fired);
+		f[n] = CStringGetTextDatum(OidOutputFunctionCall(F_ARRAY_OUT,
+														 PointerGetDatum(it->fired)));
 		e[n] = JsonbPGetDatum(it->explanation);
 		n++;
 	}
@@ -296,9 +297,51 @@ insert_alerts(AlertWriter *aw, int nalerts)
 	args[6] = float8_array(s, n, FLOAT8OID);
 	args[7] = varlena_array(f, n, TEXTOID);
 	args[8] = varlena_array(e, n, JSONBOID);
-	args[9] = CStringGetTextDatum(deliver ? "pending" : "recorded");
+	args[9] = CStringGetTextDatum(status);
 	if (SPI_execute_plan(alert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert alerts for watch %d", aw->w->id);
+}
+
+/*
+ * Insert the alerts among the items, in arrival order: queued for delivery
+ * when the watch or the server names an SNS topic, otherwise recorded only,
+ * so that the notifier never holds or wakes for alerts it cannot send.
+ * Written directly where that gives the statement's result (alert_store.c).
+ */
+static void
+insert_alerts(AlertWriter *aw, int nalerts)
+{
+	bool		deliver = aw->w->has_topic || vigil_sns_topic_arn[0] != '\0';
+	const char *status = deliver ? "pending" : "recorded";
+	AlertStore *st = vigil_alert_store_begin();
+
+	if (st == NULL)
+		insert_alerts_sql(aw, nalerts, status);
+	else
+	{
+		Datum		v[VIGIL_ALERT_NCOLUMNS];
+
+		v[VIGIL_ALERT_WATCH_ID] = Int32GetDatum(aw->w->id);
+		v[VIGIL_ALERT_RELATION] = ObjectIdGetDatum(aw->w->relid);
+		v[VIGIL_ALERT_STATUS] = CStringGetTextDatum(status);
+		for (int i = 0; i < aw->n; i++)
+		{
+			WriterItem *it = &aw->items[i];
+
+			if (it->fired == NULL)
+				continue;
+			v[VIGIL_ALERT_ROW_REF] = JsonbPGetDatum(it->ref);
+			v[VIGIL_ALERT_KEY] = CStringGetTextDatum(it->key);
+			v[VIGIL_ALERT_AMOUNT] = Float8GetDatum(it->amount);
+			v[VIGIL_ALERT_EVENT_TIME] = TimestampTzGetDatum(vigil_epoch_to_timestamptz(it->t));
+			v[VIGIL_ALERT_SCORE] = Float8GetDatum(it->score);
+			v[VIGIL_ALERT_FIRED] = PointerGetDatum(it->fired);
+			v[VIGIL_ALERT_EXPLANATION] = JsonbPGetDatum(it->explanation);
+			vigil_alert_store_add(st, v);
+			pfree(DatumGetPointer(v[VIGIL_ALERT_KEY]));
+		}
+		vigil_alert_store_end(st);
+	}
 	if (deliver)
 		vigil_notifier_wake_at_commit();
 }
@@ -470,7 +513,7 @@ vigil_alert_writer_skip(AlertWriter *aw, int64 arrival, TupleTableSlot *row,
 void
 vigil_alert_writer_alert(AlertWriter *aw, int64 arrival, const char *key,
 						 double amount, double t, double score,
-						 const char *fired, const Jsonb *explanation)
+						 const ArrayType *fired, const Jsonb *explanation)
 {
 	WriterItem *it = add_item(aw, arrival);
 
@@ -479,7 +522,7 @@ vigil_alert_writer_alert(AlertWriter *aw, int64 arrival, const char *key,
 	it->amount = amount;
 	it->t = t;
 	it->score = score;
-	it->fired = keep_string(aw, fired);
+	it->fired = keep(aw, fired, VARSIZE(fired));
 	it->explanation = keep(aw, explanation, VARSIZE(explanation));
 }
 

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "executor/tuptable.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/tuplestore.h"
 
@@ -23,7 +24,7 @@ extern void vigil_alert_writer_skip(AlertWriter *aw, int64 arrival, TupleTableSl
 									const char *why);
 extern void vigil_alert_writer_alert(AlertWriter *aw, int64 arrival, const char *key,
 									 double amount, double t, double score,
-									 const char *fired, const Jsonb *explanation);
+									 const ArrayType *fired, const Jsonb *explanation);
 extern void vigil_alert_writer_shadow(AlertWriter *aw, int64 arrival, const char *key,
 									  double amount, double t, int64 model, double score,
 									  double probability);

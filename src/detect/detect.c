@@ -142,7 +142,7 @@ typedef struct Flagged
 	double		amount;
 	double		t;
 	double		score;
-	char	   *fired;			/* the fired rules, a text[]'s text; NULL unless it alerts */
+	ArrayType  *fired;			/* the fired rules; NULL unless it alerts */
 	Jsonb	   *explanation;
 	const char *reason;			/* why a skipped row was skipped; NULL otherwise */
 	bool		shadowed;		/* the shadow scorer's verdict is to be recorded */
@@ -484,7 +484,7 @@ score_row(Detection *d, int32 id, int64 arrival, const VigilEvent *e,
 		return;
 	old = MemoryContextSwitchTo(d->scratch);
 	p->explanation = copy_varlena(d->chunkcxt, vigil_explain(&d->scorer, before, e));
-	p->fired = MemoryContextStrdup(d->chunkcxt, vigil_fired_literal(&d->scorer));
+	p->fired = copy_varlena(d->chunkcxt, vigil_fired_array(&d->scorer));
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(d->scratch);
 }

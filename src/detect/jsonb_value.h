@@ -34,4 +34,6 @@ vigil_jsonb_number(JsonbValue *v, const char *s)
 	return v;
 }
 
+extern JsonbValue *vigil_jsonb_double(JsonbValue *v, double x);
+
 #endif							/* VIGIL_JSONB_VALUE_H */

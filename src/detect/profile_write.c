@@ -25,7 +25,7 @@
  * put triggers, row security, check constraints or generated columns on
  * vigil.profiles; new rows only while it has no columns but its own, whose
  * defaults the statement would evaluate.  Elsewhere detection runs the
- * statement, and everywhere when vigil.direct_profile_writes is off.
+ * statement, and everywhere when vigil.direct_writes is off.
  *
  * What this relies on of PostgreSQL beyond its documented interfaces, and
  * a minor release could change (test every suite with the setting off to
@@ -148,7 +148,7 @@ vigil_profile_writer_begin(void)
 	TupleConstr *constr;
 	ProfileWriter *w;
 
-	if (!vigil_direct_profile_writes || IsolationUsesXactSnapshot())
+	if (!vigil_direct_writes || IsolationUsesXactSnapshot())
 		return NULL;
 	heap = table_open(vigil_watch_cache_profiles(), RowExclusiveLock);
 	constr = RelationGetDescr(heap)->constr;

@@ -10,9 +10,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
-#include "lib/stringinfo.h"
 #include "utils/builtins.h"
-#include "utils/float.h"
 #include "utils/jsonb.h"
 
 #include "detect/jsonb_value.h"
@@ -185,30 +183,52 @@ vigil_score_decide(VigilScorer *s, const VigilProfile *before, const VigilEvent 
 							  before, vigil_scorer_event(s, before, e, &copy), s->findings);
 }
 
-/* A member key: x as a JSON number (as jsonb_in makes it from float8out's text), or null. */
-static void
-push_number(JsonbParseState **state, const char *key, double x)
+/* v as x, a JSON number, or null when x is not finite. */
+static JsonbValue *
+number_or_null(JsonbValue *v, double x)
 {
-	JsonbValue	k;
-	JsonbValue	v;
-
-	pushJsonbValue(state, WJB_KEY, vigil_jsonb_string(&k, key));
 	if (isfinite(x))
-		vigil_jsonb_number(&v, float8out_internal(x));
-	else
-		v.type = jbvNull;
-	pushJsonbValue(state, WJB_VALUE, &v);
+		return vigil_jsonb_double(v, x);
+	v->type = jbvNull;
+	return v;
 }
 
-/* A member key: s, a JSON string. */
-static void
-push_string(JsonbParseState **state, const char *key, const char *s)
+/* Member *p of an object: key and value, already set as JsonbValues. */
+static JsonbPair *
+member(JsonbPair *p, int order, const char *key)
 {
-	JsonbValue	k;
-	JsonbValue	v;
+	vigil_jsonb_string(&p->key, key);
+	p->order = order;
+	return p;
+}
 
-	pushJsonbValue(state, WJB_KEY, vigil_jsonb_string(&k, key));
-	pushJsonbValue(state, WJB_VALUE, vigil_jsonb_string(&v, s));
+/*
+ * obj as a jsonb object of the n members at pairs, which the caller put in
+ * jsonb's order of keys (the shorter first, then bytewise), the order
+ * jsonb_in would sort them into: made sorted, they need no sort.
+ */
+static void
+sorted_object(JsonbValue *obj, JsonbPair *pairs, int n)
+{
+	obj->type = jbvObject;
+	obj->val.object.nPairs = n;
+	obj->val.object.pairs = pairs;
+}
+
+/* obj as the explanation's entry for finding i. */
+static void
+explain_finding(const VigilScorer *s, int i, JsonbValue *obj)
+{
+	const VigilFinding *fi = &s->findings[i];
+	JsonbPair  *p = palloc(sizeof(JsonbPair) * 6);
+
+	vigil_jsonb_string(&member(&p[0], 0, "why")->value, fi->why);
+	vigil_jsonb_string(&member(&p[1], 1, "kind")->value, vigil_rule_kind_name(s->rules[i].kind));
+	vigil_jsonb_string(&member(&p[2], 2, "rule")->value, s->names[i]);
+	number_or_null(&member(&p[3], 3, "expected")->value, fi->expected);
+	number_or_null(&member(&p[4], 4, "observed")->value, fi->observed);
+	number_or_null(&member(&p[5], 5, "severity")->value, fi->severity);
+	sorted_object(obj, p, 6);
 }
 
 /*
@@ -235,79 +255,44 @@ weighs_more(const VigilScorer *s, int i, int j)
 Jsonb *
 vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e)
 {
-	JsonbParseState *state = NULL;
+	JsonbValue	root;
+	JsonbValue *entries = palloc(sizeof(JsonbValue) * (VIGIL_EXPLAIN_MAX + 1));
+	int			n = 0;
 	int			nfired = 0;
 	int			omitted;
 	VigilEvent	copy;
 
 	vigil_rules_explain(s->rules, s->nrules, before, vigil_scorer_event(s, before, e, &copy),
 						s->findings);
-	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; i < s->nrules; i++)
 	{
-		const VigilFinding *fi = &s->findings[i];
 		int			heavier = 0;
 
-		if (fi->severity <= 0.0)
+		if (s->findings[i].severity <= 0.0)
 			continue;
 		nfired++;
 		/* quadratic, but only in rules that fired, and only when alerting */
 		for (int j = 0; j < s->nrules && heavier < VIGIL_EXPLAIN_MAX; j++)
 			if (j != i && s->findings[j].severity > 0.0 && weighs_more(s, j, i))
 				heavier++;
-		if (heavier >= VIGIL_EXPLAIN_MAX)
-			continue;
-		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-		push_string(&state, "rule", s->names[i]);
-		push_string(&state, "kind", vigil_rule_kind_name(s->rules[i].kind));
-		push_number(&state, "severity", fi->severity);
-		push_number(&state, "observed", fi->observed);
-		push_number(&state, "expected", fi->expected);
-		push_string(&state, "why", fi->why);
-		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+		if (heavier < VIGIL_EXPLAIN_MAX)
+			explain_finding(s, i, &entries[n++]);
 	}
 	omitted = nfired - Min(nfired, VIGIL_EXPLAIN_MAX);
 	if (omitted > 0)
 	{
-		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-		push_number(&state, "omitted", omitted);
-		push_string(&state, "why", psprintf("%d more rules fired; fired names them all", omitted));
-		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	}
-	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, NULL));
-}
+		JsonbPair  *p = palloc(sizeof(JsonbPair) * 2);
 
-/*
- * For the event scored last: the names of the fired rules as the text of a
- * text[] ({"a","b"}, every element quoted), for an SQL statement to read
- * with array_in: an array of such arrays cannot be a parameter.
- */
-char *
-vigil_fired_literal(const VigilScorer *s)
-{
-	StringInfoData buf;
-	bool		first = true;
-
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	for (int i = 0; i < s->nrules; i++)
-	{
-		if (s->findings[i].severity <= 0.0)
-			continue;
-		if (!first)
-			appendStringInfoChar(&buf, ',');
-		first = false;
-		appendStringInfoChar(&buf, '"');
-		for (const char *c = s->names[i]; *c; c++)
-		{
-			if (*c == '"' || *c == '\\')
-				appendStringInfoChar(&buf, '\\');
-			appendStringInfoChar(&buf, *c);
-		}
-		appendStringInfoChar(&buf, '"');
+		vigil_jsonb_string(&member(&p[0], 0, "why")->value,
+						   psprintf("%d more rules fired; fired names them all", omitted));
+		vigil_jsonb_double(&member(&p[1], 1, "omitted")->value, omitted);
+		sorted_object(&entries[n++], p, 2);
 	}
-	appendStringInfoChar(&buf, '}');
-	return buf.data;
+	root.type = jbvArray;
+	root.val.array.rawScalar = false;
+	root.val.array.nElems = n;
+	root.val.array.elems = entries;
+	return JsonbValueToJsonb(&root);
 }
 
 /* For the event scored last: the names of the fired rules, as text[]. */

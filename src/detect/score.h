@@ -48,6 +48,5 @@ extern double vigil_score_decide(VigilScorer *s, const VigilProfile *before,
 								 const VigilEvent *e, double threshold);
 extern Jsonb *vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e);
 extern ArrayType *vigil_fired_array(const VigilScorer *s);
-extern char *vigil_fired_literal(const VigilScorer *s);
 
 #endif							/* VIGIL_SCORE_H */

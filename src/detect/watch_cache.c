@@ -45,6 +45,7 @@ static bool registered = false;
 static Oid	watches_relid = InvalidOid;
 static Oid	rules_relid = InvalidOid;
 static Oid	profiles_relid = InvalidOid;
+static Oid	alerts_relid = InvalidOid;
 static Oid	priors_relid = InvalidOid;
 static Oid	models_relid = InvalidOid;
 static Oid	merchant_risk_relid = InvalidOid;
@@ -80,6 +81,7 @@ reset(void)
 	watches_relid = get_relname_relid("watches", nsp);
 	rules_relid = get_relname_relid("rules", nsp);
 	profiles_relid = get_relname_relid("profiles", nsp);
+	alerts_relid = get_relname_relid("alerts", nsp);
 	priors_relid = get_relname_relid("priors", nsp);
 	models_relid = get_relname_relid("models", nsp);
 	merchant_risk_relid = get_relname_relid("merchant_risk", nsp);
@@ -151,6 +153,14 @@ vigil_watch_cache_profiles(void)
 {
 	Assert(!stale || OidIsValid(profiles_relid));
 	return profiles_relid;
+}
+
+/* vigil.alerts, as of the last vigil_watch_cache_get (as for vigil.profiles). */
+Oid
+vigil_watch_cache_alerts(void)
+{
+	Assert(!stale || OidIsValid(alerts_relid));
+	return alerts_relid;
 }
 
 /*

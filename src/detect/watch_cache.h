@@ -15,5 +15,6 @@
 extern bool vigil_watch_cache_get(int32 watch_id, Relation rel, VigilWatch *w,
 								  VigilScorer *scorer, VigilScorer *shadow, bool *has_shadow);
 extern Oid	vigil_watch_cache_profiles(void);
+extern Oid	vigil_watch_cache_alerts(void);
 
 #endif							/* VIGIL_WATCH_CACHE_H */

@@ -69,7 +69,7 @@ sub insert_peak
 
 my $ordinary = insert_peak(1_000_000, q{'c' || (g % 10000)}, '10 + (g % 7)');
 # every row a new key: a profile inserted for each (through the statement
-# when vigil.direct_profile_writes is off)
+# when vigil.direct_writes is off)
 my $new1 = insert_peak(1_000_000, q{'k' || g}, '10 + (g % 7)');
 my $new3 = insert_peak(3_000_000, q{'k' || g}, '10 + (g % 7)');
 my $skip1 = insert_peak(1_000_000, 'NULL', '10');

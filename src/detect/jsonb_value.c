@@ -1,0 +1,60 @@
+/*
+ * jsonb_value.c
+ *		JSON numbers from doubles, made as jsonb_in makes them from the
+ *		double's shortest text, without the text being parsed.
+ */
+#include "postgres.h"
+
+#include "common/int.h"
+#include "common/shortest_dec.h"
+
+#include "detect/jsonb_value.h"
+
+/*
+ * v as the JSON number x (finite) written with the fewest digits that read
+ * back as x, as float8out writes it: the same numeric, digits and display
+ * scale, that numeric_in makes of that text.  The text's digits, at most
+ * 17, are an int64 m and its decimals a scale, so the numeric is m / 10^scale
+ * made directly; only a large number (1e+300) still goes through numeric_in.
+ */
+JsonbValue *
+vigil_jsonb_double(JsonbValue *v, double x)
+{
+	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+	const char *p = buf;
+	bool		negative = false;
+	bool		point = false;
+	int64		m = 0;
+	int			scale = 0;
+
+	Assert(isfinite(x));
+	double_to_shortest_decimal_buf(x, buf);
+	if (*p == '-')
+	{
+		negative = true;
+		p++;
+	}
+	for (; (*p >= '0' && *p <= '9') || *p == '.'; p++)
+	{
+		if (*p == '.')
+			point = true;
+		else
+		{
+			m = m * 10 + (*p - '0');
+			scale += point;
+		}
+	}
+	if (*p == 'e')
+		scale -= atoi(p + 1);
+	if (negative)
+		m = -m;
+	/* 1e+20: the digits times a power of ten, when that is an int64 */
+	while (scale < 0 && !pg_mul_s64_overflow(m, 10, &m))
+		scale++;
+	v->type = jbvNumeric;
+	if (scale >= 0)
+		v->val.numeric = int64_div_fast_to_numeric(m, scale);
+	else
+		vigil_jsonb_number(v, buf);
+	return v;
+}
