@@ -195,14 +195,60 @@ keep_reference(AlertWriter *aw, TupleTableSlot *row)
 	return ref;
 }
 
-/* qsort comparator: items by arrival. */
+/* Where an item is, and its arrival: what sorting the items moves. */
+typedef struct ItemOrder
+{
+	int64		arrival;
+	int			at;
+} ItemOrder;
+
+/* qsort comparator: ItemOrders by arrival. */
 static int
 cmp_arrival(const void *a, const void *b)
 {
-	int64		x = ((const WriterItem *) a)->arrival;
-	int64		y = ((const WriterItem *) b)->arrival;
+	int64		x = ((const ItemOrder *) a)->arrival;
+	int64		y = ((const ItemOrder *) b)->arrival;
 
 	return x < y ? -1 : (x > y);
+}
+
+/*
+ * Put the items in arrival order (no two have the same).  Sorting moves
+ * small ItemOrders, then each item moves once, along the cycles of the
+ * permutation, rather than at every step of the sort.
+ */
+static void
+sort_items(AlertWriter *aw)
+{
+	ItemOrder  *ord = MemoryContextAlloc(aw->workcxt, sizeof(ItemOrder) * aw->n);
+
+	for (int i = 0; i < aw->n; i++)
+	{
+		ord[i].arrival = aw->items[i].arrival;
+		ord[i].at = i;
+	}
+	qsort(ord, aw->n, sizeof(ItemOrder), cmp_arrival);
+	/* position j takes the item at ord[j].at; a placed position says j */
+	for (int i = 0; i < aw->n; i++)
+	{
+		WriterItem	first;
+		int			j = i;
+
+		if (ord[i].at == i)
+			continue;
+		first = aw->items[i];
+		while (ord[j].at != i)
+		{
+			int			k = ord[j].at;
+
+			aw->items[j] = aw->items[k];
+			ord[j].at = j;
+			j = k;
+		}
+		aw->items[j] = first;
+		ord[j].at = j;
+	}
+	pfree(ord);
 }
 
 /*
@@ -427,7 +473,7 @@ flush(AlertWriter *aw)
 
 	if (aw->n == 0)
 		return;
-	qsort(aw->items, aw->n, sizeof(WriterItem), cmp_arrival);
+	sort_items(aw);
 	if (aw->unread > 0)
 		read_references(aw);
 	for (int i = 0; i < aw->n; i++)
