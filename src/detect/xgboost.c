@@ -295,7 +295,8 @@ element_int(JsonbContainer *a, int i)
  * over feature vectors of the given length.  Each tree's nodes are numbered
  * anew in breadth-first order from its root, so that children always follow
  * their parent (what trees.c relies on) and nodes XGBoost pruned but kept
- * in its arrays are left out.
+ * in its arrays are left out.  Each node's cover is its sum_hessian, the
+ * weight XGBoost's contributions (pred_contribs) give its branch.
  */
 VigilTrees *
 vigil_boost_trees(const char *json, int features)
@@ -338,6 +339,7 @@ vigil_boost_trees(const char *json, int features)
 		JsonbContainer *cond = container(tree, "split_conditions");
 		JsonbContainer *dflt = container(tree, "default_left");
 		JsonbContainer *type = container(tree, "split_type");
+		JsonbContainer *hess = container(tree, "sum_hessian");
 		int			n = JsonContainerSize(left);
 		int		   *queue = palloc(sizeof(int) * n);
 		int			head = 0,
@@ -354,6 +356,7 @@ vigil_boost_trees(const char *json, int features)
 
 			head++;
 			node->value = element_float(cond, old);
+			node->cover = element_float(hess, old);
 			if (l < 0)
 			{
 				node->feature = -1;

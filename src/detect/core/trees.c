@@ -15,7 +15,7 @@
 #include <math.h>
 #include <string.h>
 
-static const uint8_t magic[4] = {'V', 'G', 'T', '1'};
+static const uint8_t magic[4] = {'V', 'G', 'T', '2'};
 
 /* Set *why, when the caller wants a reason. */
 static inline bool
@@ -88,10 +88,11 @@ put_f32(uint8_t *p, float f)
 }
 
 /*
- * Check one node, the idx'th of t's.  Children must come after their
- * parent: XGBoost numbers every child after its parent, and it is what
- * makes each path from a root strictly increasing, hence finite, so that
- * evaluation can follow indexes without counting steps or detecting
+ * Check one node, the idx'th of t's.  Its cover is a weight (of the rows
+ * that reached the node): finite and not negative.  Children must come
+ * after their parent: XGBoost numbers every child after its parent, and it
+ * is what makes each path from a root strictly increasing, hence finite, so
+ * that evaluation can follow indexes without counting steps or detecting
  * cycles.
  */
 static bool
@@ -99,6 +100,10 @@ node_valid(const VigilTrees *t, int32_t idx, const char **why)
 {
 	const VigilTreeNode *n = &t->nodes[idx];
 
+	if (!isfinite(n->cover))
+		return refuse(why, "a node's cover is not finite");
+	if (n->cover < 0.0f)
+		return refuse(why, "a node's cover is negative");
 	if (n->feature < -1)
 		return refuse(why, "a node's feature is below -1");
 	if (n->feature == -1)
@@ -124,8 +129,9 @@ node_valid(const VigilTrees *t, int32_t idx, const char **why)
 /*
  * Whether t is an ensemble that evaluation can walk safely and whose
  * margins are finite: counts in range, roots and children in range,
- * children after parents, features in range, finite values, and leaf
- * values within VIGIL_TREES_MAX_MARGIN (see trees.h).
+ * children after parents, features in range, finite values and covers
+ * (covers >= 0), and leaf values within VIGIL_TREES_MAX_MARGIN (see
+ * trees.h).
  */
 bool
 vigil_trees_valid(const VigilTrees *t, const char **why)
@@ -246,6 +252,7 @@ vigil_trees_write(const VigilTrees *t, uint8_t *out)
 		put_u32(p + 8, (uint32_t) n->left);
 		put_u32(p + 12, (uint32_t) n->right);
 		put_u32(p + 16, n->default_left ? VIGIL_TREES_DEFAULT_LEFT : 0);
+		put_f32(p + 20, n->cover);
 	}
 }
 
@@ -328,6 +335,7 @@ vigil_trees_decode(const uint8_t *data, size_t len, VigilTrees *t, int32_t *root
 		nodes[i].left = get_i32(p + 8);
 		nodes[i].right = get_i32(p + 12);
 		nodes[i].default_left = (flags & VIGIL_TREES_DEFAULT_LEFT) != 0;
+		nodes[i].cover = get_f32(p + 20);
 	}
 	return vigil_trees_valid(t, why);
 }

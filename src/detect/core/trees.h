@@ -21,12 +21,19 @@
  * so every path ends at a leaf within nnodes steps.  Validity also bounds
  * the leaf values so that no margin overflows float: margins are finite.
  *
- * The byte form ("VGT1") is little-endian and independent of struct layout:
+ * Each node also keeps its cover: XGBoost's sum_hessian, the hessian of the
+ * training rows that reached it, which the features' contributions weigh
+ * the branches a row does not take by.  Covers are finite and >= 0; the
+ * children's covers sum to their parent's only as nearly as float sums do,
+ * and nothing here relies on more.
  *
- *		"VGT1", uint32 nfeatures, uint32 ntrees, uint32 nnodes,
+ * The byte form ("VGT2") is little-endian and independent of struct layout:
+ *
+ *		"VGT2", uint32 nfeatures, uint32 ntrees, uint32 nnodes,
  *		float32 base_margin, ntrees x uint32 root,
  *		nnodes x (int32 feature, float32 value, int32 left, int32 right,
- *				  uint32 flags: bit 0 = default_left, other bits 0)
+ *				  uint32 flags: bit 0 = default_left, other bits 0,
+ *				  float32 cover)
  *
  * A leaf has feature -1 and left = right = -1; its default_left is kept but
  * never used.  Decoding is in two steps so that the caller allocates (with
@@ -56,7 +63,7 @@
 
 /* Bytes of the byte form's header (magic and counts), and of a node. */
 #define VIGIL_TREES_HEADER_SIZE 20
-#define VIGIL_TREES_NODE_SIZE 20
+#define VIGIL_TREES_NODE_SIZE 24
 
 /* Bit 0 of a node's flags in the byte form: missing values go left. */
 #define VIGIL_TREES_DEFAULT_LEFT 0x1u
@@ -70,6 +77,7 @@ typedef struct VigilTreeNode
 								 * into nodes); -1 in a leaf */
 	int32_t		right;			/* taken otherwise; -1 in a leaf */
 	bool		default_left;	/* a missing feature (NaN) goes left, else right */
+	float		cover;			/* XGBoost's sum_hessian of the node */
 } VigilTreeNode;
 
 /* An ensemble: trees whose nodes all sit in one array. */

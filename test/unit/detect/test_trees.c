@@ -14,22 +14,35 @@
 #define MAX_NODES 4096
 #define MAX_ROOTS 64
 
-/* A leaf giving v. */
+/* A leaf giving v, with cover 1 (sum_covers gives its parents theirs). */
 static VigilTreeNode
 leaf(float v)
 {
-	VigilTreeNode n = {-1, v, -1, -1, false};
+	VigilTreeNode n = {-1, v, -1, -1, false, 1.0f};
 
 	return n;
 }
 
-/* An inner node: x[f] < v goes to left, else right; NaN as default_left says. */
+/*
+ * An inner node: x[f] < v goes to left, else right; NaN as default_left
+ * says.  Its cover is left to sum_covers.
+ */
 static VigilTreeNode
 split(int32_t f, float v, int32_t left, int32_t right, bool default_left)
 {
-	VigilTreeNode n = {f, v, left, right, default_left};
+	VigilTreeNode n = {f, v, left, right, default_left, 0.0f};
 
 	return n;
+}
+
+/* Give each inner node of nodes[0, n) the sum of its children's covers. */
+static void
+sum_covers(VigilTreeNode *nodes, int32_t n)
+{
+	/* children come after their parents: theirs are summed first */
+	for (int32_t i = n - 1; i >= 0; i--)
+		if (nodes[i].feature >= 0)
+			nodes[i].cover = nodes[nodes[i].left].cover + nodes[nodes[i].right].cover;
 }
 
 /* Point t at the given arrays. */
@@ -255,20 +268,25 @@ byte_layout(void)
 {
 	static const int32_t roots[] = {0};
 	static const uint8_t want[] = {
-		'V', 'G', 'T', '1',
+		'V', 'G', 'T', '2',
 		1, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0,
 		0x00, 0x00, 0x00, 0x3E,	/* 0.125f */
 		0, 0, 0, 0,
 		0, 0, 0, 0, 0x00, 0x00, 0x00, 0x3F, 1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0,
+		0x00, 0x00, 0x80, 0x40,	/* cover 4.0f */
 		0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x80, 0xBE,
 		0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0,
+		0x00, 0x00, 0x80, 0x3F,	/* cover 1.0f */
 		0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x40, 0x3F,
 		0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0,
+		0x00, 0x00, 0x40, 0x40,	/* cover 3.0f */
 	};
 	VigilTreeNode nodes[] = {split(0, 0.5f, 1, 2, true), leaf(-0.25f), leaf(0.75f)};
 	VigilTrees	t;
 	uint8_t		out[sizeof(want) + 1];
 
+	nodes[2].cover = 3.0f;
+	sum_covers(nodes, 3);
 	make(&t, 1, 0.125f, roots, 1, nodes, 3);
 	CHECK(vigil_trees_size(&t) == sizeof(want));
 	memset(out, 0xAA, sizeof(out));
@@ -324,10 +342,12 @@ random_ensemble(uint64_t *state, VigilTrees *t, int32_t *roots, VigilTreeNode *n
 				nodes[i] = leaf((float) (unit_uniform(state) - 0.5));
 				/* a leaf's default_left is kept, though never used */
 				nodes[i].default_left = unit_uniform(state) < 0.1;
+				nodes[i].cover = (float) (unit_uniform(state) * 100.0);
 			}
 		}
 		n = next;
 	}
+	sum_covers(nodes, n);
 	make(t, nfeatures, (float) (unit_uniform(state) - 0.5), roots, ntrees, nodes, n);
 }
 
@@ -398,7 +418,8 @@ round_trip(void)
 			CHECK(nodes2[i].feature == nodes[i].feature &&
 				  memcmp(&nodes2[i].value, &nodes[i].value, sizeof(float)) == 0 &&
 				  nodes2[i].left == nodes[i].left && nodes2[i].right == nodes[i].right &&
-				  nodes2[i].default_left == nodes[i].default_left);
+				  nodes2[i].default_left == nodes[i].default_left &&
+				  memcmp(&nodes2[i].cover, &nodes[i].cover, sizeof(float)) == 0);
 		vigil_trees_write(&u, again);
 		CHECK(memcmp(again, bytes, size) == 0);
 
@@ -430,6 +451,7 @@ base_bytes(uint8_t *out)
 	};
 	VigilTrees	t;
 
+	sum_covers(nodes, 8);
 	make(&t, 2, 0.0f, roots, 2, nodes, 8);
 	vigil_trees_write(&t, out);
 	return vigil_trees_size(&t);
@@ -443,6 +465,7 @@ base_bytes(uint8_t *out)
 #define LEFT 8
 #define RIGHT 12
 #define FLAGS 16
+#define COVER 20
 
 /* Store a little-endian uint32 at b + off. */
 static void
@@ -552,8 +575,8 @@ rejects_header(void)
 	CHECK(refused(b, VIGIL_TREES_HEADER_SIZE, "truncated"));
 	b[BASE_LEN] = 0;
 	CHECK(refused(b, BASE_LEN + 1, "trailing bytes"));
-	CHECK(refused_u32(0, 0x32544756, "bad magic"));	/* "VGT2" */
-	CHECK(refused_u32(0, 0x31746776, "bad magic"));	/* "vgt1" */
+	CHECK(refused_u32(0, 0x31544756, "bad magic"));	/* "VGT1": no covers */
+	CHECK(refused_u32(0, 0x32746776, "bad magic"));	/* "vgt2" */
 
 	CHECK(refused_u32(4, 0, "feature count"));
 	CHECK(refused_u32(4, VIGIL_TREES_MAX_FEATURES + 1, "feature count"));
@@ -571,7 +594,7 @@ rejects_header(void)
 
 	/*
 	 * Counts for which a 32-bit size computation wraps to exactly the
-	 * length: 20 x (2^30 + 8) and 4 x (2^30 + 2) are 160 and 8 modulo 2^32.
+	 * length: 24 x (2^30 + 8) and 4 x (2^30 + 2) are 192 and 8 modulo 2^32.
 	 */
 	CHECK(refused_u32(12, 0x40000008u, "node count"));
 	base_bytes(b);
@@ -629,6 +652,16 @@ rejects_nodes(void)
 	/* a split turned into a leaf keeps its children: refused */
 	CHECK(refused_u32(NODE(4) + FEATURE, UINT32_MAX, "leaf has children"));
 
+	/* covers: any finite weight >= 0, at a leaf as at a split */
+	CHECK(refused_f32(NODE(0) + COVER, NAN, "cover is not finite"));
+	CHECK(refused_f32(NODE(7) + COVER, INFINITY, "cover is not finite"));
+	CHECK(refused_f32(NODE(3) + COVER, -1.0f, "cover is negative"));
+	CHECK(refused_f32(NODE(1) + COVER, -FLT_MIN, "cover is negative"));
+	base_bytes(b);
+	set_f32(b, NODE(1) + COVER, 0.0f);
+	set_f32(b, NODE(3) + COVER, FLT_MAX);
+	CHECK(accepted(b, BASE_LEN));
+
 	/* leaves whose sum over the trees could overflow a float */
 	CHECK(refused_f32(NODE(1) + VALUE, 1e38f, "overflow"));
 	CHECK(refused_f32(NODE(6) + VALUE, -FLT_MAX, "overflow"));
@@ -679,6 +712,11 @@ valid_in_memory(void)
 	nodes[5].right = 5;
 	CHECK(!vigil_trees_valid(&t, &why) && says(why, "leaf has children"));
 	nodes[5].right = -1;
+	nodes[2].cover = -NAN;
+	CHECK(!vigil_trees_valid(&t, &why) && says(why, "cover is not finite"));
+	nodes[2].cover = -0.5f;
+	CHECK(!vigil_trees_valid(&t, &why) && says(why, "cover is negative"));
+	nodes[2].cover = 1.0f;
 	CHECK(vigil_trees_valid(&t, NULL));
 }
 
