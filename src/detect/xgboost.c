@@ -293,9 +293,9 @@ element_int(JsonbContainer *a, int i)
 /*
  * The trees of a model in XGBoost's JSON (learner.gradient_booster.model),
  * over feature vectors of the given length.  Each tree's nodes are numbered
- * anew in breadth-first order from its root, so that children always follow
- * their parent (what trees.c relies on) and nodes XGBoost pruned but kept
- * in its arrays are left out.  Each node's cover is its sum_hessian, the
+ * anew in breadth-first order from its root, the trees one after the other
+ * (the layout trees.c requires), and nodes XGBoost pruned but kept in its
+ * arrays are left out.  Each node's cover is its sum_hessian, the
  * weight XGBoost's contributions (pred_contribs) give its branch.
  */
 VigilTrees *

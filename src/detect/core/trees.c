@@ -127,11 +127,51 @@ node_valid(const VigilTrees *t, int32_t idx, const char **why)
 }
 
 /*
+ * Check that t's nodes are laid out as xgboost.c lays them out: the trees
+ * one after the other in root order, nothing between or after them, each
+ * breadth first, so that the children of a tree's inner nodes, taken in
+ * index order, are the nodes after its root, two by two.  Then each node
+ * is one root or the child of one node, and is reached from its root only:
+ * a walk of every branch of every tree (contributions) visits nnodes nodes,
+ * where a shared subtree could make it visit exponentially many, and a
+ * tree's levels are runs of nodes (vigil_trees_max_depth).  Nodes are known
+ * to be valid, children within range.
+ */
+static bool
+layout_valid(const VigilTrees *t, const char **why)
+{
+	int32_t		end = 0;		/* where the next tree must start */
+
+	for (int32_t k = 0; k < t->ntrees; k++)
+	{
+		int32_t		next;		/* the left child the next inner node must have */
+
+		if (t->roots[k] != end)
+			return refuse(why, "a tree does not start where the one before it ends");
+		next = end + 1;
+		for (int32_t i = end; i < next; i++)
+		{
+			const VigilTreeNode *n = &t->nodes[i];
+
+			if (n->feature == -1)
+				continue;
+			if (n->left != next || n->right != next + 1)
+				return refuse(why, "a tree's nodes are not in breadth-first order");
+			next += 2;
+		}
+		end = next;
+	}
+	if (end != t->nnodes)
+		return refuse(why, "nodes are left over after the last tree");
+	return true;
+}
+
+/*
  * Whether t is an ensemble that evaluation can walk safely and whose
  * margins are finite: counts in range, roots and children in range,
  * children after parents, features in range, finite values and covers
- * (covers >= 0), and leaf values within VIGIL_TREES_MAX_MARGIN (see
- * trees.h).
+ * (covers >= 0), trees laid out breadth first, and leaf values within
+ * VIGIL_TREES_MAX_MARGIN (see trees.h).
  */
 bool
 vigil_trees_valid(const VigilTrees *t, const char **why)
@@ -158,6 +198,8 @@ vigil_trees_valid(const VigilTrees *t, const char **why)
 		if (t->nodes[i].feature == -1 && fabs((double) t->nodes[i].value) > max_leaf)
 			max_leaf = fabs((double) t->nodes[i].value);
 	}
+	if (!layout_valid(t, why))
+		return false;
 	/* exact enough in double: the bound has a wide margin below FLT_MAX */
 	if (fabs((double) t->base_margin) + (double) t->ntrees * max_leaf > VIGIL_TREES_MAX_MARGIN)
 		return refuse(why, "the leaf values are large enough to overflow a margin");

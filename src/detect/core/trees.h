@@ -20,6 +20,10 @@
  * greater than its parent's (XGBoost numbers children after their parents),
  * so every path ends at a leaf within nnodes steps.  Validity also bounds
  * the leaf values so that no margin overflows float: margins are finite.
+ * And it requires the layout xgboost.c gives: the trees one after the
+ * other, each breadth first (the children of its inner nodes, in index
+ * order, are the nodes after its root two by two), so that every node
+ * belongs to one tree and has one parent.
  *
  * Each node also keeps its cover: XGBoost's sum_hessian, the hessian of the
  * training rows that reached it, which the features' contributions weigh

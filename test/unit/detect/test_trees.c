@@ -204,16 +204,17 @@ depth3(void)
 static void
 float_accumulation(void)
 {
-	static const int32_t in_order[] = {0, 1, 2};
-	static const int32_t reordered[] = {2, 0, 1};
+	static const int32_t roots[] = {0, 1, 2};
 	VigilTreeNode nodes[] = {leaf(1.0f), leaf(1.0f), leaf(-16777216.0f)};
+	VigilTreeNode reordered[] = {leaf(-16777216.0f), leaf(1.0f), leaf(1.0f)};
 	VigilTrees	t;
 	float		x = 0.0f;
 
-	make(&t, 1, 16777216.0f, in_order, 3, nodes, 3);
+	make(&t, 1, 16777216.0f, roots, 3, nodes, 3);
 	CHECK(vigil_trees_valid(&t, NULL));
 	CHECK(vigil_trees_margin(&t, &x) == 0.0f);
-	make(&t, 1, 16777216.0f, reordered, 3, nodes, 3);
+	make(&t, 1, 16777216.0f, roots, 3, reordered, 3);
+	CHECK(vigil_trees_valid(&t, NULL));
 	CHECK(vigil_trees_margin(&t, &x) == 2.0f);
 }
 
@@ -652,6 +653,32 @@ rejects_nodes(void)
 	/* a split turned into a leaf keeps its children: refused */
 	CHECK(refused_u32(NODE(4) + FEATURE, UINT32_MAX, "leaf has children"));
 
+	/*
+	 * The layout: trees one after the other, breadth first.  Tree 1 is
+	 * nodes 3 (children 4, 5) and 4 (children 6, 7).
+	 */
+	CHECK(refused_u32(ROOT(1), 4, "does not start where"));
+	CHECK(refused_u32(ROOT(1), 2, "does not start where"));
+	CHECK(refused_u32(ROOT(0), 3, "does not start where"));
+	base_bytes(b);
+	set_u32(b, NODE(3) + LEFT, 5);	/* children swapped */
+	set_u32(b, NODE(3) + RIGHT, 4);
+	CHECK(refused(b, BASE_LEN, "breadth-first order"));
+	/* depth first: 3 -> (4, 7), 4 -> (5, 6) */
+	base_bytes(b);
+	set_u32(b, NODE(3) + RIGHT, 7);
+	set_u32(b, NODE(4) + LEFT, 5);
+	set_u32(b, NODE(4) + RIGHT, 6);
+	CHECK(refused(b, BASE_LEN, "breadth-first order"));
+	/* node 4 a leaf: 6 and 7 belong to no tree */
+	base_bytes(b);
+	set_u32(b, NODE(4) + FEATURE, UINT32_MAX);
+	set_u32(b, NODE(4) + LEFT, UINT32_MAX);
+	set_u32(b, NODE(4) + RIGHT, UINT32_MAX);
+	CHECK(refused(b, BASE_LEN, "left over"));
+	/* both trees' roots at 0: its nodes would be walked twice */
+	CHECK(refused_u32(ROOT(1), 0, "does not start where"));
+
 	/* covers: any finite weight >= 0, at a leaf as at a split */
 	CHECK(refused_f32(NODE(0) + COVER, NAN, "cover is not finite"));
 	CHECK(refused_f32(NODE(7) + COVER, INFINITY, "cover is not finite"));
@@ -677,6 +704,7 @@ valid_in_memory(void)
 {
 	static const int32_t roots[] = {0, 3};
 	int32_t		bad_roots[] = {0, 9};
+	int32_t		shared_roots[] = {0, 0};
 	VigilTreeNode nodes[] = {
 		split(0, 0.5f, 1, 2, true), leaf(-0.25f), leaf(0.75f),
 		split(1, 1.0f, 4, 5, false), leaf(0.5f), leaf(-0.125f),
@@ -712,6 +740,13 @@ valid_in_memory(void)
 	nodes[5].right = 5;
 	CHECK(!vigil_trees_valid(&t, &why) && says(why, "leaf has children"));
 	nodes[5].right = -1;
+	/* a node shared by two parents, or a root shared by two trees */
+	nodes[0].right = 1;
+	CHECK(!vigil_trees_valid(&t, &why) && says(why, "breadth-first order"));
+	nodes[0].right = 2;
+	t.roots = shared_roots;
+	CHECK(!vigil_trees_valid(&t, &why) && says(why, "does not start where"));
+	t.roots = roots;
 	nodes[2].cover = -NAN;
 	CHECK(!vigil_trees_valid(&t, &why) && says(why, "cover is not finite"));
 	nodes[2].cover = -0.5f;
