@@ -31,6 +31,41 @@
  * children's covers sum to their parent's only as nearly as float sums do,
  * and nothing here relies on more.
  *
+ * Contributions (vigil_trees_contributions) split a row's margin among its
+ * features: XGBoost 1.7's pred_contribs, the exact TreeSHAP of Lundberg et
+ * al. ("Consistent individualized feature attribution for tree ensembles",
+ * Algorithm 2), computed as its CPU predictor computes it, in float and in
+ * the same order, so that they are XGBoost's bit for bit (as they were on
+ * every value compared with libxgboost 1.7.4's):
+ *
+ *	- phi[f] is feature f's Shapley value in the game whose value for a set
+ *	  S of features is the sum over the trees of each tree's expectation
+ *	  when splits on features of S follow x and splits on the others weigh
+ *	  both branches by their covers; each tree's are summed apart, then
+ *	  added to phi in tree order;
+ *	- at a split on a missing feature x follows the default branch, as in
+ *	  evaluation;
+ *	- a node's mean is its leaf value, or its children's means weighed by
+ *	  their covers and divided by its own cover (FillNodeMeanValues), and
+ *	  phi[nfeatures], the bias, is the sum of the roots' means in tree
+ *	  order, then base_margin.
+ *
+ * The phi sum to the margin up to float rounding (exactly in real numbers).
+ * They are finite when covers are as XGBoost writes them (children's sum
+ * near their parent's, no inner node of cover 0); other covers, which only
+ * a hand-made ensemble has, can make them infinite or NaN.  The work is
+ * bounded: each node of each tree is visited once (the layout guarantees
+ * it), with O(depth) arithmetic at an inner node and O(depth^2) at a leaf.
+ * Computing them allocates nothing: the caller gives them node means
+ * (vigil_trees_node_means, once per ensemble) and a workspace of
+ * vigil_trees_workspace_size bytes for the ensemble's depth
+ * (vigil_trees_max_depth):
+ *
+ *		16 x (depth + 1) x (depth + 2) / 2 + 24 x (depth + 1) + 4 x nfeatures
+ *
+ * (the path of every level of a tree, a stack of branches still to walk,
+ * and the contributions of one tree).
+ *
  * The byte form ("VGT2") is little-endian and independent of struct layout:
  *
  *		"VGT2", uint32 nfeatures, uint32 ntrees, uint32 nnodes,
@@ -99,6 +134,13 @@ extern bool vigil_trees_valid(const VigilTrees *t, const char **why);
 extern float vigil_trees_margin(const VigilTrees *t, const float *x);
 extern double vigil_trees_sigmoid(float margin);
 extern double vigil_trees_probability(const VigilTrees *t, const float *x);
+
+extern int32_t vigil_trees_max_depth(const VigilTrees *t);
+extern void vigil_trees_node_means(const VigilTrees *t, float *means);
+extern size_t vigil_trees_workspace_size(const VigilTrees *t, int32_t max_depth);
+extern void vigil_trees_contributions(const VigilTrees *t, const float *means,
+									  int32_t max_depth, const float *x, void *workspace,
+									  float *phi);
 
 extern size_t vigil_trees_size(const VigilTrees *t);
 extern void vigil_trees_write(const VigilTrees *t, uint8_t *out);

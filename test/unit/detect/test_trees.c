@@ -440,6 +440,341 @@ round_trip(void)
 	}
 }
 
+/*
+ * Contributions: the computation under test with guard bytes after its
+ * workspace that must stay untouched, and a guard after phi (which must
+ * have room for nfeatures + 2 floats).
+ */
+static void
+contributions(const VigilTrees *t, const float *x, float *phi)
+{
+	static float means[MAX_NODES];
+	static uint8_t workspace[1 << 16];
+	int32_t		depth = vigil_trees_max_depth(t);
+	size_t		size = vigil_trees_workspace_size(t, depth);
+
+	CHECK(size + 64 <= sizeof(workspace));
+	vigil_trees_node_means(t, means);
+	memset(workspace, 0x5A, sizeof(workspace));
+	phi[t->nfeatures + 1] = 12345.0f;
+	vigil_trees_contributions(t, means, depth, x, workspace, phi);
+	for (size_t i = size; i < size + 64; i++)
+		CHECK(workspace[i] == 0x5A);
+	CHECK(phi[t->nfeatures + 1] == 12345.0f);
+}
+
+/*
+ * A stump worked by hand: covers 1 and 3 make the root's mean
+ * (-0.25 + 3 x 0.75) / 4 = 0.5, every number exact in float.
+ */
+static void
+shap_stump(void)
+{
+	static const int32_t roots[] = {0};
+	VigilTreeNode nodes[] = {split(0, 0.5f, 1, 2, true), leaf(-0.25f), leaf(0.75f)};
+	VigilTrees	t;
+	float		means[3];
+	float		phi[3];
+	float		x;
+
+	nodes[2].cover = 3.0f;
+	sum_covers(nodes, 3);
+	make(&t, 1, 0.125f, roots, 1, nodes, 3);
+	CHECK(vigil_trees_max_depth(&t) == 1);
+	vigil_trees_node_means(&t, means);
+	CHECK(means[0] == 0.5f && means[1] == -0.25f && means[2] == 0.75f);
+
+	x = 0.0f;
+	contributions(&t, &x, phi);
+	CHECK(phi[0] == -0.75f && phi[1] == 0.625f);
+	x = 0.5f;
+	contributions(&t, &x, phi);
+	CHECK(phi[0] == 0.25f && phi[1] == 0.625f);
+	/* missing: the default branch, left here, then right */
+	x = NAN;
+	contributions(&t, &x, phi);
+	CHECK(phi[0] == -0.75f);
+	nodes[0].default_left = false;
+	contributions(&t, &x, phi);
+	CHECK(phi[0] == 0.25f);
+}
+
+/* Trees that are a leaf: no feature contributes, the bias is the margin. */
+static void
+shap_leaves(void)
+{
+	static const int32_t roots[] = {0, 1, 2};
+	VigilTreeNode nodes[] = {leaf(0.5f), leaf(-2.0f), leaf(0.25f)};
+	VigilTrees	t;
+	float		x[2] = {1.0f, NAN};
+	float		phi[4];
+
+	make(&t, 2, 1.0f, roots, 3, nodes, 3);
+	CHECK(vigil_trees_max_depth(&t) == 0);
+	CHECK(vigil_trees_workspace_size(&t, 0) == 16 + 24 + 2 * 4);
+	contributions(&t, x, phi);
+	CHECK(phi[0] == 0.0f && phi[1] == 0.0f);
+	CHECK(phi[2] == -0.25f && phi[2] == vigil_trees_margin(&t, x));
+}
+
+/*
+ * With one feature its contribution is the whole difference between the
+ * row's leaf and the tree's mean, however often it is split on one path:
+ * each split undoes the one above it.
+ */
+static void
+shap_same_feature(void)
+{
+	static const int32_t roots[] = {0};
+	VigilTreeNode nodes[] = {
+		split(0, 0.0f, 1, 2, false),
+		leaf(-1.0f), split(0, 1.0f, 3, 4, true),
+		split(0, 0.5f, 5, 6, false), leaf(2.0f),
+		leaf(0.5f), leaf(1.0f),
+	};
+	static const float xs[] = {-3.0f, 0.0f, 0.25f, 0.5f, 0.75f, 1.0f, 7.0f, NAN};
+	VigilTrees	t;
+	float		means[7];
+	float		phi[3];
+
+	nodes[1].cover = 4.0f;
+	nodes[4].cover = 2.5f;
+	nodes[5].cover = 0.5f;
+	sum_covers(nodes, 7);
+	make(&t, 1, 0.0f, roots, 1, nodes, 7);
+	CHECK(vigil_trees_max_depth(&t) == 3);
+	vigil_trees_node_means(&t, means);
+	for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++)
+	{
+		contributions(&t, &xs[i], phi);
+		CHECK_CLOSE(phi[0], vigil_trees_margin(&t, &xs[i]) - means[0], 1e-6);
+		CHECK(phi[1] == means[0]);
+	}
+}
+
+/*
+ * The expectation of the subtree at node i for feature set s (a bit per
+ * feature): splits on a feature of s follow x, the others weigh both
+ * branches by cover.  Recursively, in double: a second computation.
+ */
+static double
+expectation(const VigilTreeNode *nodes, int32_t i, const float *x, unsigned s)
+{
+	const VigilTreeNode *n = &nodes[i];
+	float		v;
+
+	if (n->feature < 0)
+		return n->value;
+	if (s & (1u << n->feature))
+	{
+		v = x[n->feature];
+		if (v != v)
+			return expectation(nodes, n->default_left ? n->left : n->right, x, s);
+		return expectation(nodes, (double) v < (double) n->value ? n->left : n->right, x, s);
+	}
+	return ((double) nodes[n->left].cover * expectation(nodes, n->left, x, s) +
+			(double) nodes[n->right].cover * expectation(nodes, n->right, x, s)) /
+		(double) n->cover;
+}
+
+/*
+ * Shapley values by their definition, over every subset of the features
+ * (at most 6): phi[i] weighs f(S + i) - f(S) by |S|! (M - |S| - 1)! / M!
+ * for each S without i, where f(S) sums the trees' expectations; the bias
+ * is f of no feature plus the base margin.
+ */
+static void
+brute_force(const VigilTrees *t, const float *x, double *phi)
+{
+	static const double fact[] = {1, 1, 2, 6, 24, 120, 720};
+	int			m = t->nfeatures;
+	double		f[64];
+
+	for (unsigned s = 0; s < 1u << m; s++)
+	{
+		f[s] = 0.0;
+		for (int32_t k = 0; k < t->ntrees; k++)
+			f[s] += expectation(t->nodes, t->roots[k], x, s);
+	}
+	for (int i = 0; i < m; i++)
+	{
+		phi[i] = 0.0;
+		for (unsigned s = 0; s < 1u << m; s++)
+		{
+			int			size = __builtin_popcount(s);
+
+			if (s & (1u << i))
+				continue;
+			phi[i] += fact[size] * fact[m - size - 1] / fact[m] * (f[s | 1u << i] - f[s]);
+		}
+	}
+	phi[m] = f[0] + t->base_margin;
+}
+
+/*
+ * A random small ensemble for brute force: up to 6 features, 8 trees of
+ * depth up to 4, laid out breadth first, random covers summed upwards as
+ * XGBoost's nearly are.  Features repeat on paths often.  A left leaf may
+ * have cover 0 (no row reached it); a right one never, so that no inner
+ * node has cover 0.
+ */
+static void
+small_ensemble(uint64_t *state, VigilTrees *t, int32_t *roots, VigilTreeNode *nodes)
+{
+	int32_t		nfeatures = 1 + (int32_t) (unit_uniform(state) * 6);
+	int32_t		ntrees = 1 + (int32_t) (unit_uniform(state) * 8);
+	int32_t		depth[MAX_NODES];
+	int32_t		n = 0;
+
+	for (int32_t k = 0; k < ntrees; k++)
+	{
+		int32_t		next = n + 1;
+
+		roots[k] = n;
+		depth[n] = 0;
+		for (int32_t i = n; i < next; i++)
+		{
+			if (depth[i] < 4 && unit_uniform(state) < 0.65)
+			{
+				nodes[i] = split((int32_t) (unit_uniform(state) * nfeatures),
+								 (float) (unit_uniform(state) * 4.0 - 2.0),
+								 next, next + 1, unit_uniform(state) < 0.5);
+				depth[next] = depth[next + 1] = depth[i] + 1;
+				next += 2;
+			}
+			else
+			{
+				nodes[i] = leaf((float) (unit_uniform(state) * 2.0 - 1.0));
+				nodes[i].cover = (float) (0.01 + unit_uniform(state) * 100.0);
+			}
+		}
+		n = next;
+	}
+	for (int32_t i = 0; i < n; i++)
+	{
+		int32_t		l = nodes[i].left;
+
+		if (nodes[i].feature >= 0 && nodes[l].feature < 0 && unit_uniform(state) < 0.15)
+			nodes[l].cover = 0.0f;
+	}
+	sum_covers(nodes, n);
+	make(t, nfeatures, (float) (unit_uniform(state) - 0.5), roots, ntrees, nodes, n);
+}
+
+/*
+ * On random ensembles and rows (missing values, thresholds, infinities),
+ * the contributions are the Shapley values brute force finds, and with
+ * the bias they sum to the margin.
+ */
+static void
+shap_brute_force(void)
+{
+	static int32_t roots[MAX_ROOTS];
+	static VigilTreeNode nodes[MAX_NODES];
+	uint64_t	state = 11;
+
+	for (int round = 0; round < 300; round++)
+	{
+		VigilTrees	t;
+		float		x[8];
+		float		phi[8];
+		double		want[7];
+
+		small_ensemble(&state, &t, roots, nodes);
+		CHECK(vigil_trees_valid(&t, NULL));
+		for (int k = 0; k < 5; k++)
+		{
+			double		sum = 0.0;
+			float		m;
+
+			random_x(&state, &t, x);
+			contributions(&t, x, phi);
+			brute_force(&t, x, want);
+			for (int32_t f = 0; f <= t.nfeatures; f++)
+			{
+				CHECK_CLOSE(phi[f], want[f], 1e-4);
+				sum += phi[f];
+			}
+			m = vigil_trees_margin(&t, x);
+			CHECK_CLOSE(sum, m, 1e-4);
+		}
+	}
+}
+
+/* Depths by recursion, against the level count of vigil_trees_max_depth. */
+static int32_t
+reference_depth(const VigilTreeNode *nodes, int32_t i)
+{
+	int32_t		l,
+				r;
+
+	if (nodes[i].feature < 0)
+		return 0;
+	l = reference_depth(nodes, nodes[i].left);
+	r = reference_depth(nodes, nodes[i].right);
+	return 1 + (l > r ? l : r);
+}
+
+/* The depth and the workspace's size. */
+static void
+shap_depth(void)
+{
+	static int32_t roots[MAX_ROOTS];
+	static VigilTreeNode nodes[MAX_NODES];
+	static const int32_t one_root[] = {0};
+	uint64_t	state = 5;
+	VigilTrees	t;
+
+	make(&t, 3, 0.0f, one_root, 1, depth3_nodes(), 15);
+	CHECK(vigil_trees_max_depth(&t) == 3);
+	/* 10 path elements of 16 bytes, 4 steps of 24, 3 floats */
+	CHECK(vigil_trees_workspace_size(&t, 3) == 160 + 96 + 12);
+	for (int round = 0; round < 100; round++)
+	{
+		int32_t		want = 0;
+
+		random_ensemble(&state, &t, roots, nodes);
+		for (int32_t k = 0; k < t.ntrees; k++)
+		{
+			int32_t		d = reference_depth(nodes, roots[k]);
+
+			want = d > want ? d : want;
+		}
+		CHECK(vigil_trees_max_depth(&t) == want);
+	}
+}
+
+/*
+ * The contributions of the ensembles round_trip makes (deeper, wider, more
+ * trees) sum to the margin too.
+ */
+static void
+shap_sums(void)
+{
+	static int32_t roots[MAX_ROOTS];
+	static VigilTreeNode nodes[MAX_NODES];
+	uint64_t	state = 3;
+
+	for (int round = 0; round < 100; round++)
+	{
+		VigilTrees	t;
+		float		x[16];
+		float		phi[16];
+
+		random_ensemble(&state, &t, roots, nodes);
+		for (int k = 0; k < 5; k++)
+		{
+			double		sum = 0.0;
+
+			random_x(&state, &t, x);
+			contributions(&t, x, phi);
+			for (int32_t f = 0; f <= t.nfeatures; f++)
+				sum += phi[f];
+			CHECK_CLOSE(sum, vigil_trees_margin(&t, x), 1e-4);
+		}
+	}
+}
+
 /* The ensemble whose bytes the rejection tests spoil: 2 features, 2 trees. */
 static size_t
 base_bytes(uint8_t *out)
@@ -769,5 +1104,11 @@ main(void)
 	RUN(rejects_header);
 	RUN(rejects_nodes);
 	RUN(valid_in_memory);
+	RUN(shap_stump);
+	RUN(shap_leaves);
+	RUN(shap_same_feature);
+	RUN(shap_brute_force);
+	RUN(shap_depth);
+	RUN(shap_sums);
 	return UNIT_DONE();
 }
