@@ -395,7 +395,9 @@ extend_path(PathElement *path, int32_t depth, float zero, float one, int32_t fea
  * Undo the extension by element index of path, whose elements are 0 to
  * depth (XGBoost's UnwindPath): the weights become what they would have
  * been without it, and the elements after it move down one.  A one
- * fraction is 0 or 1; a zero fraction is 0 only where the one is not.
+ * fraction is 0 or 1; where it is 0 the zero fraction divides, and is 0
+ * only below an inner node of cover 0, whose contributions are NaN anyway
+ * (XGBoost's too).
  */
 static void
 unwind_path(PathElement *path, int32_t depth, int32_t index)
@@ -428,7 +430,8 @@ unwind_path(PathElement *path, int32_t depth, int32_t index)
 /*
  * The total weight path, whose elements are 0 to depth, would have with
  * element index unwound, without unwinding it (XGBoost's UnwoundPathSum).
- * Where both fractions are 0 every weight is 0 and so is the sum.
+ * Where both fractions are 0 every weight is 0 (XGBoost checks it), and
+ * so is the sum.
  */
 static float
 unwound_path_sum(const PathElement *path, int32_t depth, int32_t index)
@@ -456,11 +459,11 @@ unwound_path_sum(const PathElement *path, int32_t depth, int32_t index)
 /*
  * Add the contributions of the tree at root to phi (XGBoost's TreeShap,
  * with no condition).  XGBoost recurses into the row's child, then the
- * other; here a stack of nodes still to visit keeps that order, so that phi
- * sums in it, and bounds the stack by the depth instead of the C stack.
- * Each level of the tree has its slot of paths: a node's path is its
- * parent's (one level up, intact until all its parent's children are
- * done), extended by the parent's split.
+ * other; here a stack of the nodes still to visit, in the workspace rather
+ * than on the C stack, keeps that order, so that phi sums in it.  Each
+ * level of the tree has its slot of paths: a node's path is its parent's
+ * (one level up, intact until both the parent's children are done),
+ * extended by the parent's split.
  */
 static void
 tree_shap(const VigilTrees *t, const float *x, int32_t root, PathElement *paths,
@@ -521,10 +524,8 @@ tree_shap(const VigilTrees *t, const float *x, int32_t root, PathElement *paths,
 			depth--;
 		}
 
-		stack[top++] = (ShapStep) {cold, s.level + 1, depth + 1, n->feature,
-		cold_zero * zero, 0.0f};
-		stack[top++] = (ShapStep) {hot, s.level + 1, depth + 1, n->feature,
-		hot_zero * zero, one};
+		stack[top++] = (ShapStep) {cold, s.level + 1, depth + 1, n->feature, cold_zero * zero, 0.0f};
+		stack[top++] = (ShapStep) {hot, s.level + 1, depth + 1, n->feature, hot_zero * zero, one};
 	}
 }
 
