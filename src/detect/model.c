@@ -38,8 +38,9 @@ PG_FUNCTION_INFO_V1(vigil_models_validate);
 #define MAX_CATEGORIES 100000
 
 /*
- * Decode a model's stored parts into m, allocated in mcxt; on a part that
- * this version cannot score with, an ERROR with errcode code.
+ * Decode a model's stored parts into m, allocated in mcxt, with what
+ * contributions need computed once; on a part that this version cannot
+ * score with, an ERROR with errcode code.
  */
 static void
 decode(VigilModel *m, bytea *bytes, ArrayType *features, ArrayType *categories,
@@ -68,6 +69,9 @@ decode(VigilModel *m, bytea *bytes, ArrayType *features, ArrayType *categories,
 		ereport(ERROR,
 				(errcode(code),
 				 errmsg("the model's trees are invalid: %s", why)));
+	m->means = MemoryContextAllocHuge(mcxt, sizeof(float) * nnodes);
+	vigil_trees_node_means(&m->trees, m->means);
+	m->max_depth = vigil_trees_max_depth(&m->trees);
 
 	if (ARR_NDIM(features) > 1)
 		ereport(ERROR,

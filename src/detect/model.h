@@ -11,11 +11,17 @@
 #include "detect/core/profile.h"
 #include "detect/core/trees.h"
 
-/* A model ready to score rows. */
+/*
+ * A model ready to score rows, and to explain a score: means and max_depth
+ * are what vigil_trees_contributions needs besides its workspace
+ * (vigil_trees_workspace_size(&trees, max_depth) bytes).
+ */
 typedef struct VigilModel
 {
 	int64		id;
 	VigilTrees	trees;
+	float	   *means;			/* each node's mean (vigil_trees_node_means) */
+	int32		max_depth;		/* the deepest leaf's depth (vigil_trees_max_depth) */
 	uint64	   *categories;		/* the codes: category hashes in ascending order */
 	int			ncategories;
 } VigilModel;

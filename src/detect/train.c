@@ -11,7 +11,10 @@
  * the model is trained on the rest, and its measures on the held-out rows
  * are stored with it.  Every labelled row is also scored by trees.c, the
  * evaluator the trigger uses, and by libxgboost itself: a model on which
- * the two disagree by more than MAX_DISAGREEMENT on any row is refused.
+ * the two disagree by more than MAX_DISAGREEMENT on any row is refused.  So
+ * is one whose features' contributions to a score, as trees.c computes
+ * them to explain an alert, are not libxgboost's (pred_contribs) on the
+ * first held-out rows.
  */
 #include "postgres.h"
 
@@ -41,6 +44,27 @@ PG_FUNCTION_INFO_V1(vigil_train);
 
 /* The largest difference allowed between trees.c's and libxgboost's probabilities. */
 #define MAX_DISAGREEMENT 1e-6
+
+/*
+ * The largest difference allowed between trees.c's and libxgboost's
+ * contributions, relative to the larger of 1 and libxgboost's.  trees.c
+ * computes them in the same float steps, and they have been equal to the
+ * last bit; a compiler that fused a multiply and an add would change them
+ * by a few float roundings per tree.  A real difference of method is far
+ * larger (contributions are log-odds, those that explain an alert above
+ * 0.01).
+ */
+#define MAX_CONTRIBUTION_DISAGREEMENT 1e-4
+
+/*
+ * Held-out rows whose contributions are compared, and the work allowed for
+ * them in nodes x (depth + 1)^2 (a row's contributions visit every node,
+ * with depth^2 steps at a leaf; 1e9 is about 1.5 s here).  By the largest
+ * trees the options allow: 500 rows of the default model, 32 of 5000
+ * rounds of depth 6, 1 of 5000 of depth 16.
+ */
+#define CONTRIBUTION_ROWS 500
+#define CONTRIBUTION_WORK 1e9
 
 /* The alert rate the stored precision and recall are measured at. */
 #define MEASURED_RATE 0.01
@@ -278,10 +302,11 @@ add_measure(StringInfo buf, const char *key, double x)
 /*
  * The measures of probabilities s (n rows, sorted here) as a JSON object:
  * rows, positives, PR-AUC, ROC-AUC, and the threshold, precision and recall
- * at MEASURED_RATE, with the disagreement of the two evaluators.
+ * at MEASURED_RATE, with the disagreements of the two evaluators'
+ * probabilities and contributions.
  */
 static char *
-measures(Scored *s, int64 n, double disagreement)
+measures(Scored *s, int64 n, double disagreement, double contribution_disagreement)
 {
 	VigilRanking r;
 	VigilBudget b;
@@ -317,6 +342,7 @@ measures(Scored *s, int64 n, double disagreement)
 	add_measure(&buf, "precision", alerts > 0 ? (double) caught / alerts : NAN);
 	add_measure(&buf, "recall", pos > 0 ? (double) caught / pos : NAN);
 	add_measure(&buf, "evaluator_disagreement", disagreement);
+	add_measure(&buf, "contribution_disagreement", contribution_disagreement);
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
 }
@@ -387,6 +413,53 @@ require_both_classes(const VigilBoostData *d, const char *what)
 				 errhint("A model learns from both fraud and legitimate rows.")));
 }
 
+/*
+ * How many held-out rows (of valid_rows) to compare contributions on: at
+ * most CONTRIBUTION_ROWS, and at most CONTRIBUTION_WORK for the largest
+ * trees the options allow (rounds full trees of max_depth), at least one.
+ */
+static int64
+contribution_rows(const VigilBoostParams *p, int64 valid_rows)
+{
+	double		levels = p->max_depth + 1;
+	double		per_row = p->rounds * (pow(2.0, levels) - 1.0) * levels * levels;
+	int64		n = (int64) Max(1.0, Min(CONTRIBUTION_ROWS, CONTRIBUTION_WORK / per_row));
+
+	return Min(n, valid_rows);
+}
+
+/*
+ * The largest difference between trees.c's contributions and libxgboost's
+ * (theirs: n rows of VIGIL_NFEATURES + 1 floats) for the first n rows of
+ * x, relative to the larger of 1 and theirs; infinite where one is NaN.
+ */
+static double
+contribution_disagreement(const VigilTrees *trees, const float *x, int64 n, const float *theirs)
+{
+	float	   *means = palloc_extended(sizeof(float) * trees->nnodes, MCXT_ALLOC_HUGE);
+	int32		depth = vigil_trees_max_depth(trees);
+	void	   *workspace = palloc(vigil_trees_workspace_size(trees, depth));
+	float		phi[VIGIL_NFEATURES + 1];
+	double		worst = 0.0;
+
+	vigil_trees_node_means(trees, means);
+	for (int64 i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		vigil_trees_contributions(trees, means, depth, x + i * VIGIL_NFEATURES, workspace, phi);
+		for (int f = 0; f <= VIGIL_NFEATURES; f++)
+		{
+			double		want = theirs[i * (VIGIL_NFEATURES + 1) + f];
+			double		d = phi[f] == want ? 0.0 : fabs(phi[f] - want) / Max(1.0, fabs(want));
+
+			worst = Max(worst, isnan(d) ? INFINITY : d);
+		}
+	}
+	pfree(workspace);
+	pfree(means);
+	return worst;
+}
+
 /* Store the model; returns its id. */
 static int64
 store(const VigilPass *p, const Training *tr, double split, const VigilTrees *trees,
@@ -451,8 +524,11 @@ vigil_train(PG_FUNCTION_ARGS)
 	int			ncodes;
 	double		split;
 	double		disagreement = 0.0;
+	double		contrib_disagreement;
 	float	   *train_pred;
 	float	   *pred;
+	int64		ncontrib;
+	float	   *contrib;
 	Scored	   *scored;
 	char	   *json;
 	Size		len;
@@ -492,7 +568,10 @@ vigil_train(PG_FUNCTION_ARGS)
 	require_both_classes(&train, "training");
 	train_pred = palloc_extended(sizeof(float) * Max(train.rows, 1), MCXT_ALLOC_HUGE);
 	pred = palloc_extended(sizeof(float) * Max(valid.rows, 1), MCXT_ALLOC_HUGE);
-	json = vigil_boost_train(&train, &valid, &opt.boost, train_pred, pred, &len);
+	ncontrib = contribution_rows(&opt.boost, valid.rows);
+	contrib = palloc(sizeof(float) * (VIGIL_NFEATURES + 1) * Max(ncontrib, 1));
+	json = vigil_boost_train(&train, &valid, &opt.boost, train_pred, pred, ncontrib, contrib,
+							 &len);
 	trees = vigil_boost_trees(json, VIGIL_NFEATURES);
 	pfree(json);
 
@@ -516,8 +595,15 @@ vigil_train(PG_FUNCTION_ARGS)
 				 errmsg("the trained model scores differently in pg_vigil than in xgboost"),
 				 errdetail("The probabilities differ by up to %g on the labelled rows.",
 						   disagreement)));
+	contrib_disagreement = contribution_disagreement(trees, valid.x, ncontrib, contrib);
+	if (contrib_disagreement > MAX_CONTRIBUTION_DISAGREEMENT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("the trained model's feature contributions differ in pg_vigil from xgboost's"),
+				 errdetail("On the first %lld held-out rows they differ by up to %g (relative to the larger of 1 and xgboost's).",
+						   (long long) ncontrib, contrib_disagreement)));
 	id = store(&p, &tr, split, trees, codes, ncodes, options_json(&opt),
-			   measures(scored, valid.rows, disagreement), train.rows);
+			   measures(scored, valid.rows, disagreement, contrib_disagreement), train.rows);
 	vigil_pass_end(&p);
 	PG_RETURN_INT64(id);
 }

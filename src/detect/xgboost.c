@@ -57,11 +57,15 @@ typedef struct XgbApi
 static XgbApi api;
 static bool api_loaded = false;
 
+/* XGBoosterPredict's option_mask for pred_contribs (exact TreeSHAP). */
+#define XGB_PREDICT_CONTRIBS 4
+
 /* The handles of one training, freed with its memory context. */
 typedef struct Handles
 {
 	DMatrixHandle train;
 	DMatrixHandle valid;
+	DMatrixHandle sample;		/* valid's rows whose contributions are asked */
 	BoosterHandle booster;
 	MemoryContextCallback cb;
 } Handles;
@@ -120,8 +124,10 @@ free_handles(void *arg)
 		api.DMatrixFree(h->train);
 	if (h->valid != NULL)
 		api.DMatrixFree(h->valid);
+	if (h->sample != NULL)
+		api.DMatrixFree(h->sample);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
-	h->booster = h->train = h->valid = NULL;
+	h->booster = h->train = h->valid = h->sample = NULL;
 }
 
 /*
@@ -168,7 +174,7 @@ set_param(BoosterHandle b, const char *name, double value)
 char *
 vigil_boost_train(const VigilBoostData *train, const VigilBoostData *valid,
 				  const VigilBoostParams *params, float *train_pred, float *valid_pred,
-				  Size *len)
+				  int64 ncontrib, float *valid_contrib, Size *len)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext cxt = AllocSetContextCreate(caller, "vigil xgboost", ALLOCSET_SMALL_SIZES);
@@ -217,6 +223,21 @@ vigil_boost_train(const VigilBoostData *train, const VigilBoostData *valid,
 			elog(ERROR, "xgboost predicted %llu rows of %lld",
 				 (unsigned long long) n, (long long) valid->rows);
 		memcpy(valid_pred, out, sizeof(float) * valid->rows);
+	}
+	if (ncontrib > 0)
+	{
+		/* a matrix of the first rows only: valid's could be millions */
+		VigilBoostData sample = *valid;
+
+		sample.rows = ncontrib;
+		sample.label = NULL;
+		make_matrix(&sample, &h->sample);
+		XGB_CALL("predict contributions",
+				 api.BoosterPredict(h->booster, h->sample, XGB_PREDICT_CONTRIBS, 0, 0, &n, &out));
+		if (n != (bst_ulong) ncontrib * (bst_ulong) (valid->features + 1))
+			elog(ERROR, "xgboost gave %llu contributions for %lld rows of %d features",
+				 (unsigned long long) n, (long long) ncontrib, valid->features);
+		memcpy(valid_contrib, out, sizeof(float) * n);
 	}
 	XGB_CALL("save its model",
 			 api.BoosterSaveModelToBuffer(h->booster, "{\"format\": \"json\"}", &n, &json));
@@ -293,9 +314,10 @@ element_int(JsonbContainer *a, int i)
 /*
  * The trees of a model in XGBoost's JSON (learner.gradient_booster.model),
  * over feature vectors of the given length.  Each tree's nodes are numbered
- * anew in breadth-first order from its root, so that children always follow
- * their parent (what trees.c relies on) and nodes XGBoost pruned but kept
- * in its arrays are left out.
+ * anew in breadth-first order from its root, the trees one after the other
+ * (the layout trees.c requires), and nodes XGBoost pruned but kept in its
+ * arrays are left out.  Each node's cover is its sum_hessian, the
+ * weight XGBoost's contributions (pred_contribs) give its branch.
  */
 VigilTrees *
 vigil_boost_trees(const char *json, int features)
@@ -338,6 +360,7 @@ vigil_boost_trees(const char *json, int features)
 		JsonbContainer *cond = container(tree, "split_conditions");
 		JsonbContainer *dflt = container(tree, "default_left");
 		JsonbContainer *type = container(tree, "split_type");
+		JsonbContainer *hess = container(tree, "sum_hessian");
 		int			n = JsonContainerSize(left);
 		int		   *queue = palloc(sizeof(int) * n);
 		int			head = 0,
@@ -354,6 +377,7 @@ vigil_boost_trees(const char *json, int features)
 
 			head++;
 			node->value = element_float(cond, old);
+			node->cover = element_float(hess, old);
 			if (l < 0)
 			{
 				node->feature = -1;

@@ -35,12 +35,16 @@ typedef struct VigilBoostData
 
 /*
  * Train on train, and predict the probabilities of train's and valid's
- * rows into train_pred and valid_pred (as many floats as rows).  Returns
- * the model as XGBoost's JSON, palloc'd, *len bytes.
+ * rows into train_pred and valid_pred (as many floats as rows), and the
+ * contributions of valid's first ncontrib rows (ncontrib <= valid->rows)
+ * into valid_contrib (XGBoost's pred_contribs: per row, one float per
+ * feature and the bias last).
+ * Returns the model as XGBoost's JSON, palloc'd, *len bytes.
  */
 extern char *vigil_boost_train(const VigilBoostData *train, const VigilBoostData *valid,
 							   const VigilBoostParams *params, float *train_pred,
-							   float *valid_pred, Size *len);
+							   float *valid_pred, int64 ncontrib, float *valid_contrib,
+							   Size *len);
 
 extern VigilTrees *vigil_boost_trees(const char *json, int features);
 

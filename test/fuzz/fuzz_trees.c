@@ -10,13 +10,23 @@
  * and decode must agree and give a reason when they refuse; an accepted
  * ensemble is valid and writes back exactly the bytes it came from; and
  * every feature vector, NaN and infinities included, gets a finite margin,
- * reached within nnodes steps per tree, and a probability in [0, 1].
+ * reached within nnodes steps per tree and at most vigil_trees_max_depth
+ * steps, and a probability in [0, 1].  The first few vectors also get their
+ * contributions, computed in a workspace of exactly the size asked (the
+ * sanitizers catch a step outside it); with covers as XGBoost writes them
+ * and trees no deeper than vigil.train's, those must sum to the margin.
  */
 #include "detect/core/trees.h"
 #include "fuzz.h"
 
 /* Feature vectors evaluated per input, at most. */
 #define MAX_VECTORS 64
+
+/* Feature vectors whose contributions are computed, at most. */
+#define MAX_EXPLAINED 4
+
+/* Deepest trees whose contributions must sum to the margin (vigil.train's). */
+#define MAX_CHECKED_DEPTH 16
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -64,10 +74,11 @@ fuzz_feature(FuzzIn *in, const VigilTrees *t)
 
 /*
  * The margin again, walking each tree with a step count: every path must
- * end within nnodes steps, as children come after their parents.
+ * end within nnodes steps, as children come after their parents, and
+ * within max_depth.
  */
 static float
-counted_margin(const VigilTrees *t, const float *x)
+counted_margin(const VigilTrees *t, const float *x, int32_t max_depth)
 {
 	float		margin = t->base_margin;
 
@@ -81,6 +92,7 @@ counted_margin(const VigilTrees *t, const float *x)
 			const VigilTreeNode *n = &t->nodes[k];
 
 			FUZZ_CHECK(++steps < t->nnodes);
+			FUZZ_CHECK(steps <= max_depth);
 			if (isnan(x[n->feature]))
 				k = n->default_left ? n->left : n->right;
 			else
@@ -90,6 +102,51 @@ counted_margin(const VigilTrees *t, const float *x)
 		margin += t->nodes[k].value;
 	}
 	return margin;
+}
+
+/*
+ * Whether t's covers are as XGBoost's: every inner node's positive, and
+ * its children's summing to it within float rounding of a few additions.
+ * Other covers can make contributions lose all precision.
+ */
+static bool
+covers_consistent(const VigilTrees *t)
+{
+	for (int32_t i = 0; i < t->nnodes; i++)
+	{
+		const VigilTreeNode *n = &t->nodes[i];
+		double		sum;
+
+		if (n->feature == -1)
+			continue;
+		sum = (double) t->nodes[n->left].cover + t->nodes[n->right].cover;
+		if (!(n->cover > 0.0f) || fabs(sum - n->cover) > 1e-3 * n->cover)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The scale of t's margins: |base_margin| plus each tree's largest |leaf|.
+ * Contributions' rounding errors are small against it.
+ */
+static double
+margin_scale(const VigilTrees *t)
+{
+	double		scale = fabs((double) t->base_margin);
+
+	for (int32_t k = 0; k < t->ntrees; k++)
+	{
+		int32_t		end = k + 1 < t->ntrees ? t->roots[k + 1] : t->nnodes;
+		double		largest = 0.0;
+
+		/* the layout keeps each tree's nodes together, in root order */
+		for (int32_t i = t->roots[k]; i < end; i++)
+			if (t->nodes[i].feature == -1 && fabs((double) t->nodes[i].value) > largest)
+				largest = fabs((double) t->nodes[i].value);
+		scale += largest;
+	}
+	return scale;
 }
 
 /* libFuzzer's entry point: one input. */
@@ -106,6 +163,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	VigilTreeNode *nodes;
 	uint8_t    *out;
 	float	   *x;
+	float	   *phi;
+	float	   *means;
+	void	   *workspace;
+	int32_t		depth;
+	bool		checked;
+	double		scale;
 	const char *why;
 	size_t		len = size;
 	uint64_t	need;
@@ -165,9 +228,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vigil_trees_write(&t, out);
 	FUZZ_CHECK(memcmp(out, data, len) == 0);
 
+	depth = vigil_trees_max_depth(&t);
+	FUZZ_CHECK(depth >= 0 && depth < t.nnodes);
 	x = malloc(sizeof(float) * (size_t) t.nfeatures);
-	if (x == NULL)
+	phi = malloc(sizeof(float) * ((size_t) t.nfeatures + 1));
+	means = malloc(sizeof(float) * (size_t) t.nnodes);
+	workspace = malloc(vigil_trees_workspace_size(&t, depth));
+	if (x == NULL || phi == NULL || means == NULL || workspace == NULL)
 		abort();
+	vigil_trees_node_means(&t, means);
+	checked = depth <= MAX_CHECKED_DEPTH && covers_consistent(&t);
+	scale = margin_scale(&t);
 	in.p = data + len;
 	in.n = size - len;
 	for (int v = 0; v < MAX_VECTORS; v++)
@@ -176,15 +247,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			x[f] = fuzz_feature(&in, &t);
 		margin = vigil_trees_margin(&t, x);
 		FUZZ_CHECK(isfinite(margin));
-		FUZZ_CHECK(margin == counted_margin(&t, x));
+		FUZZ_CHECK(margin == counted_margin(&t, x, depth));
 		p = vigil_trees_probability(&t, x);
 		FUZZ_CHECK(p >= 0.0 && p <= 1.0);
 		FUZZ_CHECK(p == vigil_trees_sigmoid(margin));
+		if (v < MAX_EXPLAINED)
+		{
+			double		sum = 0.0;
+
+			vigil_trees_contributions(&t, means, depth, x, workspace, phi);
+			for (int32_t f = 0; f <= t.nfeatures; f++)
+				sum += phi[f];
+			if (checked && isfinite(sum))
+				FUZZ_CHECK(fabs(sum - margin) <= 1e-3 * scale);
+		}
 		if (in.n == 0)
 			break;				/* at least one vector, all zeros if need be */
 	}
 
 	free(x);
+	free(phi);
+	free(means);
+	free(workspace);
 	free(roots);
 	free(nodes);
 	free(out);

@@ -410,22 +410,34 @@ write_trees(const char *name, const VigilTrees *t, const double *xs, int nx)
 	write_file("trees", name, b, n);
 }
 
-/* A leaf of a tree ensemble. */
+/* A leaf of a tree ensemble, with a cover (a weight of rows) of its own. */
 static VigilTreeNode
-tree_leaf(float v)
+tree_leaf(float v, float cover)
 {
-	VigilTreeNode n = {-1, v, -1, -1, false};
+	VigilTreeNode n = {-1, v, -1, -1, false, cover};
 
 	return n;
 }
 
-/* An inner node of a tree ensemble. */
+/* An inner node of a tree ensemble; tree_covers gives it its cover. */
 static VigilTreeNode
 tree_split(int32_t f, float v, int32_t left, int32_t right, bool default_left)
 {
-	VigilTreeNode n = {f, v, left, right, default_left};
+	VigilTreeNode n = {f, v, left, right, default_left, 0.0f};
 
 	return n;
+}
+
+/*
+ * Give each inner node of nodes[0, n) the sum of its children's covers, as
+ * XGBoost's are (up to rounding); children come after their parents.
+ */
+static void
+tree_covers(VigilTreeNode *nodes, int32_t n)
+{
+	for (int32_t i = n - 1; i >= 0; i--)
+		if (nodes[i].feature >= 0)
+			nodes[i].cover = nodes[nodes[i].left].cover + nodes[nodes[i].right].cover;
 }
 
 /*
@@ -449,8 +461,9 @@ trees(void)
 	int32_t		n = 0;
 
 	nodes[0] = tree_split(0, 0.5f, 1, 2, true);
-	nodes[1] = tree_leaf(-0.25f);
-	nodes[2] = tree_leaf(0.75f);
+	nodes[1] = tree_leaf(-0.25f, 1.0f);
+	nodes[2] = tree_leaf(0.75f, 3.0f);
+	tree_covers(nodes, 3);
 	write_trees("stump", &t, stump_x, 5);
 
 	nodes[0] = tree_split(0, 1.0f, 1, 2, false);
@@ -461,22 +474,24 @@ trees(void)
 	nodes[5] = tree_split(1, 5.0f, 11, 12, false);
 	nodes[6] = tree_split(0, 6.0f, 13, 14, true);
 	for (int i = 7; i < 15; i++)
-		nodes[i] = tree_leaf((float) (i - 6) * 0.125f);
+		nodes[i] = tree_leaf((float) (i - 6) * 0.125f, (float) (i % 3 + 1));
+	tree_covers(nodes, 15);
 	t.nfeatures = 3;
 	t.nnodes = 15;
 	t.base_margin = 0.0f;
 	write_trees("depth3", &t, depth3_x, 15);
 
 	nodes[0] = tree_split(0, 10.0f, 1, 2, true);
-	nodes[1] = tree_leaf(0.1f);
-	nodes[2] = tree_leaf(-0.2f);
+	nodes[1] = tree_leaf(0.1f, 20.0f);
+	nodes[2] = tree_leaf(-0.2f, 5.0f);
 	nodes[3] = tree_split(1, -3.0f, 4, 5, false);
-	nodes[4] = tree_leaf(0.3f);
-	nodes[5] = tree_leaf(0.05f);
+	nodes[4] = tree_leaf(0.3f, 2.5f);
+	nodes[5] = tree_leaf(0.05f, 22.5f);
 	nodes[6] = tree_split(2, 0.0f, 7, 8, true);
-	nodes[7] = tree_leaf(-0.7f);
-	nodes[8] = tree_leaf(0.4f);
-	nodes[9] = tree_leaf(0.01f);
+	nodes[7] = tree_leaf(-0.7f, 0.0f);
+	nodes[8] = tree_leaf(0.4f, 25.0f);
+	nodes[9] = tree_leaf(0.01f, 25.0f);
+	tree_covers(nodes, 10);
 	t.ntrees = 4;
 	t.nnodes = 10;
 	t.base_margin = -0.5f;
@@ -484,8 +499,9 @@ trees(void)
 	write_trees("several", &t, several_x, 9);
 
 	nodes[0] = tree_split(VIGIL_TREES_MAX_FEATURES - 1, 0.0f, 1, 2, false);
-	nodes[1] = tree_leaf(-1.0f);
-	nodes[2] = tree_leaf(1.0f);
+	nodes[1] = tree_leaf(-1.0f, 0.5f);
+	nodes[2] = tree_leaf(1.0f, 0.25f);
+	tree_covers(nodes, 3);
 	t.nfeatures = VIGIL_TREES_MAX_FEATURES;
 	t.ntrees = 1;
 	t.nnodes = 3;
@@ -512,10 +528,12 @@ trees(void)
 				next += 2;
 			}
 			else
-				nodes[i] = tree_leaf((float) (uniform(&seed) - 0.5) * 0.3f);
+				nodes[i] = tree_leaf((float) (uniform(&seed) - 0.5) * 0.3f,
+									 (float) (int) (uniform(&seed) * 1000.0) / 8.0f);
 		}
 		n = next;
 	}
+	tree_covers(nodes, n);
 	for (int i = 0; i < 8 * 6; i++)
 		xs[i] = i % 7 == 3 ? NAN : (double) (int) (uniform(&seed) * 500.0 - 250.0) / 100.0;
 	t.nfeatures = 8;

@@ -20,13 +20,59 @@
  * greater than its parent's (XGBoost numbers children after their parents),
  * so every path ends at a leaf within nnodes steps.  Validity also bounds
  * the leaf values so that no margin overflows float: margins are finite.
+ * And it requires the layout xgboost.c gives: the trees one after the
+ * other, each breadth first (the children of its inner nodes, in index
+ * order, are the nodes after its root two by two), so that every node
+ * belongs to one tree and has one parent.
  *
- * The byte form ("VGT1") is little-endian and independent of struct layout:
+ * Each node also keeps its cover: XGBoost's sum_hessian, the hessian of the
+ * training rows that reached it, which the features' contributions weigh
+ * the branches a row does not take by.  Covers are finite and >= 0; the
+ * children's covers sum to their parent's only as nearly as float sums do,
+ * and nothing here relies on more.
  *
- *		"VGT1", uint32 nfeatures, uint32 ntrees, uint32 nnodes,
+ * Contributions (vigil_trees_contributions) split a row's margin among its
+ * features: XGBoost 1.7's pred_contribs, the exact TreeSHAP of Lundberg et
+ * al. ("Consistent individualized feature attribution for tree ensembles",
+ * Algorithm 2), computed as its CPU predictor computes it, in float and in
+ * the same order, so that they are XGBoost's bit for bit (as they were on
+ * every value compared with libxgboost 1.7.4's):
+ *
+ *	- phi[f] is feature f's Shapley value in the game whose value for a set
+ *	  S of features is the sum over the trees of each tree's expectation
+ *	  when splits on features of S follow x and splits on the others weigh
+ *	  both branches by their covers; each tree's are summed apart, then
+ *	  added to phi in tree order;
+ *	- at a split on a missing feature x follows the default branch, as in
+ *	  evaluation;
+ *	- a node's mean is its leaf value, or its children's means weighed by
+ *	  their covers and divided by its own cover (FillNodeMeanValues), and
+ *	  phi[nfeatures], the bias, is the sum of the roots' means in tree
+ *	  order, then base_margin.
+ *
+ * The phi sum to the margin up to float rounding (exactly in real numbers).
+ * They are finite when covers are as XGBoost writes them (children's sum
+ * near their parent's, no inner node of cover 0); other covers, which only
+ * a hand-made ensemble has, can make them infinite or NaN.  The work is
+ * bounded: each node of each tree is visited once (the layout guarantees
+ * it), with O(depth) arithmetic at an inner node and O(depth^2) at a leaf.
+ * Computing them allocates nothing: the caller gives them node means
+ * (vigil_trees_node_means, once per ensemble) and a workspace of
+ * vigil_trees_workspace_size bytes for the ensemble's depth
+ * (vigil_trees_max_depth):
+ *
+ *		16 x (depth + 1) x (depth + 2) / 2 + 24 x (depth + 1) + 4 x nfeatures
+ *
+ * (the path of every level of a tree, a stack of branches still to walk,
+ * and the contributions of one tree).
+ *
+ * The byte form ("VGT2") is little-endian and independent of struct layout:
+ *
+ *		"VGT2", uint32 nfeatures, uint32 ntrees, uint32 nnodes,
  *		float32 base_margin, ntrees x uint32 root,
  *		nnodes x (int32 feature, float32 value, int32 left, int32 right,
- *				  uint32 flags: bit 0 = default_left, other bits 0)
+ *				  uint32 flags: bit 0 = default_left, other bits 0,
+ *				  float32 cover)
  *
  * A leaf has feature -1 and left = right = -1; its default_left is kept but
  * never used.  Decoding is in two steps so that the caller allocates (with
@@ -56,7 +102,7 @@
 
 /* Bytes of the byte form's header (magic and counts), and of a node. */
 #define VIGIL_TREES_HEADER_SIZE 20
-#define VIGIL_TREES_NODE_SIZE 20
+#define VIGIL_TREES_NODE_SIZE 24
 
 /* Bit 0 of a node's flags in the byte form: missing values go left. */
 #define VIGIL_TREES_DEFAULT_LEFT 0x1u
@@ -70,6 +116,7 @@ typedef struct VigilTreeNode
 								 * into nodes); -1 in a leaf */
 	int32_t		right;			/* taken otherwise; -1 in a leaf */
 	bool		default_left;	/* a missing feature (NaN) goes left, else right */
+	float		cover;			/* XGBoost's sum_hessian of the node */
 } VigilTreeNode;
 
 /* An ensemble: trees whose nodes all sit in one array. */
@@ -87,6 +134,13 @@ extern bool vigil_trees_valid(const VigilTrees *t, const char **why);
 extern float vigil_trees_margin(const VigilTrees *t, const float *x);
 extern double vigil_trees_sigmoid(float margin);
 extern double vigil_trees_probability(const VigilTrees *t, const float *x);
+
+extern int32_t vigil_trees_max_depth(const VigilTrees *t);
+extern void vigil_trees_node_means(const VigilTrees *t, float *means);
+extern size_t vigil_trees_workspace_size(const VigilTrees *t, int32_t max_depth);
+extern void vigil_trees_contributions(const VigilTrees *t, const float *means,
+									  int32_t max_depth, const float *x, void *workspace,
+									  float *phi);
 
 extern size_t vigil_trees_size(const VigilTrees *t);
 extern void vigil_trees_write(const VigilTrees *t, uint8_t *out);

@@ -14,22 +14,35 @@
 #define MAX_NODES 4096
 #define MAX_ROOTS 64
 
-/* A leaf giving v. */
+/* A leaf giving v, with cover 1 (sum_covers gives its parents theirs). */
 static VigilTreeNode
 leaf(float v)
 {
-	VigilTreeNode n = {-1, v, -1, -1, false};
+	VigilTreeNode n = {-1, v, -1, -1, false, 1.0f};
 
 	return n;
 }
 
-/* An inner node: x[f] < v goes to left, else right; NaN as default_left says. */
+/*
+ * An inner node: x[f] < v goes to left, else right; NaN as default_left
+ * says.  Its cover is left to sum_covers.
+ */
 static VigilTreeNode
 split(int32_t f, float v, int32_t left, int32_t right, bool default_left)
 {
-	VigilTreeNode n = {f, v, left, right, default_left};
+	VigilTreeNode n = {f, v, left, right, default_left, 0.0f};
 
 	return n;
+}
+
+/* Give each inner node of nodes[0, n) the sum of its children's covers. */
+static void
+sum_covers(VigilTreeNode *nodes, int32_t n)
+{
+	/* children come after their parents: theirs are summed first */
+	for (int32_t i = n - 1; i >= 0; i--)
+		if (nodes[i].feature >= 0)
+			nodes[i].cover = nodes[nodes[i].left].cover + nodes[nodes[i].right].cover;
 }
 
 /* Point t at the given arrays. */
@@ -191,16 +204,17 @@ depth3(void)
 static void
 float_accumulation(void)
 {
-	static const int32_t in_order[] = {0, 1, 2};
-	static const int32_t reordered[] = {2, 0, 1};
+	static const int32_t roots[] = {0, 1, 2};
 	VigilTreeNode nodes[] = {leaf(1.0f), leaf(1.0f), leaf(-16777216.0f)};
+	VigilTreeNode reordered[] = {leaf(-16777216.0f), leaf(1.0f), leaf(1.0f)};
 	VigilTrees	t;
 	float		x = 0.0f;
 
-	make(&t, 1, 16777216.0f, in_order, 3, nodes, 3);
+	make(&t, 1, 16777216.0f, roots, 3, nodes, 3);
 	CHECK(vigil_trees_valid(&t, NULL));
 	CHECK(vigil_trees_margin(&t, &x) == 0.0f);
-	make(&t, 1, 16777216.0f, reordered, 3, nodes, 3);
+	make(&t, 1, 16777216.0f, roots, 3, reordered, 3);
+	CHECK(vigil_trees_valid(&t, NULL));
 	CHECK(vigil_trees_margin(&t, &x) == 2.0f);
 }
 
@@ -255,20 +269,25 @@ byte_layout(void)
 {
 	static const int32_t roots[] = {0};
 	static const uint8_t want[] = {
-		'V', 'G', 'T', '1',
+		'V', 'G', 'T', '2',
 		1, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0,
 		0x00, 0x00, 0x00, 0x3E,	/* 0.125f */
 		0, 0, 0, 0,
 		0, 0, 0, 0, 0x00, 0x00, 0x00, 0x3F, 1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0,
+		0x00, 0x00, 0x80, 0x40,	/* cover 4.0f */
 		0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x80, 0xBE,
 		0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0,
+		0x00, 0x00, 0x80, 0x3F,	/* cover 1.0f */
 		0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x40, 0x3F,
 		0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0,
+		0x00, 0x00, 0x40, 0x40,	/* cover 3.0f */
 	};
 	VigilTreeNode nodes[] = {split(0, 0.5f, 1, 2, true), leaf(-0.25f), leaf(0.75f)};
 	VigilTrees	t;
 	uint8_t		out[sizeof(want) + 1];
 
+	nodes[2].cover = 3.0f;
+	sum_covers(nodes, 3);
 	make(&t, 1, 0.125f, roots, 1, nodes, 3);
 	CHECK(vigil_trees_size(&t) == sizeof(want));
 	memset(out, 0xAA, sizeof(out));
@@ -324,10 +343,12 @@ random_ensemble(uint64_t *state, VigilTrees *t, int32_t *roots, VigilTreeNode *n
 				nodes[i] = leaf((float) (unit_uniform(state) - 0.5));
 				/* a leaf's default_left is kept, though never used */
 				nodes[i].default_left = unit_uniform(state) < 0.1;
+				nodes[i].cover = (float) (unit_uniform(state) * 100.0);
 			}
 		}
 		n = next;
 	}
+	sum_covers(nodes, n);
 	make(t, nfeatures, (float) (unit_uniform(state) - 0.5), roots, ntrees, nodes, n);
 }
 
@@ -398,7 +419,8 @@ round_trip(void)
 			CHECK(nodes2[i].feature == nodes[i].feature &&
 				  memcmp(&nodes2[i].value, &nodes[i].value, sizeof(float)) == 0 &&
 				  nodes2[i].left == nodes[i].left && nodes2[i].right == nodes[i].right &&
-				  nodes2[i].default_left == nodes[i].default_left);
+				  nodes2[i].default_left == nodes[i].default_left &&
+				  memcmp(&nodes2[i].cover, &nodes[i].cover, sizeof(float)) == 0);
 		vigil_trees_write(&u, again);
 		CHECK(memcmp(again, bytes, size) == 0);
 
@@ -418,6 +440,341 @@ round_trip(void)
 	}
 }
 
+/*
+ * Contributions: the computation under test with guard bytes after its
+ * workspace that must stay untouched, and a guard after phi (which must
+ * have room for nfeatures + 2 floats).
+ */
+static void
+contributions(const VigilTrees *t, const float *x, float *phi)
+{
+	static float means[MAX_NODES];
+	static uint8_t workspace[1 << 16];
+	int32_t		depth = vigil_trees_max_depth(t);
+	size_t		size = vigil_trees_workspace_size(t, depth);
+
+	CHECK(size + 64 <= sizeof(workspace));
+	vigil_trees_node_means(t, means);
+	memset(workspace, 0x5A, sizeof(workspace));
+	phi[t->nfeatures + 1] = 12345.0f;
+	vigil_trees_contributions(t, means, depth, x, workspace, phi);
+	for (size_t i = size; i < size + 64; i++)
+		CHECK(workspace[i] == 0x5A);
+	CHECK(phi[t->nfeatures + 1] == 12345.0f);
+}
+
+/*
+ * A stump worked by hand: covers 1 and 3 make the root's mean
+ * (-0.25 + 3 x 0.75) / 4 = 0.5, every number exact in float.
+ */
+static void
+shap_stump(void)
+{
+	static const int32_t roots[] = {0};
+	VigilTreeNode nodes[] = {split(0, 0.5f, 1, 2, true), leaf(-0.25f), leaf(0.75f)};
+	VigilTrees	t;
+	float		means[3];
+	float		phi[3];
+	float		x;
+
+	nodes[2].cover = 3.0f;
+	sum_covers(nodes, 3);
+	make(&t, 1, 0.125f, roots, 1, nodes, 3);
+	CHECK(vigil_trees_max_depth(&t) == 1);
+	vigil_trees_node_means(&t, means);
+	CHECK(means[0] == 0.5f && means[1] == -0.25f && means[2] == 0.75f);
+
+	x = 0.0f;
+	contributions(&t, &x, phi);
+	CHECK(phi[0] == -0.75f && phi[1] == 0.625f);
+	x = 0.5f;
+	contributions(&t, &x, phi);
+	CHECK(phi[0] == 0.25f && phi[1] == 0.625f);
+	/* missing: the default branch, left here, then right */
+	x = NAN;
+	contributions(&t, &x, phi);
+	CHECK(phi[0] == -0.75f);
+	nodes[0].default_left = false;
+	contributions(&t, &x, phi);
+	CHECK(phi[0] == 0.25f);
+}
+
+/* Trees that are a leaf: no feature contributes, the bias is the margin. */
+static void
+shap_leaves(void)
+{
+	static const int32_t roots[] = {0, 1, 2};
+	VigilTreeNode nodes[] = {leaf(0.5f), leaf(-2.0f), leaf(0.25f)};
+	VigilTrees	t;
+	float		x[2] = {1.0f, NAN};
+	float		phi[4];
+
+	make(&t, 2, 1.0f, roots, 3, nodes, 3);
+	CHECK(vigil_trees_max_depth(&t) == 0);
+	CHECK(vigil_trees_workspace_size(&t, 0) == 16 + 24 + 2 * 4);
+	contributions(&t, x, phi);
+	CHECK(phi[0] == 0.0f && phi[1] == 0.0f);
+	CHECK(phi[2] == -0.25f && phi[2] == vigil_trees_margin(&t, x));
+}
+
+/*
+ * With one feature its contribution is the whole difference between the
+ * row's leaf and the tree's mean, however often it is split on one path:
+ * each split undoes the one above it.
+ */
+static void
+shap_same_feature(void)
+{
+	static const int32_t roots[] = {0};
+	VigilTreeNode nodes[] = {
+		split(0, 0.0f, 1, 2, false),
+		leaf(-1.0f), split(0, 1.0f, 3, 4, true),
+		split(0, 0.5f, 5, 6, false), leaf(2.0f),
+		leaf(0.5f), leaf(1.0f),
+	};
+	static const float xs[] = {-3.0f, 0.0f, 0.25f, 0.5f, 0.75f, 1.0f, 7.0f, NAN};
+	VigilTrees	t;
+	float		means[7];
+	float		phi[3];
+
+	nodes[1].cover = 4.0f;
+	nodes[4].cover = 2.5f;
+	nodes[5].cover = 0.5f;
+	sum_covers(nodes, 7);
+	make(&t, 1, 0.0f, roots, 1, nodes, 7);
+	CHECK(vigil_trees_max_depth(&t) == 3);
+	vigil_trees_node_means(&t, means);
+	for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++)
+	{
+		contributions(&t, &xs[i], phi);
+		CHECK_CLOSE(phi[0], vigil_trees_margin(&t, &xs[i]) - means[0], 1e-6);
+		CHECK(phi[1] == means[0]);
+	}
+}
+
+/*
+ * The expectation of the subtree at node i for feature set s (a bit per
+ * feature): splits on a feature of s follow x, the others weigh both
+ * branches by cover.  Recursively, in double: a second computation.
+ */
+static double
+expectation(const VigilTreeNode *nodes, int32_t i, const float *x, unsigned s)
+{
+	const VigilTreeNode *n = &nodes[i];
+	float		v;
+
+	if (n->feature < 0)
+		return n->value;
+	if (s & (1u << n->feature))
+	{
+		v = x[n->feature];
+		if (v != v)
+			return expectation(nodes, n->default_left ? n->left : n->right, x, s);
+		return expectation(nodes, (double) v < (double) n->value ? n->left : n->right, x, s);
+	}
+	return ((double) nodes[n->left].cover * expectation(nodes, n->left, x, s) +
+			(double) nodes[n->right].cover * expectation(nodes, n->right, x, s)) /
+		(double) n->cover;
+}
+
+/*
+ * Shapley values by their definition, over every subset of the features
+ * (at most 6): phi[i] weighs f(S + i) - f(S) by |S|! (M - |S| - 1)! / M!
+ * for each S without i, where f(S) sums the trees' expectations; the bias
+ * is f of no feature plus the base margin.
+ */
+static void
+brute_force(const VigilTrees *t, const float *x, double *phi)
+{
+	static const double fact[] = {1, 1, 2, 6, 24, 120, 720};
+	int			m = t->nfeatures;
+	double		f[64];
+
+	for (unsigned s = 0; s < 1u << m; s++)
+	{
+		f[s] = 0.0;
+		for (int32_t k = 0; k < t->ntrees; k++)
+			f[s] += expectation(t->nodes, t->roots[k], x, s);
+	}
+	for (int i = 0; i < m; i++)
+	{
+		phi[i] = 0.0;
+		for (unsigned s = 0; s < 1u << m; s++)
+		{
+			int			size = __builtin_popcount(s);
+
+			if (s & (1u << i))
+				continue;
+			phi[i] += fact[size] * fact[m - size - 1] / fact[m] * (f[s | 1u << i] - f[s]);
+		}
+	}
+	phi[m] = f[0] + t->base_margin;
+}
+
+/*
+ * A random small ensemble for brute force: up to 6 features, 8 trees of
+ * depth up to 4, laid out breadth first, random covers summed upwards as
+ * XGBoost's nearly are.  Features repeat on paths often.  A left leaf may
+ * have cover 0 (no row reached it); a right one never, so that no inner
+ * node has cover 0.
+ */
+static void
+small_ensemble(uint64_t *state, VigilTrees *t, int32_t *roots, VigilTreeNode *nodes)
+{
+	int32_t		nfeatures = 1 + (int32_t) (unit_uniform(state) * 6);
+	int32_t		ntrees = 1 + (int32_t) (unit_uniform(state) * 8);
+	int32_t		depth[MAX_NODES];
+	int32_t		n = 0;
+
+	for (int32_t k = 0; k < ntrees; k++)
+	{
+		int32_t		next = n + 1;
+
+		roots[k] = n;
+		depth[n] = 0;
+		for (int32_t i = n; i < next; i++)
+		{
+			if (depth[i] < 4 && unit_uniform(state) < 0.65)
+			{
+				nodes[i] = split((int32_t) (unit_uniform(state) * nfeatures),
+								 (float) (unit_uniform(state) * 4.0 - 2.0),
+								 next, next + 1, unit_uniform(state) < 0.5);
+				depth[next] = depth[next + 1] = depth[i] + 1;
+				next += 2;
+			}
+			else
+			{
+				nodes[i] = leaf((float) (unit_uniform(state) * 2.0 - 1.0));
+				nodes[i].cover = (float) (0.01 + unit_uniform(state) * 100.0);
+			}
+		}
+		n = next;
+	}
+	for (int32_t i = 0; i < n; i++)
+	{
+		int32_t		l = nodes[i].left;
+
+		if (nodes[i].feature >= 0 && nodes[l].feature < 0 && unit_uniform(state) < 0.15)
+			nodes[l].cover = 0.0f;
+	}
+	sum_covers(nodes, n);
+	make(t, nfeatures, (float) (unit_uniform(state) - 0.5), roots, ntrees, nodes, n);
+}
+
+/*
+ * On random ensembles and rows (missing values, thresholds, infinities),
+ * the contributions are the Shapley values brute force finds, and with
+ * the bias they sum to the margin.
+ */
+static void
+shap_brute_force(void)
+{
+	static int32_t roots[MAX_ROOTS];
+	static VigilTreeNode nodes[MAX_NODES];
+	uint64_t	state = 11;
+
+	for (int round = 0; round < 300; round++)
+	{
+		VigilTrees	t;
+		float		x[8];
+		float		phi[8];
+		double		want[7];
+
+		small_ensemble(&state, &t, roots, nodes);
+		CHECK(vigil_trees_valid(&t, NULL));
+		for (int k = 0; k < 5; k++)
+		{
+			double		sum = 0.0;
+			float		m;
+
+			random_x(&state, &t, x);
+			contributions(&t, x, phi);
+			brute_force(&t, x, want);
+			for (int32_t f = 0; f <= t.nfeatures; f++)
+			{
+				CHECK_CLOSE(phi[f], want[f], 1e-4);
+				sum += phi[f];
+			}
+			m = vigil_trees_margin(&t, x);
+			CHECK_CLOSE(sum, m, 1e-4);
+		}
+	}
+}
+
+/* Depths by recursion, against the level count of vigil_trees_max_depth. */
+static int32_t
+reference_depth(const VigilTreeNode *nodes, int32_t i)
+{
+	int32_t		l,
+				r;
+
+	if (nodes[i].feature < 0)
+		return 0;
+	l = reference_depth(nodes, nodes[i].left);
+	r = reference_depth(nodes, nodes[i].right);
+	return 1 + (l > r ? l : r);
+}
+
+/* The depth and the workspace's size. */
+static void
+shap_depth(void)
+{
+	static int32_t roots[MAX_ROOTS];
+	static VigilTreeNode nodes[MAX_NODES];
+	static const int32_t one_root[] = {0};
+	uint64_t	state = 5;
+	VigilTrees	t;
+
+	make(&t, 3, 0.0f, one_root, 1, depth3_nodes(), 15);
+	CHECK(vigil_trees_max_depth(&t) == 3);
+	/* 10 path elements of 16 bytes, 4 steps of 24, 3 floats */
+	CHECK(vigil_trees_workspace_size(&t, 3) == 160 + 96 + 12);
+	for (int round = 0; round < 100; round++)
+	{
+		int32_t		want = 0;
+
+		random_ensemble(&state, &t, roots, nodes);
+		for (int32_t k = 0; k < t.ntrees; k++)
+		{
+			int32_t		d = reference_depth(nodes, roots[k]);
+
+			want = d > want ? d : want;
+		}
+		CHECK(vigil_trees_max_depth(&t) == want);
+	}
+}
+
+/*
+ * The contributions of the ensembles round_trip makes (deeper, wider, more
+ * trees) sum to the margin too.
+ */
+static void
+shap_sums(void)
+{
+	static int32_t roots[MAX_ROOTS];
+	static VigilTreeNode nodes[MAX_NODES];
+	uint64_t	state = 3;
+
+	for (int round = 0; round < 100; round++)
+	{
+		VigilTrees	t;
+		float		x[16];
+		float		phi[16];
+
+		random_ensemble(&state, &t, roots, nodes);
+		for (int k = 0; k < 5; k++)
+		{
+			double		sum = 0.0;
+
+			random_x(&state, &t, x);
+			contributions(&t, x, phi);
+			for (int32_t f = 0; f <= t.nfeatures; f++)
+				sum += phi[f];
+			CHECK_CLOSE(sum, vigil_trees_margin(&t, x), 1e-4);
+		}
+	}
+}
+
 /* The ensemble whose bytes the rejection tests spoil: 2 features, 2 trees. */
 static size_t
 base_bytes(uint8_t *out)
@@ -430,6 +787,7 @@ base_bytes(uint8_t *out)
 	};
 	VigilTrees	t;
 
+	sum_covers(nodes, 8);
 	make(&t, 2, 0.0f, roots, 2, nodes, 8);
 	vigil_trees_write(&t, out);
 	return vigil_trees_size(&t);
@@ -443,6 +801,7 @@ base_bytes(uint8_t *out)
 #define LEFT 8
 #define RIGHT 12
 #define FLAGS 16
+#define COVER 20
 
 /* Store a little-endian uint32 at b + off. */
 static void
@@ -552,8 +911,8 @@ rejects_header(void)
 	CHECK(refused(b, VIGIL_TREES_HEADER_SIZE, "truncated"));
 	b[BASE_LEN] = 0;
 	CHECK(refused(b, BASE_LEN + 1, "trailing bytes"));
-	CHECK(refused_u32(0, 0x32544756, "bad magic"));	/* "VGT2" */
-	CHECK(refused_u32(0, 0x31746776, "bad magic"));	/* "vgt1" */
+	CHECK(refused_u32(0, 0x31544756, "bad magic"));	/* "VGT1": no covers */
+	CHECK(refused_u32(0, 0x32746776, "bad magic"));	/* "vgt2" */
 
 	CHECK(refused_u32(4, 0, "feature count"));
 	CHECK(refused_u32(4, VIGIL_TREES_MAX_FEATURES + 1, "feature count"));
@@ -571,7 +930,7 @@ rejects_header(void)
 
 	/*
 	 * Counts for which a 32-bit size computation wraps to exactly the
-	 * length: 20 x (2^30 + 8) and 4 x (2^30 + 2) are 160 and 8 modulo 2^32.
+	 * length: 24 x (2^30 + 8) and 4 x (2^30 + 2) are 192 and 8 modulo 2^32.
 	 */
 	CHECK(refused_u32(12, 0x40000008u, "node count"));
 	base_bytes(b);
@@ -629,6 +988,42 @@ rejects_nodes(void)
 	/* a split turned into a leaf keeps its children: refused */
 	CHECK(refused_u32(NODE(4) + FEATURE, UINT32_MAX, "leaf has children"));
 
+	/*
+	 * The layout: trees one after the other, breadth first.  Tree 1 is
+	 * nodes 3 (children 4, 5) and 4 (children 6, 7).
+	 */
+	CHECK(refused_u32(ROOT(1), 4, "does not start where"));
+	CHECK(refused_u32(ROOT(1), 2, "does not start where"));
+	CHECK(refused_u32(ROOT(0), 3, "does not start where"));
+	base_bytes(b);
+	set_u32(b, NODE(3) + LEFT, 5);	/* children swapped */
+	set_u32(b, NODE(3) + RIGHT, 4);
+	CHECK(refused(b, BASE_LEN, "breadth-first order"));
+	/* depth first: 3 -> (4, 7), 4 -> (5, 6) */
+	base_bytes(b);
+	set_u32(b, NODE(3) + RIGHT, 7);
+	set_u32(b, NODE(4) + LEFT, 5);
+	set_u32(b, NODE(4) + RIGHT, 6);
+	CHECK(refused(b, BASE_LEN, "breadth-first order"));
+	/* node 4 a leaf: 6 and 7 belong to no tree */
+	base_bytes(b);
+	set_u32(b, NODE(4) + FEATURE, UINT32_MAX);
+	set_u32(b, NODE(4) + LEFT, UINT32_MAX);
+	set_u32(b, NODE(4) + RIGHT, UINT32_MAX);
+	CHECK(refused(b, BASE_LEN, "left over"));
+	/* both trees' roots at 0: its nodes would be walked twice */
+	CHECK(refused_u32(ROOT(1), 0, "does not start where"));
+
+	/* covers: any finite weight >= 0, at a leaf as at a split */
+	CHECK(refused_f32(NODE(0) + COVER, NAN, "cover is not finite"));
+	CHECK(refused_f32(NODE(7) + COVER, INFINITY, "cover is not finite"));
+	CHECK(refused_f32(NODE(3) + COVER, -1.0f, "cover is negative"));
+	CHECK(refused_f32(NODE(1) + COVER, -FLT_MIN, "cover is negative"));
+	base_bytes(b);
+	set_f32(b, NODE(1) + COVER, 0.0f);
+	set_f32(b, NODE(3) + COVER, FLT_MAX);
+	CHECK(accepted(b, BASE_LEN));
+
 	/* leaves whose sum over the trees could overflow a float */
 	CHECK(refused_f32(NODE(1) + VALUE, 1e38f, "overflow"));
 	CHECK(refused_f32(NODE(6) + VALUE, -FLT_MAX, "overflow"));
@@ -644,6 +1039,7 @@ valid_in_memory(void)
 {
 	static const int32_t roots[] = {0, 3};
 	int32_t		bad_roots[] = {0, 9};
+	int32_t		shared_roots[] = {0, 0};
 	VigilTreeNode nodes[] = {
 		split(0, 0.5f, 1, 2, true), leaf(-0.25f), leaf(0.75f),
 		split(1, 1.0f, 4, 5, false), leaf(0.5f), leaf(-0.125f),
@@ -679,6 +1075,18 @@ valid_in_memory(void)
 	nodes[5].right = 5;
 	CHECK(!vigil_trees_valid(&t, &why) && says(why, "leaf has children"));
 	nodes[5].right = -1;
+	/* a node shared by two parents, or a root shared by two trees */
+	nodes[0].right = 1;
+	CHECK(!vigil_trees_valid(&t, &why) && says(why, "breadth-first order"));
+	nodes[0].right = 2;
+	t.roots = shared_roots;
+	CHECK(!vigil_trees_valid(&t, &why) && says(why, "does not start where"));
+	t.roots = roots;
+	nodes[2].cover = -NAN;
+	CHECK(!vigil_trees_valid(&t, &why) && says(why, "cover is not finite"));
+	nodes[2].cover = -0.5f;
+	CHECK(!vigil_trees_valid(&t, &why) && says(why, "cover is negative"));
+	nodes[2].cover = 1.0f;
 	CHECK(vigil_trees_valid(&t, NULL));
 }
 
@@ -696,5 +1104,11 @@ main(void)
 	RUN(rejects_header);
 	RUN(rejects_nodes);
 	RUN(valid_in_memory);
+	RUN(shap_stump);
+	RUN(shap_leaves);
+	RUN(shap_same_feature);
+	RUN(shap_brute_force);
+	RUN(shap_depth);
+	RUN(shap_sums);
 	return UNIT_DONE();
 }
