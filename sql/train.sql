@@ -123,6 +123,22 @@ FROM vigil.models WHERE state <> 'inactive';
 INSERT INTO tx VALUES (100001, 7, 60, '2025-05-01 01:00+00', 'electronics', NULL, NULL, false),
 					  (100002, 8, 11, '2025-05-01 13:00+00', 'grocery', NULL, NULL, false);
 SELECT row_ref ->> 'id' AS id, fired FROM vigil.alerts ORDER BY id;
+-- The model's entry names the features that pushed its probability up
+-- most, largest contribution (log-odds) first, with the row's values: the
+-- amount beside the card's usual (mean) amount.
+SELECT e ->> 'rule' AS rule, jsonb_array_length(e -> 'features') BETWEEN 1 AND 5 AS named,
+	   (SELECT bool_and(f ->> 'feature' = ANY (m.features) AND (f ->> 'contribution')::float8 > 0)
+		FROM jsonb_array_elements(e -> 'features') f) AS known_and_positive,
+	   (SELECT bool_and(a.c >= b.c) FROM
+		 (SELECT (f ->> 'contribution')::float8 AS c, o FROM jsonb_array_elements(e -> 'features')
+		  WITH ORDINALITY x(f, o)) a
+		 JOIN (SELECT (f ->> 'contribution')::float8 AS c, o FROM jsonb_array_elements(e -> 'features')
+			   WITH ORDINALITY x(f, o)) b ON b.o = a.o + 1) IS NOT false AS largest_first,
+	   (SELECT bool_and((f ->> 'value')::float8 = 60 AND (f ->> 'usual')::float8 > 0)
+		FROM jsonb_array_elements(e -> 'features') f WHERE f ->> 'feature' = 'amount')
+		   IS NOT false AS amount_and_usual
+FROM vigil.alerts a, jsonb_array_elements(a.explanation) e, vigil.models m
+WHERE m.id = :model AND e ->> 'kind' = 'model';
 -- With an alert rate, the threshold is calibrated on the rows from the
 -- model's validation on.
 SELECT model = :model AS activated, previous_model = :model AS again, alert_threshold > 0.5 AS calibrated,

@@ -38,6 +38,12 @@ PG_FUNCTION_INFO_V1(vigil_models_validate);
 #define MAX_CATEGORIES 100000
 
 /*
+ * Deepest tree a model may have: explaining a score takes workspace
+ * quadratic in the depth (vigil.train grows trees at most 16 deep).
+ */
+#define MAX_DEPTH 64
+
+/*
  * Decode a model's stored parts into m, allocated in mcxt, with what
  * contributions need computed once; on a part that this version cannot
  * score with, an ERROR with errcode code.
@@ -72,6 +78,11 @@ decode(VigilModel *m, bytea *bytes, ArrayType *features, ArrayType *categories,
 	m->means = MemoryContextAllocHuge(mcxt, sizeof(float) * nnodes);
 	vigil_trees_node_means(&m->trees, m->means);
 	m->max_depth = vigil_trees_max_depth(&m->trees);
+	if (m->max_depth > MAX_DEPTH)
+		ereport(ERROR,
+				(errcode(code),
+				 errmsg("the model's trees are %d deep, more than %d", (int) m->max_depth,
+						MAX_DEPTH)));
 
 	if (ARR_NDIM(features) > 1)
 		ereport(ERROR,
@@ -211,6 +222,26 @@ vigil_model_probability(const VigilModel *m, const VigilProfile *before, const V
 									   e->has_category ? e->category_hash : 0),
 				   x);
 	return vigil_trees_probability(&m->trees, x);
+}
+
+/*
+ * Why model m gave event e its probability: the features x, and each
+ * feature's contribution to the margin in phi (nfeatures + 1 values, the
+ * last the bias), as XGBoost's pred_contribs computes them.  For alerting
+ * rows only: it walks every branch of every tree.
+ */
+void
+vigil_model_contributions(const VigilModel *m, const VigilProfile *before,
+						  const VigilEvent *e, float *x, float *phi)
+{
+	void	   *workspace = palloc(vigil_trees_workspace_size(&m->trees, m->max_depth));
+
+	vigil_features(before, e,
+				   vigil_category_code(m->categories, m->ncategories,
+									   e->has_category ? e->category_hash : 0),
+				   x);
+	vigil_trees_contributions(&m->trees, m->means, m->max_depth, x, workspace, phi);
+	pfree(workspace);
 }
 
 /*

@@ -31,5 +31,7 @@ extern VigilModel *vigil_model_load_state(int32 watch_id, const char *state,
 extern VigilModel *vigil_model_load_id(int64 id, int32 watch_id, MemoryContext mcxt);
 extern double vigil_model_probability(const VigilModel *m, const VigilProfile *before,
 									  const VigilEvent *e);
+extern void vigil_model_contributions(const VigilModel *m, const VigilProfile *before,
+									  const VigilEvent *e, float *x, float *phi);
 
 #endif							/* VIGIL_MODEL_H */

@@ -13,6 +13,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
+#include "detect/core/features.h"
 #include "detect/jsonb_value.h"
 #include "detect/score.h"
 
@@ -215,20 +216,89 @@ sorted_object(JsonbValue *obj, JsonbPair *pairs, int n)
 	obj->val.object.pairs = pairs;
 }
 
-/* obj as the explanation's entry for finding i. */
+/*
+ * arr as the features that pushed the model's probability for e up most,
+ * largest first (ties: the earlier feature): each with its value, the
+ * card's usual value where its profile keeps one, and its contribution to
+ * the model's margin (log-odds), as XGBoost's pred_contribs gives it.
+ * Features that pushed it down are left out.  The category feature's value
+ * is a code of the model's, not shown.
+ */
 static void
-explain_finding(const VigilScorer *s, int i, JsonbValue *obj)
+explain_model(const VigilScorer *s, const VigilProfile *before, const VigilEvent *e,
+			  JsonbValue *arr)
+{
+	const VigilModel *m = s->model;
+	float		x[VIGIL_NFEATURES];
+	float	   *phi = palloc(sizeof(float) * (m->trees.nfeatures + 1));
+	int			top[VIGIL_EXPLAIN_FEATURES];
+	int			n = 0;
+	JsonbValue *elems;
+
+	vigil_model_contributions(m, before, e, x, phi);
+	for (int f = 0; f < m->trees.nfeatures; f++)
+	{
+		int			at;
+
+		if (!(phi[f] > 0.0f) || !isfinite(phi[f]) ||
+			(n == VIGIL_EXPLAIN_FEATURES && !(phi[f] > phi[top[n - 1]])))
+			continue;
+		if (n < VIGIL_EXPLAIN_FEATURES)
+			n++;
+		for (at = n - 1; at > 0 && phi[f] > phi[top[at - 1]]; at--)
+			top[at] = top[at - 1];
+		top[at] = f;
+	}
+	elems = palloc(sizeof(JsonbValue) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		int			f = top[i];
+		JsonbPair  *p = palloc(sizeof(JsonbPair) * 4);
+
+		number_or_null(&member(&p[0], 0, "usual")->value, vigil_feature_usual(x, f));
+		number_or_null(&member(&p[1], 1, "value")->value, f == VIGIL_F_CATEGORY ? NAN : x[f]);
+		vigil_jsonb_string(&member(&p[2], 2, "feature")->value, vigil_feature_names[f]);
+		number_or_null(&member(&p[3], 3, "contribution")->value, phi[f]);
+		sorted_object(&elems[i], p, 4);
+	}
+	arr->type = jbvArray;
+	arr->val.array.rawScalar = false;
+	arr->val.array.nElems = n;
+	arr->val.array.elems = elems;
+}
+
+/*
+ * obj as the explanation's entry for finding i of event e (before: the
+ * profile before it); a model's entry also names the features behind its
+ * probability.
+ */
+static void
+explain_finding(const VigilScorer *s, int i, const VigilProfile *before, const VigilEvent *e,
+				JsonbValue *obj)
 {
 	const VigilFinding *fi = &s->findings[i];
-	JsonbPair  *p = palloc(sizeof(JsonbPair) * 6);
+	bool		model = s->rules[i].kind == VIGIL_RULE_MODEL && s->model != NULL;
+	JsonbPair  *p = palloc(sizeof(JsonbPair) * 7);
+	int			n = 0;
 
-	vigil_jsonb_string(&member(&p[0], 0, "why")->value, fi->why);
-	vigil_jsonb_string(&member(&p[1], 1, "kind")->value, vigil_rule_kind_name(s->rules[i].kind));
-	vigil_jsonb_string(&member(&p[2], 2, "rule")->value, s->names[i]);
-	number_or_null(&member(&p[3], 3, "expected")->value, fi->expected);
-	number_or_null(&member(&p[4], 4, "observed")->value, fi->observed);
-	number_or_null(&member(&p[5], 5, "severity")->value, fi->severity);
-	sorted_object(obj, p, 6);
+	vigil_jsonb_string(&member(&p[n], n, "why")->value, fi->why);
+	n++;
+	vigil_jsonb_string(&member(&p[n], n, "kind")->value, vigil_rule_kind_name(s->rules[i].kind));
+	n++;
+	vigil_jsonb_string(&member(&p[n], n, "rule")->value, s->names[i]);
+	n++;
+	number_or_null(&member(&p[n], n, "expected")->value, fi->expected);
+	n++;
+	if (model)
+	{
+		explain_model(s, before, e, &member(&p[n], n, "features")->value);
+		n++;
+	}
+	number_or_null(&member(&p[n], n, "observed")->value, fi->observed);
+	n++;
+	number_or_null(&member(&p[n], n, "severity")->value, fi->severity);
+	n++;
+	sorted_object(obj, p, n);
 }
 
 /*
@@ -276,7 +346,7 @@ vigil_explain(VigilScorer *s, const VigilProfile *before, const VigilEvent *e)
 			if (j != i && s->findings[j].severity > 0.0 && weighs_more(s, j, i))
 				heavier++;
 		if (heavier < VIGIL_EXPLAIN_MAX)
-			explain_finding(s, i, &entries[n++]);
+			explain_finding(s, i, before, e, &entries[n++]);
 	}
 	omitted = nfired - Min(nfired, VIGIL_EXPLAIN_MAX);
 	if (omitted > 0)

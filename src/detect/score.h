@@ -16,6 +16,9 @@
 /* An alert's explanation details at most this many of the rules that fired. */
 #define VIGIL_EXPLAIN_MAX 8
 
+/* A model's entry names at most this many of the features behind its probability. */
+#define VIGIL_EXPLAIN_FEATURES 5
+
 /*
  * A watch's rules and model, and the findings of the event scored last.
  * model is NULL when the watch has no active model or no enabled rule of

@@ -217,3 +217,26 @@ vigil_category_code(const uint64_t *codes, int n, uint64_t hash)
 	}
 	return lo < n && codes[lo] == hash ? (float) lo : NAN;
 }
+
+/*
+ * The card's usual value of feature f, for an explanation to set beside
+ * x[f]: the card's mean amount for the amount and its logarithm, the
+ * features a profile keeps a baseline of in the same unit.  NaN for every
+ * other feature: those either measure the row against the card's usual
+ * already (z-scores, ratios, shares, novelty) or have no baseline kept.
+ */
+double
+vigil_feature_usual(const float *x, int f)
+{
+	double		mean = x[VIGIL_F_CARD_MEAN];
+
+	switch (f)
+	{
+		case VIGIL_F_AMOUNT:
+			return mean;
+		case VIGIL_F_LOG_AMOUNT:
+			return mean > -1.0 ? log1p(mean) : NAN;
+		default:
+			return NAN;
+	}
+}

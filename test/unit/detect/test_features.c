@@ -210,6 +210,24 @@ category_codes(void)
 	CHECK(isnan(vigil_category_code(codes, 3, UINT64_MAX)));
 }
 
+/* The card's usual value: its mean amount for the amount features only. */
+static void
+usual_values(void)
+{
+	float		x[VIGIL_NFEATURES];
+
+	for (int i = 0; i < VIGIL_NFEATURES; i++)
+		x[i] = 1.0f;
+	x[VIGIL_F_CARD_MEAN] = 40.0f;
+	CHECK(vigil_feature_usual(x, VIGIL_F_AMOUNT) == 40.0);
+	CHECK(fabs(vigil_feature_usual(x, VIGIL_F_LOG_AMOUNT) - log1p(40.0)) < 1e-12);
+	CHECK(isnan(vigil_feature_usual(x, VIGIL_F_CARD_Z)));
+	CHECK(isnan(vigil_feature_usual(x, VIGIL_F_HOUR)));
+	x[VIGIL_F_CARD_MEAN] = NAN;	/* a new card */
+	CHECK(isnan(vigil_feature_usual(x, VIGIL_F_AMOUNT)));
+	CHECK(isnan(vigil_feature_usual(x, VIGIL_F_LOG_AMOUNT)));
+}
+
 int
 main(void)
 {
@@ -220,5 +238,6 @@ main(void)
 	RUN(merchant_risk);
 	RUN(card_category);
 	RUN(category_codes);
+	RUN(usual_values);
 	return UNIT_DONE();
 }
