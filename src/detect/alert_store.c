@@ -43,8 +43,12 @@
 #include "detect/watch_cache.h"
 #include "guc.h"
 
-/* Rows written by one table_multi_insert, as COPY FROM buffers them. */
-#define STORE_BATCH 1000
+/*
+ * Rows written by one table_multi_insert.  Enough to fill several pages per
+ * call; few enough that making the slots (each pins the table's tuple
+ * descriptor with the resource owner) stays cheap for a statement's few alerts.
+ */
+#define STORE_BATCH 64
 
 /* The columns detection fills, in VigilAlertColumn order, and their types. */
 static const char *const column_names[VIGIL_ALERT_NCOLUMNS] = {
