@@ -7,7 +7,10 @@ CREATE TABLE vigil.models (
 	watch_id int NOT NULL REFERENCES vigil.watches (id) ON DELETE CASCADE,
 	created_at timestamptz NOT NULL DEFAULT now(),
 	created_by name NOT NULL DEFAULT current_user,
-	label_column text NOT NULL,
+	-- the table's label column it learned from; NULL: analysts' verdicts
+	-- only (vigil.verdicts), which it also read for the rows the column
+	-- leaves NULL
+	label_column text,
 	-- the labelled rows' event times: trained on [first_event,
 	-- validation_from), measured on [validation_from, last_event]
 	first_event timestamptz NOT NULL,
@@ -30,6 +33,11 @@ CREATE TABLE vigil.models (
 	-- (vigil.shadow_model); at most one of each per watch
 	state text NOT NULL DEFAULT 'inactive' CHECK (state IN ('inactive', 'active', 'shadow')),
 	state_changed_at timestamptz,
+	-- what vigil.retrain did with the model: activated it, or kept the
+	-- watch's scorer; NULL for a model vigil.train made
+	decision text CHECK (decision IN ('activated', 'kept')),
+	-- why: both PR-AUCs on the same validation rows, the rows, the threshold
+	decision_detail jsonb,
 	CHECK (first_event <= validation_from AND validation_from <= last_event)
 );
 
