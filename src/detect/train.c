@@ -36,6 +36,8 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -159,9 +161,11 @@ find_verdict(VigilPass *p, Training *tr, TupleTableSlot *slot)
 }
 
 /*
- * train's row_done: keep a labelled, mature row's features, label, time
- * and category (and with compare, the watch's score for it now).  The
- * label is the column's where it is not NULL, else the analyst's verdict.
+ * train's row_done: keep a labelled row's features, label, time and
+ * category (and with compare, the watch's score for it now).  The label is
+ * the column's where it is not NULL and the row is mature, else the
+ * analyst's verdict; a row younger than the maturity without a verdict is
+ * left out, since its column may not say yet what it was.
  */
 static void
 keep_row(VigilPass *p, TupleTableSlot *slot, const char *key pg_attribute_unused(),
@@ -169,19 +173,19 @@ keep_row(VigilPass *p, TupleTableSlot *slot, const char *key pg_attribute_unused
 {
 	Training   *tr = p->state;
 	bool		label = false;
-	bool		labelled = tr->has_column && vigil_label_read(&tr->label, slot, &label);
+	bool		in_column = tr->has_column && vigil_label_read(&tr->label, slot, &label);
 	const VigilVerdict *verdict = tr->verdicts.count > 0 ? find_verdict(p, tr, slot) : NULL;
-	bool		from_verdict = !labelled && verdict != NULL;
+	bool		from_verdict = false;
 
-	if (from_verdict)
-		label = verdict->fraud;
-	else if (!labelled)
-		return;
-	/* an analyst's verdict makes a row mature whatever its age */
-	if (e->t >= tr->mature_before && verdict == NULL)
+	if (!in_column || e->t >= tr->mature_before)
 	{
-		tr->immature++;
-		return;
+		if (verdict == NULL)
+		{
+			tr->immature += in_column;
+			return;
+		}
+		label = verdict->fraud;
+		from_verdict = true;
 	}
 	if (tr->rows == tr->max)
 	{
@@ -658,6 +662,11 @@ read_watch_labels(VigilPass *p, const Request *req, Training *tr, Trained *out)
 	HeapTuple	row;
 	TupleDesc	desc;
 
+	int			nestlevel = NewGUCNestLevel();
+
+	/* the maturity's text in one style, whatever the session's */
+	(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	args[0] = Int32GetDatum(p->w.id);
 	args[1] = TimestampTzGetDatum(req->maturity_from);
 	args[2] = opt->maturity;
@@ -676,6 +685,7 @@ read_watch_labels(VigilPass *p, const Request *req, Training *tr, Trained *out)
 																					 &isnull)));
 	out->maturity = SPI_getvalue(row, desc, 3);
 	out->alert_budget = SPI_getbinval(row, desc, 4, &out->no_budget);
+	AtEOXact_GUC(true, nestlevel);
 	if (req->label_column != NULL)
 	{
 		vigil_label_check(&tr->label, p->rel, req->label_column);
@@ -716,6 +726,7 @@ train_model(VigilPass *p, const Request *req, Trained *out)
 	int64		ncontrib;
 	float	   *contrib;
 	Scored	   *scored;
+	float	   *served = NULL;	/* compare: trees.c's probabilities of the held-out rows */
 	char	   *json;
 	char	   *metrics;
 	Size		len;
@@ -782,6 +793,8 @@ train_model(VigilPass *p, const Request *req, Trained *out)
 						   fabs(vigil_trees_probability(trees, train.x + i * VIGIL_NFEATURES) -
 								train_pred[i]));
 	scored = palloc_extended(sizeof(Scored) * Max(valid.rows, 1), MCXT_ALLOC_HUGE);
+	if (tr.compare)
+		served = palloc_extended(sizeof(float) * Max(valid.rows, 1), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < valid.rows; i++)
 	{
 		double		ours = vigil_trees_probability(trees, valid.x + i * VIGIL_NFEATURES);
@@ -790,6 +803,8 @@ train_model(VigilPass *p, const Request *req, Trained *out)
 		scored[i].p = pred[i];
 		scored[i].label = valid.label[i] > 0.5f;
 		out->valid_positives += scored[i].label;
+		if (served != NULL)
+			served[i] = (float) ours;
 	}
 	if (disagreement > MAX_DISAGREEMENT)
 		ereport(ERROR,
@@ -812,9 +827,22 @@ train_model(VigilPass *p, const Request *req, Trained *out)
 	out->tmax = tr.tmax;
 	if (tr.compare)
 	{
-		/* the watch's scores of the same held-out rows, with the same labels */
+		/*
+		 * Both on the same held-out rows with the same labels, the
+		 * candidate as trees.c scores it, as the active model is scored: an
+		 * unchanged model then ties with itself exactly.
+		 */
 		int64		n = 0;
 
+		for (int64 i = 0; i < tr.rows; i++)
+		{
+			if (tr.t[i] < split)
+				continue;
+			scored[n] = (Scored) {served[n], tr.y[i] > 0.5f};
+			n++;
+		}
+		out->pr_auc = average_precision(scored, n);
+		n = 0;
 		for (int64 i = 0; i < tr.rows; i++)
 			if (tr.t[i] >= split)
 				scored[n++] = (Scored) {tr.base[i], tr.y[i] > 0.5f};
@@ -852,13 +880,13 @@ vigil_train(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(out.id);
 }
 
-/* A number for a JSON object; null when undefined. */
+/* A number for a JSON object, in its shortest exact digits; null when undefined. */
 static void
 add_json_number(StringInfo buf, const char *key, double x)
 {
 	appendStringInfo(buf, ", \"%s\": ", key);
 	if (isfinite(x))
-		appendStringInfo(buf, "%.6g", x);
+		appendStringInfoString(buf, float8out_internal(x));
 	else
 		appendStringInfoString(buf, "null");
 }
