@@ -1094,7 +1094,7 @@ CREATE FUNCTION vigil.train(relation regclass, label_column text,
 	LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION vigil.train(regclass, text, timestamptz, timestamptz, jsonb) IS
-	'train gradient-boosted trees on the labelled rows in [since, until) (features from each card''s profile before the row), the latest share held out for validation; stores the model in vigil.models and returns its id';
+	'train gradient-boosted trees on the labelled rows in [since, until) (features from each card''s profile before the row), the latest share held out for validation; label_column NULL: the watch''s (vigil.set_label); analysts'' verdicts label rows too, and rows younger than the label maturity are left out unless labelled by one; stores the model in vigil.models and returns its id';
 
 REVOKE ALL ON FUNCTION vigil.train(regclass, text, timestamptz, timestamptz, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil.train(regclass, text, timestamptz, timestamptz, jsonb) TO vigil_admin;
