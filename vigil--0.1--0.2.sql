@@ -1024,7 +1024,10 @@ CREATE TABLE vigil.models (
 	watch_id int NOT NULL REFERENCES vigil.watches (id) ON DELETE CASCADE,
 	created_at timestamptz NOT NULL DEFAULT now(),
 	created_by name NOT NULL DEFAULT current_user,
-	label_column text NOT NULL,
+	-- the table's label column it learned from; NULL: analysts' verdicts
+	-- only (vigil.verdicts), which it also read for the rows the column
+	-- leaves NULL
+	label_column text,
 	-- the labelled rows' event times: trained on [first_event,
 	-- validation_from), measured on [validation_from, last_event]
 	first_event timestamptz NOT NULL,
@@ -1047,6 +1050,11 @@ CREATE TABLE vigil.models (
 	-- (vigil.shadow_model); at most one of each per watch
 	state text NOT NULL DEFAULT 'inactive' CHECK (state IN ('inactive', 'active', 'shadow')),
 	state_changed_at timestamptz,
+	-- what vigil.retrain did with the model: activated it, or kept the
+	-- watch's scorer; NULL for a model vigil.train made
+	decision text CHECK (decision IN ('activated', 'kept')),
+	-- why: both PR-AUCs on the same validation rows, the rows, the threshold
+	decision_detail jsonb,
 	CHECK (first_event <= validation_from AND validation_from <= last_event)
 );
 
@@ -1086,7 +1094,7 @@ CREATE FUNCTION vigil.train(relation regclass, label_column text,
 	LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION vigil.train(regclass, text, timestamptz, timestamptz, jsonb) IS
-	'train gradient-boosted trees on the labelled rows in [since, until) (features from each card''s profile before the row), the latest share held out for validation; stores the model in vigil.models and returns its id';
+	'train gradient-boosted trees on the labelled rows in [since, until) (features from each card''s profile before the row), the latest share held out for validation; label_column NULL: the watch''s (vigil.set_label); analysts'' verdicts label rows too, and rows younger than the label maturity are left out unless labelled by one; stores the model in vigil.models and returns its id';
 
 REVOKE ALL ON FUNCTION vigil.train(regclass, text, timestamptz, timestamptz, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil.train(regclass, text, timestamptz, timestamptz, jsonb) TO vigil_admin;
@@ -1489,3 +1497,323 @@ COMMENT ON FUNCTION vigil.refresh_merchant_risk(regclass, name, timestamptz, int
 REVOKE ALL ON FUNCTION vigil.refresh_merchant_risk(regclass, name, timestamptz, interval, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil.refresh_merchant_risk(regclass, name, timestamptz, interval, interval) TO vigil_admin;
 GRANT SELECT, INSERT, DELETE ON vigil.merchant_risk TO vigil_admin;
+
+-- Labels in daily use (issue 23): the watched table's own label column,
+-- how old a row must be for its label to be trusted, and the alert budget
+-- vigil.retrain calibrates to; a dropped label column is forgotten.
+ALTER TABLE vigil.watches
+	ADD COLUMN label_attnum int2 CHECK (label_attnum > 0),
+	ADD COLUMN label_maturity interval NOT NULL DEFAULT '30 days' CHECK (label_maturity >= interval '0'),
+	ADD COLUMN alert_budget float8 CHECK (alert_budget > 0 AND alert_budget < 1);
+
+CREATE OR REPLACE VIEW vigil.watch_columns AS
+SELECT w.id AS watch_id, w.relation,
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.key_attnum) AS key_column,
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.amount_attnum) AS amount_column,
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.time_attnum) AS time_column,
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.lat_attnum) AS lat_column,
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.lon_attnum) AS lon_column,
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.merchant_attnum) AS merchant_column,
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.category_attnum) AS category_column,
+	   w.alert_threshold,
+	   (SELECT count(*) FROM vigil.skipped s WHERE s.watch_id = w.id) AS rows_skipped,
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.card_present_attnum) AS card_present_column,
+	   w.time_zone,
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.label_attnum) AS label_column
+FROM vigil.watches w;
+
+CREATE OR REPLACE FUNCTION vigil.on_drop() RETURNS event_trigger
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	obj record;
+	w vigil.watches;
+BEGIN
+	FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
+			   WHERE object_type IN ('table', 'table column') LOOP
+		FOR w IN SELECT * FROM vigil.watches WHERE relation = obj.objid LOOP
+			IF obj.object_type = 'table' THEN
+				PERFORM vigil.forget_watch(w.id, false);
+			ELSIF obj.objsubid IN (w.key_attnum, w.amount_attnum, w.time_attnum) THEN
+				RAISE NOTICE 'vigil: a column detection needs was dropped; % is no longer watched',
+					w.relation;
+				PERFORM vigil.forget_watch(w.id, true);
+			ELSE
+				-- a location is both coordinates or neither
+				UPDATE vigil.watches SET
+					lat_attnum = CASE WHEN obj.objsubid IN (lat_attnum, lon_attnum) THEN NULL
+									  ELSE lat_attnum END,
+					lon_attnum = CASE WHEN obj.objsubid IN (lat_attnum, lon_attnum) THEN NULL
+									  ELSE lon_attnum END,
+					merchant_attnum = NULLIF(merchant_attnum, obj.objsubid),
+					category_attnum = NULLIF(category_attnum, obj.objsubid),
+					label_attnum = NULLIF(label_attnum, obj.objsubid),
+					-- without a location, card presence means nothing
+					card_present_attnum = CASE WHEN obj.objsubid IN (lat_attnum, lon_attnum,
+																	 card_present_attnum)
+											   THEN NULL ELSE card_present_attnum END
+				WHERE id = w.id;
+			END IF;
+		END LOOP;
+	END LOOP;
+END
+$$;
+
+-- The maintenance jobs include a nightly vigil.retrain of each watch with
+-- labels (issue 23), on a schedule of its own.
+DROP FUNCTION vigil.schedule_maintenance(text, text, interval, interval);
+DROP FUNCTION vigil.maintenance_jobs(text, text, interval, interval);
+
+CREATE FUNCTION vigil.maintenance_jobs(rebuild_schedule text DEFAULT '0 6 * * *',
+									   purge_schedule text DEFAULT '30 5 * * *',
+									   history interval DEFAULT NULL,
+									   keep interval DEFAULT '90 days',
+									   retrain_schedule text DEFAULT '0 3 * * *')
+	RETURNS TABLE (job_name text, schedule text, command text)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	SET IntervalStyle = 'postgres'
+	AS $$
+DECLARE
+	watch int;
+BEGIN
+	IF rebuild_schedule IS NULL OR purge_schedule IS NULL OR keep IS NULL
+	   OR retrain_schedule IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'rebuild_schedule, purge_schedule, keep and retrain_schedule must not be NULL';
+	END IF;
+	IF history <= interval '0' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('history must be a positive interval, not %s', history);
+	END IF;
+	IF keep < interval '0' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('keep must not be negative, not %s', keep);
+	END IF;
+	-- cron.job.jobname is a name: truncate as it would.
+	job_name := ('vigil-rebuild-' || current_database())::name;
+	schedule := rebuild_schedule;
+	command := format('DO $vigil$BEGIN IF pg_catalog.to_regprocedure(%L) IS NOT NULL THEN '
+					  'CALL vigil.rebuild_each(%s); END IF; END$vigil$',
+					  'vigil.rebuild_each(interval)', coalesce(quote_literal(history), ''));
+	RETURN NEXT;
+	job_name := ('vigil-purge-' || current_database())::name;
+	schedule := purge_schedule;
+	command := format('DO $vigil$BEGIN IF pg_catalog.to_regprocedure(%L) IS NOT NULL THEN '
+					  'PERFORM vigil.purge_alerts(%L); END IF; END$vigil$',
+					  'vigil.purge_alerts(interval)', keep);
+	RETURN NEXT;
+	FOR watch IN SELECT w.id FROM vigil.watches w
+				 WHERE w.label_attnum IS NOT NULL
+					OR EXISTS (SELECT FROM vigil.verdicts v WHERE v.watch_id = w.id)
+				 ORDER BY w.id LOOP
+		job_name := ('vigil-retrain-' || watch || '-' || current_database())::name;
+		schedule := retrain_schedule;
+		command := format('DO $vigil$BEGIN IF pg_catalog.to_regprocedure(%L) IS NOT NULL THEN '
+						  'PERFORM vigil.retrain(w.relation) FROM vigil.watches w '
+						  'WHERE w.id OPERATOR(pg_catalog.=) %s; END IF; END$vigil$',
+						  'vigil.retrain(regclass,jsonb)', watch);
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION vigil.maintenance_jobs(text, text, interval, interval, text) IS
+	'the pg_cron jobs vigil.schedule_maintenance() registers for this database: name, schedule, command';
+
+CREATE FUNCTION vigil.schedule_maintenance(rebuild_schedule text DEFAULT '0 6 * * *',
+										   purge_schedule text DEFAULT '30 5 * * *',
+										   history interval DEFAULT NULL,
+										   keep interval DEFAULT '90 days',
+										   retrain_schedule text DEFAULT '0 3 * * *')
+	RETURNS TABLE (jobid bigint, job_name text, schedule text, command text)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	j record;
+	other bigint;
+	param text;
+	err text;
+	names text[] := '{}';
+BEGIN
+	PERFORM vigil.require_pg_cron();
+	FOR j IN SELECT * FROM vigil.maintenance_jobs(rebuild_schedule, purge_schedule, history, keep,
+												  retrain_schedule) LOOP
+		param := CASE WHEN j.job_name LIKE 'vigil-rebuild-%' THEN 'rebuild_schedule'
+					  WHEN j.job_name LIKE 'vigil-retrain-%' THEN 'retrain_schedule'
+					  ELSE 'purge_schedule' END;
+		names := names || j.job_name;
+		FOR other IN EXECUTE 'SELECT c.jobid FROM cron.job c WHERE c.jobname = $1 AND c.username <> $2'
+			USING j.job_name, current_user LOOP
+			EXECUTE 'SELECT cron.unschedule($1)' USING other;
+		END LOOP;
+		BEGIN
+			EXECUTE 'SELECT cron.schedule_in_database($1, $2, $3, $4)'
+				INTO jobid USING j.job_name, j.schedule, j.command, current_database();
+		EXCEPTION WHEN invalid_parameter_value THEN
+			GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+			RAISE EXCEPTION USING
+				ERRCODE = 'invalid_parameter_value',
+				MESSAGE = format('invalid %s "%s"', param, j.schedule),
+				DETAIL = format('pg_cron says: %s', err),
+				HINT = 'A pg_cron 1.4 schedule is five cron fields, minute hour day-of-month month '
+					   'day-of-week, in GMT (''0 6 * * *'' is every day at 06:00 GMT), or @hourly, @daily.';
+		END;
+		job_name := j.job_name;
+		schedule := j.schedule;
+		command := j.command;
+		RETURN NEXT;
+	END LOOP;
+	FOR other IN EXECUTE 'SELECT c.jobid FROM cron.job c WHERE c.database = $1 '
+						 'AND c.jobname LIKE $2 AND c.jobname <> ALL ($3) ORDER BY c.jobid'
+		USING current_database(), 'vigil-retrain-%', names LOOP
+		EXECUTE 'SELECT cron.unschedule($1)' USING other;
+	END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION vigil.schedule_maintenance(text, text, interval, interval, text) IS
+	'register or update this database''s pg_cron jobs: vigil.rebuild_each(history), vigil.purge_alerts(keep) and vigil.retrain of each watch with labels';
+
+CREATE OR REPLACE FUNCTION vigil.unschedule_maintenance()
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	id bigint;
+	n bigint := 0;
+BEGIN
+	PERFORM vigil.require_pg_cron();
+	FOR id IN EXECUTE 'SELECT c.jobid FROM cron.job c WHERE c.jobname = ANY ($1) '
+					  'OR (c.database = $2 AND c.jobname LIKE $3) ORDER BY c.jobid'
+		USING ARRAY(SELECT m.job_name FROM vigil.maintenance_jobs() m), current_database(),
+			  'vigil-retrain-%' LOOP
+		EXECUTE 'SELECT cron.unschedule($1)' USING id;
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+
+REVOKE ALL ON FUNCTION vigil.schedule_maintenance(text, text, interval, interval, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.schedule_maintenance(text, text, interval, interval, text) TO vigil_admin;
+
+-- Labels in daily use (issue 23): analysts' verdicts on alerts, the watched
+-- table's own label column, and the nightly retraining that reads both.
+
+-- One verdict per row of a watched table: fraud or not, by whom, when.
+-- Keyed by the row (its primary key, as the alert's row_ref), not by the
+-- alert, so that verdicts outlive vigil.purge_alerts; labelling the row
+-- again replaces its verdict.  Unwatching the table deletes them, as it
+-- deletes its models.
+CREATE TABLE vigil.verdicts (
+	watch_id int NOT NULL REFERENCES vigil.watches (id) ON DELETE CASCADE,
+	-- the row's primary key (an alert's row_ref); a table without one
+	-- gives every row the same, so a verdict could not name a row
+	row_ref jsonb NOT NULL CHECK (row_ref <> '{}'),
+	-- the alert the verdict was given on (no foreign key: alerts are purged)
+	alert_id bigint,
+	fraud boolean NOT NULL,
+	note text,
+	labelled_by name NOT NULL DEFAULT current_user,
+	labelled_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (watch_id, row_ref)
+);
+
+COMMENT ON TABLE vigil.verdicts IS
+	'analysts'' verdicts on alerted rows (vigil.label): fraud or not; vigil.train and vigil.retrain read them as labels';
+
+SELECT pg_catalog.pg_extension_config_dump('vigil.verdicts', '');
+
+-- Record a verdict on an alert's row (current_user, now()), replacing the
+-- row's verdict if it has one.  Returns the verdict replaced (NULL: none).
+-- For superusers and vigil_admin.
+CREATE FUNCTION vigil.label(alert_id bigint, fraud boolean, note text DEFAULT NULL)
+	RETURNS boolean
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	a record;
+	previous boolean;
+BEGIN
+	IF label.alert_id IS NULL OR label.fraud IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'alert_id and fraud must not be NULL';
+	END IF;
+	SELECT al.watch_id, al.row_ref, al.relation INTO a FROM vigil.alerts al WHERE al.id = label.alert_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'undefined_object',
+			MESSAGE = format('alert %s does not exist', label.alert_id),
+			HINT = 'vigil.alerts lists the alerts; a purged alert''s verdict stays in vigil.verdicts.';
+	END IF;
+	IF NOT EXISTS (SELECT FROM vigil.watches w WHERE w.id = a.watch_id) THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = format('the table of alert %s is no longer watched', label.alert_id);
+	END IF;
+	IF a.row_ref = '{}' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = format('alert %s does not name its row', label.alert_id),
+			DETAIL = format('Table %s had no primary key when the alert was raised.',
+							vigil.table_name(a.relation)),
+			HINT = 'A verdict names its row by the primary key: add one to the table.';
+	END IF;
+	SELECT v.fraud INTO previous FROM vigil.verdicts v
+	WHERE v.watch_id = a.watch_id AND v.row_ref = a.row_ref FOR UPDATE;
+	INSERT INTO vigil.verdicts AS v (watch_id, row_ref, alert_id, fraud, note)
+	VALUES (a.watch_id, a.row_ref, label.alert_id, label.fraud, label.note)
+	ON CONFLICT ON CONSTRAINT verdicts_pkey DO UPDATE
+	SET alert_id = excluded.alert_id, fraud = excluded.fraud, note = excluded.note,
+		labelled_by = current_user, labelled_at = now();
+	RETURN previous;
+END
+$$;
+
+COMMENT ON FUNCTION vigil.label(bigint, boolean, text) IS
+	'record an analyst''s verdict on an alert''s row (fraud or not, with a note), replacing the row''s verdict; returns the verdict replaced';
+
+-- Name the watched table's own label column (boolean, or an integer 0 or
+-- 1), or none with NULL; vigil.train with no label column, vigil.retrain
+-- and its nightly job read it.  Returns the column it replaces (NULL:
+-- none).  For superusers and vigil_admin.
+CREATE FUNCTION vigil.set_label(relation regclass, label_column name)
+	RETURNS name
+	AS 'MODULE_PATHNAME', 'vigil_set_label'
+	LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION vigil.set_label(regclass, name) IS
+	'name the watched table''s label column (boolean or 0/1 integer; NULL: none), read with analysts'' verdicts by vigil.train and vigil.retrain; returns the one before';
+
+-- Train a candidate on the watch's labels (vigil.train with the watch's
+-- label column and the analysts' verdicts) and activate it only if its
+-- PR-AUC on its validation rows is not below that of the watch's active
+-- model on the same rows (or, with none, of the rules), calibrating the
+-- threshold to the watch's alert_budget.  The decision and why are stored
+-- on the candidate's row of vigil.models.  For superusers and vigil_admin.
+CREATE FUNCTION vigil.retrain(relation regclass, options jsonb DEFAULT '{}',
+							  OUT model bigint, OUT decision text, OUT pr_auc float8,
+							  OUT previous_model bigint, OUT previous_pr_auc float8,
+							  OUT alert_threshold float8)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'vigil_retrain'
+	LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION vigil.retrain(regclass, jsonb) IS
+	'train a model on the watch''s labels and verdicts and activate it only if it ranks its validation rows at least as well as the active model (or the rules); returns the decision, also stored in vigil.models';
+
+REVOKE ALL ON FUNCTION vigil.label(bigint, boolean, text), vigil.set_label(regclass, name),
+	vigil.retrain(regclass, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.label(bigint, boolean, text), vigil.set_label(regclass, name),
+	vigil.retrain(regclass, jsonb) TO vigil_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON vigil.verdicts TO vigil_admin;
+GRANT UPDATE (decision, decision_detail) ON vigil.models TO vigil_admin;

@@ -104,26 +104,22 @@ vigil_score_sort_rank(ScoreSort *s)
 }
 
 /*
- * Find the label column (argument argno) of the pass's table: a boolean, or
- * an integer holding 0 or 1 (a domain over one of them too).
+ * Check that column name of table rel is a label: a boolean, or an integer
+ * holding 0 or 1 (a domain over one of them too).
  */
 void
-vigil_label_find(VigilLabel *ev, VigilPass *p, FunctionCallInfo fcinfo, int argno)
+vigil_label_check(VigilLabel *ev, Relation rel, const char *name)
 {
-	Oid			relid = RelationGetRelid(p->rel);
+	Oid			relid = RelationGetRelid(rel);
 	Oid			type;
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("label_column must not be NULL")));
-	ev->name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	ev->name = name;
 	ev->attnum = get_attnum(relid, ev->name);
 	if (ev->attnum <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
-						ev->name, RelationGetRelationName(p->rel))));
+						ev->name, RelationGetRelationName(rel))));
 	type = getBaseType(get_atttype(relid, ev->attnum));
 	if (type != BOOLOID && type != INT2OID && type != INT4OID && type != INT8OID)
 		ereport(ERROR,
@@ -132,6 +128,17 @@ vigil_label_find(VigilLabel *ev, VigilPass *p, FunctionCallInfo fcinfo, int argn
 						format_type_be(get_atttype(relid, ev->attnum))),
 				 errhint("A label is boolean, or an integer that is 0 or 1 (1: fraud).")));
 	ev->type = type;
+}
+
+/* Find the label column (argument argno) of the pass's table, which must not be NULL. */
+void
+vigil_label_find(VigilLabel *ev, VigilPass *p, FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("label_column must not be NULL")));
+	vigil_label_check(ev, p->rel, text_to_cstring(PG_GETARG_TEXT_PP(argno)));
 }
 
 /* The label of the row in slot: false when it has none (NULL). */

@@ -39,6 +39,7 @@ typedef struct Ranked
 extern void vigil_score_sort_begin(ScoreSort *s, int share);
 extern void vigil_score_sort_put(ScoreSort *s, double score, bool label);
 extern Ranked vigil_score_sort_rank(ScoreSort *s);
+extern void vigil_label_check(VigilLabel *label, Relation rel, const char *name);
 extern void vigil_label_find(VigilLabel *label, VigilPass *p, FunctionCallInfo fcinfo, int argno);
 extern bool vigil_label_read(const VigilLabel *label, TupleTableSlot *slot, bool *positive);
 

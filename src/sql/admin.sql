@@ -52,7 +52,7 @@ GRANT EXECUTE ON FUNCTION
 	vigil.purge_alerts(interval),
 	vigil.rebuild_all(interval),
 	vigil.require_pg_cron(),
-	vigil.schedule_maintenance(text, text, interval, interval),
+	vigil.schedule_maintenance(text, text, interval, interval, text),
 	vigil.unschedule_maintenance()
 	TO vigil_admin;
 

@@ -68,7 +68,17 @@ CREATE TABLE vigil.watches (
 	CONSTRAINT watches_card_present_check CHECK (card_present_attnum IS NULL OR lat_attnum IS NOT NULL),
 	-- where hours of the day are counted (a name of pg_timezone_names);
 	-- profiles hold hours in it, so a change needs vigil.rebuild
-	time_zone text NOT NULL DEFAULT 'UTC'
+	time_zone text NOT NULL DEFAULT 'UTC',
+	-- the table's own label column (vigil.set_label): boolean, or an
+	-- integer 0 or 1, set when fraud is known (chargebacks); vigil.train
+	-- and vigil.retrain read it beside analysts' verdicts (vigil.verdicts)
+	label_attnum int2 CHECK (label_attnum > 0),
+	-- rows younger than this are left out of training unless an analyst
+	-- labelled them: their labels may not be known yet
+	label_maturity interval NOT NULL DEFAULT '30 days' CHECK (label_maturity >= interval '0'),
+	-- the share of rows vigil.retrain calibrates the threshold to when it
+	-- activates a model; NULL: it keeps the threshold
+	alert_budget float8 CHECK (alert_budget > 0 AND alert_budget < 1)
 );
 
 COMMENT ON TABLE vigil.watches IS 'tables under detection (vigil.watch, vigil.unwatch)';
@@ -170,7 +180,8 @@ SELECT w.id AS watch_id, w.relation,
 	   w.alert_threshold,
 	   (SELECT count(*) FROM vigil.skipped s WHERE s.watch_id = w.id) AS rows_skipped,
 	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.card_present_attnum) AS card_present_column,
-	   w.time_zone
+	   w.time_zone,
+	   (SELECT attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = w.relation AND a.attnum = w.label_attnum) AS label_column
 FROM vigil.watches w;
 
 COMMENT ON VIEW vigil.watch_columns IS 'watches with their columns by current name, and how many rows were skipped';

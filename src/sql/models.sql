@@ -7,7 +7,10 @@ CREATE TABLE vigil.models (
 	watch_id int NOT NULL REFERENCES vigil.watches (id) ON DELETE CASCADE,
 	created_at timestamptz NOT NULL DEFAULT now(),
 	created_by name NOT NULL DEFAULT current_user,
-	label_column text NOT NULL,
+	-- the table's label column it learned from; NULL: analysts' verdicts
+	-- only (vigil.verdicts), which it also read for the rows the column
+	-- leaves NULL
+	label_column text,
 	-- the labelled rows' event times: trained on [first_event,
 	-- validation_from), measured on [validation_from, last_event]
 	first_event timestamptz NOT NULL,
@@ -30,6 +33,11 @@ CREATE TABLE vigil.models (
 	-- (vigil.shadow_model); at most one of each per watch
 	state text NOT NULL DEFAULT 'inactive' CHECK (state IN ('inactive', 'active', 'shadow')),
 	state_changed_at timestamptz,
+	-- what vigil.retrain did with the model: activated it, or kept the
+	-- watch's scorer; NULL for a model vigil.train made
+	decision text CHECK (decision IN ('activated', 'kept')),
+	-- why: both PR-AUCs on the same validation rows, the rows, the threshold
+	decision_detail jsonb,
 	CHECK (first_event <= validation_from AND validation_from <= last_event)
 );
 
@@ -69,7 +77,7 @@ CREATE FUNCTION vigil.train(relation regclass, label_column text,
 	LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION vigil.train(regclass, text, timestamptz, timestamptz, jsonb) IS
-	'train gradient-boosted trees on the labelled rows in [since, until) (features from each card''s profile before the row), the latest share held out for validation; stores the model in vigil.models and returns its id';
+	'train gradient-boosted trees on the labelled rows in [since, until) (features from each card''s profile before the row), the latest share held out for validation; label_column NULL: the watch''s (vigil.set_label); analysts'' verdicts label rows too, and rows younger than the label maturity are left out unless labelled by one; stores the model in vigil.models and returns its id';
 
 REVOKE ALL ON FUNCTION vigil.train(regclass, text, timestamptz, timestamptz, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil.train(regclass, text, timestamptz, timestamptz, jsonb) TO vigil_admin;

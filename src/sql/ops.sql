@@ -135,21 +135,28 @@ COMMENT ON PROCEDURE vigil.rebuild_each(interval) IS
 -- The pg_cron jobs of this database: names, schedules and commands.  The
 -- commands do nothing when vigil is not installed (after DROP EXTENSION).
 -- Intervals are written in the postgres style, which reads back the same
--- whatever the job's session IntervalStyle.
+-- whatever the job's session IntervalStyle.  Besides the rebuild and the
+-- purge, a nightly vigil.retrain of each watch with labels (a label column
+-- or analysts' verdicts), named by the watch's id: its command finds the
+-- table by that id, which neither a rename nor a dump and restore changes.
 CREATE FUNCTION vigil.maintenance_jobs(rebuild_schedule text DEFAULT '0 6 * * *',
 									   purge_schedule text DEFAULT '30 5 * * *',
 									   history interval DEFAULT NULL,
-									   keep interval DEFAULT '90 days')
+									   keep interval DEFAULT '90 days',
+									   retrain_schedule text DEFAULT '0 3 * * *')
 	RETURNS TABLE (job_name text, schedule text, command text)
 	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	SET IntervalStyle = 'postgres'
 	AS $$
+DECLARE
+	watch int;
 BEGIN
-	IF rebuild_schedule IS NULL OR purge_schedule IS NULL OR keep IS NULL THEN
+	IF rebuild_schedule IS NULL OR purge_schedule IS NULL OR keep IS NULL
+	   OR retrain_schedule IS NULL THEN
 		RAISE EXCEPTION USING
 			ERRCODE = 'null_value_not_allowed',
-			MESSAGE = 'rebuild_schedule, purge_schedule and keep must not be NULL';
+			MESSAGE = 'rebuild_schedule, purge_schedule, keep and retrain_schedule must not be NULL';
 	END IF;
 	IF history <= interval '0' THEN
 		RAISE EXCEPTION USING
@@ -174,10 +181,22 @@ BEGIN
 					  'PERFORM vigil.purge_alerts(%L); END IF; END$vigil$',
 					  'vigil.purge_alerts(interval)', keep);
 	RETURN NEXT;
+	FOR watch IN SELECT w.id FROM vigil.watches w
+				 WHERE w.label_attnum IS NOT NULL
+					OR EXISTS (SELECT FROM vigil.verdicts v WHERE v.watch_id = w.id)
+				 ORDER BY w.id LOOP
+		job_name := ('vigil-retrain-' || watch || '-' || current_database())::name;
+		schedule := retrain_schedule;
+		command := format('DO $vigil$BEGIN IF pg_catalog.to_regprocedure(%L) IS NOT NULL THEN '
+						  'PERFORM vigil.retrain(w.relation) FROM vigil.watches w '
+						  'WHERE w.id OPERATOR(pg_catalog.=) %s; END IF; END$vigil$',
+						  'vigil.retrain(regclass,jsonb)', watch);
+		RETURN NEXT;
+	END LOOP;
 END
 $$;
 
-COMMENT ON FUNCTION vigil.maintenance_jobs(text, text, interval, interval) IS
+COMMENT ON FUNCTION vigil.maintenance_jobs(text, text, interval, interval, text) IS
 	'the pg_cron jobs vigil.schedule_maintenance() registers for this database: name, schedule, command';
 
 -- Raise a clear error unless pg_cron 1.4 or later can be called from this
@@ -270,14 +289,18 @@ $$;
 COMMENT ON FUNCTION vigil.require_pg_cron() IS
 	'an error saying how to enable pg_cron, unless it can be used from this database';
 
--- Register (or update in place) this database's two maintenance jobs with
--- pg_cron: the daily retrain and alert retention.  The jobs run as the
--- caller.  Same-named jobs another role scheduled are replaced, so the
--- database never has more than one pair.
+-- Register (or update in place) this database's maintenance jobs with
+-- pg_cron: the daily rebuild and alert retention, and the nightly retrain
+-- of each watch with labels.  The jobs run as the caller.  Same-named jobs
+-- another role scheduled are replaced, so the database never has more than
+-- one of each; retrain jobs of watches that have no labels any more (or are
+-- gone) are removed.  A watch given labels later gets its job from the
+-- next call.
 CREATE FUNCTION vigil.schedule_maintenance(rebuild_schedule text DEFAULT '0 6 * * *',
 										   purge_schedule text DEFAULT '30 5 * * *',
 										   history interval DEFAULT NULL,
-										   keep interval DEFAULT '90 days')
+										   keep interval DEFAULT '90 days',
+										   retrain_schedule text DEFAULT '0 3 * * *')
 	RETURNS TABLE (jobid bigint, job_name text, schedule text, command text)
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -287,11 +310,15 @@ DECLARE
 	other bigint;
 	param text;
 	err text;
+	names text[] := '{}';
 BEGIN
 	PERFORM vigil.require_pg_cron();
-	FOR j IN SELECT * FROM vigil.maintenance_jobs(rebuild_schedule, purge_schedule, history, keep) LOOP
+	FOR j IN SELECT * FROM vigil.maintenance_jobs(rebuild_schedule, purge_schedule, history, keep,
+												  retrain_schedule) LOOP
 		param := CASE WHEN j.job_name LIKE 'vigil-rebuild-%' THEN 'rebuild_schedule'
+					  WHEN j.job_name LIKE 'vigil-retrain-%' THEN 'retrain_schedule'
 					  ELSE 'purge_schedule' END;
+		names := names || j.job_name;
 		FOR other IN EXECUTE 'SELECT c.jobid FROM cron.job c WHERE c.jobname = $1 AND c.username <> $2'
 			USING j.job_name, current_user LOOP
 			EXECUTE 'SELECT cron.unschedule($1)' USING other;
@@ -313,11 +340,16 @@ BEGIN
 		command := j.command;
 		RETURN NEXT;
 	END LOOP;
+	FOR other IN EXECUTE 'SELECT c.jobid FROM cron.job c WHERE c.database = $1 '
+						 'AND c.jobname LIKE $2 AND c.jobname <> ALL ($3) ORDER BY c.jobid'
+		USING current_database(), 'vigil-retrain-%', names LOOP
+		EXECUTE 'SELECT cron.unschedule($1)' USING other;
+	END LOOP;
 END
 $$;
 
-COMMENT ON FUNCTION vigil.schedule_maintenance(text, text, interval, interval) IS
-	'register or update this database''s pg_cron jobs: vigil.rebuild_each(history) and vigil.purge_alerts(keep)';
+COMMENT ON FUNCTION vigil.schedule_maintenance(text, text, interval, interval, text) IS
+	'register or update this database''s pg_cron jobs: vigil.rebuild_each(history), vigil.purge_alerts(keep) and vigil.retrain of each watch with labels';
 
 -- Remove this database's maintenance jobs; returns how many were removed.
 CREATE FUNCTION vigil.unschedule_maintenance()
@@ -330,8 +362,10 @@ DECLARE
 	n bigint := 0;
 BEGIN
 	PERFORM vigil.require_pg_cron();
-	FOR id IN EXECUTE 'SELECT c.jobid FROM cron.job c WHERE c.jobname = ANY ($1) ORDER BY c.jobid'
-		USING ARRAY(SELECT m.job_name FROM vigil.maintenance_jobs() m) LOOP
+	FOR id IN EXECUTE 'SELECT c.jobid FROM cron.job c WHERE c.jobname = ANY ($1) '
+					  'OR (c.database = $2 AND c.jobname LIKE $3) ORDER BY c.jobid'
+		USING ARRAY(SELECT m.job_name FROM vigil.maintenance_jobs() m), current_database(),
+			  'vigil-retrain-%' LOOP
 		EXECUTE 'SELECT cron.unschedule($1)' USING id;
 		n := n + 1;
 	END LOOP;
@@ -345,7 +379,7 @@ COMMENT ON FUNCTION vigil.unschedule_maintenance() IS
 -- Maintenance is for the extension's owner (superusers).
 REVOKE ALL ON PROCEDURE vigil.rebuild_each(interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION vigil.purge_alerts(interval), vigil.rebuild_all(interval),
-	vigil.require_pg_cron(), vigil.schedule_maintenance(text, text, interval, interval),
+	vigil.require_pg_cron(), vigil.schedule_maintenance(text, text, interval, interval, text),
 	vigil.unschedule_maintenance()
 	FROM PUBLIC;
 

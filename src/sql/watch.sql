@@ -290,7 +290,7 @@ COMMENT ON FUNCTION vigil.unwatch(regclass) IS
 
 -- When a watched table is dropped, forget its watch; when a watched column
 -- is dropped, forget the watch if detection needs the column (key, amount,
--- time), or stop using it if it is optional.  It runs for every DROP in the
+-- time), or stop using it if it is optional (the label column too).  It runs for every DROP in the
 -- database, by whoever drops: SECURITY DEFINER, so that roles with no
 -- privilege on vigil's tables can still drop their tables and columns.  It
 -- only acts on the objects the DROP removed.
@@ -320,6 +320,7 @@ BEGIN
 									  ELSE lon_attnum END,
 					merchant_attnum = NULLIF(merchant_attnum, obj.objsubid),
 					category_attnum = NULLIF(category_attnum, obj.objsubid),
+					label_attnum = NULLIF(label_attnum, obj.objsubid),
 					-- without a location, card presence means nothing
 					card_present_attnum = CASE WHEN obj.objsubid IN (lat_attnum, lon_attnum,
 																	 card_present_attnum)
