@@ -1,7 +1,7 @@
 /*
  * jsonb_value.c
- *		JSON numbers from doubles, made as jsonb_in makes them from the
- *		double's shortest text, without the text being parsed.
+ *		JSON numbers from doubles and floats, made as jsonb_in makes them
+ *		from their shortest text, without the text being parsed.
  */
 #include "postgres.h"
 
@@ -11,24 +11,21 @@
 #include "detect/jsonb_value.h"
 
 /*
- * v as the JSON number x (finite) written with the fewest digits that read
- * back as x, as float8out writes it: the same numeric, digits and display
- * scale, that numeric_in makes of that text.  The text's digits, at most
- * 17, are an int64 m and its decimals a scale, so the numeric is m / 10^scale
- * made directly; only a large number (1e+300) still goes through numeric_in.
+ * v as the JSON number written in buf, the shortest text of a finite float
+ * or double: the same numeric, digits and display scale, that numeric_in
+ * makes of it.  The text's digits, at most 17, are an int64 m and its
+ * decimals a scale, so the numeric is m / 10^scale made directly; only a
+ * large number (1e+300) still goes through numeric_in.
  */
-JsonbValue *
-vigil_jsonb_double(JsonbValue *v, double x)
+static JsonbValue *
+shortest_number(JsonbValue *v, const char *buf)
 {
-	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
 	const char *p = buf;
 	bool		negative = false;
 	bool		point = false;
 	int64		m = 0;
 	int			scale = 0;
 
-	Assert(isfinite(x));
-	double_to_shortest_decimal_buf(x, buf);
 	if (*p == '-')
 	{
 		negative = true;
@@ -57,4 +54,34 @@ vigil_jsonb_double(JsonbValue *v, double x)
 	else
 		vigil_jsonb_number(v, buf);
 	return v;
+}
+
+/*
+ * v as the JSON number x (finite) written with the fewest digits that read
+ * back as x, as float8out writes it.
+ */
+JsonbValue *
+vigil_jsonb_double(JsonbValue *v, double x)
+{
+	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	Assert(isfinite(x));
+	double_to_shortest_decimal_buf(x, buf);
+	return shortest_number(v, buf);
+}
+
+/*
+ * v as the JSON number x (finite) written with the fewest digits that read
+ * back as the float x, as float4out writes it: a model's features and
+ * contributions are floats, whose widening to double would print digits
+ * they do not have.
+ */
+JsonbValue *
+vigil_jsonb_float(JsonbValue *v, float x)
+{
+	char		buf[FLOAT_SHORTEST_DECIMAL_LEN];
+
+	Assert(isfinite(x));
+	float_to_shortest_decimal_buf(x, buf);
+	return shortest_number(v, buf);
 }

@@ -35,5 +35,6 @@ vigil_jsonb_number(JsonbValue *v, const char *s)
 }
 
 extern JsonbValue *vigil_jsonb_double(JsonbValue *v, double x);
+extern JsonbValue *vigil_jsonb_float(JsonbValue *v, float x);
 
 #endif							/* VIGIL_JSONB_VALUE_H */

@@ -194,6 +194,16 @@ number_or_null(JsonbValue *v, double x)
 	return v;
 }
 
+/* v as the float x, a JSON number of its own digits, or null when x is not finite. */
+static JsonbValue *
+float_or_null(JsonbValue *v, float x)
+{
+	if (isfinite(x))
+		return vigil_jsonb_float(v, x);
+	v->type = jbvNull;
+	return v;
+}
+
 /* Member *p of an object: key and value, already set as JsonbValues. */
 static JsonbPair *
 member(JsonbPair *p, int order, const char *key)
@@ -255,10 +265,10 @@ explain_model(const VigilScorer *s, const VigilProfile *before, const VigilEvent
 		int			f = top[i];
 		JsonbPair  *p = palloc(sizeof(JsonbPair) * 4);
 
-		number_or_null(&member(&p[0], 0, "usual")->value, vigil_feature_usual(x, f));
-		number_or_null(&member(&p[1], 1, "value")->value, f == VIGIL_F_CATEGORY ? NAN : x[f]);
+		float_or_null(&member(&p[0], 0, "usual")->value, vigil_feature_usual(x, f));
+		float_or_null(&member(&p[1], 1, "value")->value, f == VIGIL_F_CATEGORY ? NAN : x[f]);
 		vigil_jsonb_string(&member(&p[2], 2, "feature")->value, vigil_feature_names[f]);
-		number_or_null(&member(&p[3], 3, "contribution")->value, phi[f]);
+		float_or_null(&member(&p[3], 3, "contribution")->value, phi[f]);
 		sorted_object(&elems[i], p, 4);
 	}
 	arr->type = jbvArray;

@@ -225,17 +225,17 @@ vigil_category_code(const uint64_t *codes, int n, uint64_t hash)
  * other feature: those either measure the row against the card's usual
  * already (z-scores, ratios, shares, novelty) or have no baseline kept.
  */
-double
+float
 vigil_feature_usual(const float *x, int f)
 {
-	double		mean = x[VIGIL_F_CARD_MEAN];
+	float		mean = x[VIGIL_F_CARD_MEAN];
 
 	switch (f)
 	{
 		case VIGIL_F_AMOUNT:
 			return mean;
 		case VIGIL_F_LOG_AMOUNT:
-			return mean > -1.0 ? log1p(mean) : NAN;
+			return mean > -1.0f ? feature(log1p(mean)) : NAN;
 		default:
 			return NAN;
 	}

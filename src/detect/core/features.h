@@ -75,7 +75,7 @@ extern void vigil_features(const VigilProfile *p, const VigilEvent *e, float cat
  * none): its position among a model's n codes, hashes in ascending order;
  * NaN when it has none or is not among them.
  */
-extern double vigil_feature_usual(const float *x, int f);
+extern float vigil_feature_usual(const float *x, int f);
 extern float vigil_category_code(const uint64_t *codes, int n, uint64_t hash);
 
 #endif							/* VIGIL_FEATURES_H */
