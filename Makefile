@@ -30,7 +30,7 @@ OBJS = src/vigil.o src/guc.o src/redact.o src/utility.o src/plan.o \
 	src/detect/profile_hint.o src/detect/replay.o src/detect/verify.o src/detect/alert_writer.o \
 	src/detect/evaluate.o src/detect/tune.o src/detect/priors.o src/detect/train.o src/detect/xgboost.o \
 	src/detect/model.o src/detect/merchant_risk.o src/detect/jsonb_value.o src/detect/alert_store.o \
-	src/detect/labels.o \
+	src/detect/labels.o src/detect/drift.o \
 	src/notify/launcher.o src/notify/notifier.o src/notify/outbox.o src/notify/message.o \
 	src/notify/http.o src/notify/sns.o src/notify/credentials.o src/notify/metrics.o \
 	$(CORE_SRCS:.c=.o)
@@ -42,7 +42,7 @@ OBJS = src/vigil.o src/guc.o src/redact.o src/utility.o src/plan.o \
 SQL_PIECES = src/sql/header.sql src/sql/stats.sql src/sql/engine.sql src/sql/watch.sql \
 	src/sql/notify.sql src/sql/ops.sql src/sql/metrics.sql src/sql/admin.sql \
 	src/sql/verify.sql src/sql/evaluate.sql src/sql/priors.sql src/sql/models.sql \
-	src/sql/merchant_risk.sql src/sql/labels.sql
+	src/sql/merchant_risk.sql src/sql/labels.sql src/sql/drift.sql
 DATA_built = vigil--$(EXTVERSION).sql
 DATA = vigil--0.1.sql vigil--0.1--0.2.sql
 
