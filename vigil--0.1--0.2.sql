@@ -1838,7 +1838,8 @@ COMMENT ON FUNCTION vigil.model_scores(regclass, timestamptz, timestamptz, bigin
 -- of event time): rows, the share that would alert at the watch's
 -- threshold, the mean and quantiles of the probability, and on the recent
 -- row the population stability index of the probabilities against the
--- validation ones (above 0.25 is commonly read as a shift), over ten bins
+-- validation ones (above 0.25 is commonly read as a shift; NULL when a
+-- window has no row the model scores), over ten bins
 -- of fixed, mostly small edges: fraud probabilities are mostly small, and
 -- a model's are few distinct values, so deciles would tie.  Each call
 -- replays the table twice.
@@ -1918,7 +1919,8 @@ BEGIN
 		   percentile_cont(0.5) WITHIN GROUP (ORDER BY s.probability),
 		   percentile_cont(0.9) WITHIN GROUP (ORDER BY s.probability),
 		   percentile_cont(0.99) WITHIN GROUP (ORDER BY s.probability),
-		   CASE p.period WHEN 'recent'
+		   CASE WHEN p.period = 'recent' AND
+					 (SELECT count(DISTINCT b.period) FROM bins b) = 2
 			   THEN (SELECT sum((sh.r - sh.v) * ln(sh.r / sh.v))::float8 FROM shares sh) END
 	FROM (VALUES ('validation'), ('recent')) p (period)
 		 LEFT JOIN scores s ON s.period = p.period

@@ -221,6 +221,11 @@ SELECT m.state, m.decision, m.decision_detail ->> 'reason' AS reason,
 	   (m.decision_detail ->> 'previous_model')::bigint = :active AS previous_recorded,
 	   (SELECT id FROM vigil.models WHERE state = 'active') = :active AS active_unchanged
 FROM vigil.models m ORDER BY m.id DESC LIMIT 1;
+-- Past max_rows vigil.train refuses, and vigil.retrain (the nightly job, on
+-- a table that only grows) trains on a uniform sample of that many rows.
+SELECT try($$SELECT vigil.train('lt', NULL, options => '{"max_rows": 1000, "rounds": 3}')$$);
+SELECT decision IS NOT NULL AS decided FROM vigil.retrain('lt', '{"max_rows": 1000, "rounds": 3}');
+SELECT train_rows + (validation ->> 'rows')::bigint AS sampled FROM vigil.models ORDER BY id DESC LIMIT 1;
 SELECT try($$SELECT vigil.retrain(NULL)$$);
 SELECT try($$SELECT vigil.retrain('lt', NULL)$$);
 SELECT try($$SELECT vigil.retrain('unwatched')$$);

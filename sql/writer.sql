@@ -140,6 +140,23 @@ INSERT INTO big VALUES (3000301, 'c1', 1500, '2023-01-05');
 SELECT team, amount FROM vigil.alerts WHERE event_time >= '2023-01-05';
 DROP TRIGGER mark ON vigil.alerts;
 DROP FUNCTION mark_team();
+-- A rule on vigil.alerts is applied: detection runs the INSERT then.
+CREATE TABLE alert_log (key text);
+CREATE RULE log_alerts AS ON INSERT TO vigil.alerts DO ALSO INSERT INTO public.alert_log VALUES (NEW.key);
+INSERT INTO big VALUES (3000302, 'c2', 1500, '2023-01-06');
+SELECT key FROM alert_log;
+DROP RULE log_alerts ON vigil.alerts;
+DROP TABLE alert_log;
+-- A volatile default sees the alerts written before it by the same
+-- statement, as the INSERT lets it: detection runs the INSERT then.
+CREATE FUNCTION alerts_so_far() RETURNS bigint LANGUAGE sql VOLATILE
+	AS $$SELECT count(*) FROM vigil.alerts$$;
+ALTER TABLE vigil.alerts ADD COLUMN seen bigint DEFAULT alerts_so_far();
+INSERT INTO big SELECT 3000400 + i, 'c3', 1500, '2023-01-07'::timestamptz + i * interval '1 minute'
+FROM generate_series(1, 3) i;
+SELECT seen - min(seen) OVER () AS earlier FROM vigil.alerts WHERE event_time >= '2023-01-07' ORDER BY id;
+ALTER TABLE vigil.alerts DROP COLUMN seen;
+DROP FUNCTION alerts_so_far();
 ALTER TABLE vigil.alerts DROP CONSTRAINT below_2000, DROP COLUMN team;
 DROP INDEX vigil.alerts_large;
 DROP EXTENSION amcheck;

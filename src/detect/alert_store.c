@@ -13,11 +13,16 @@
  * made, which also evaluates partial indexes' predicates.
  *
  * Only where the result is the statement's: when nobody has put triggers
- * (foreign keys among them), row security, generated columns or deferred
- * unique constraints on vigil.alerts, changed the type of one of the
- * columns detection fills, or taken away the right to insert; elsewhere
+ * (foreign keys among them), rules, row security, generated columns or
+ * deferred unique constraints on vigil.alerts, made it a partition, changed
+ * the type, type modifier or identity of one of the columns detection
+ * fills, added a column whose default is volatile (it could read the rows
+ * still waiting in a batch, which the statement would have written) or of
+ * a domain type without a default (the statement would check the domain's
+ * constraints on its NULL), or taken away the right to insert; elsewhere
  * the alert writer runs the statement, and everywhere when
- * vigil.direct_writes is off.
+ * vigil.direct_writes is off.  Nothing later in the statement reads the
+ * alerts, so no command counter increment follows them.
  *
  * What this relies on of PostgreSQL beyond its documented interfaces, and
  * a minor release could change (test every suite with the setting off to
@@ -37,6 +42,7 @@
 #include "optimizer/optimizer.h"
 #include "rewrite/rewriteHandler.h"
 #include "utils/acl.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "detect/alert_store.h"
@@ -84,8 +90,8 @@ direct_writable(Relation rel, AttrNumber *attnum)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
-	if (rel->trigdesc != NULL || rel->rd_rel->relrowsecurity ||
-		rel->rd_rel->relkind != RELKIND_RELATION ||
+	if (rel->trigdesc != NULL || rel->rd_rules != NULL || rel->rd_rel->relrowsecurity ||
+		rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relispartition ||
 		(desc->constr != NULL && desc->constr->has_generated_stored) ||
 		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK)
 		return false;
@@ -98,7 +104,8 @@ direct_writable(Relation rel, AttrNumber *attnum)
 
 			if (!att->attisdropped && strcmp(NameStr(att->attname), column_names[c]) == 0)
 			{
-				if (att->atttypid != column_types[c])
+				if (att->atttypid != column_types[c] || att->atttypmod != -1 ||
+					att->attidentity != '\0')
 					return false;
 				attnum[c] = att->attnum;
 			}
@@ -119,8 +126,12 @@ filled(const AlertStore *st, AttrNumber attnum)
 	return false;
 }
 
-/* The executor state, and the other columns' defaults, as COPY FROM makes them. */
-static void
+/*
+ * The executor state, and the other columns' defaults, as COPY FROM makes
+ * them; false when one of those columns needs the statement (see the top
+ * of the file).
+ */
+static bool
 open_executor(AlertStore *st)
 {
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
@@ -147,10 +158,22 @@ open_executor(AlertStore *st)
 			continue;
 		expr = (Expr *) build_column_default(st->rel, attnum);
 		if (expr == NULL)
+		{
+			if (get_typtype(TupleDescAttr(desc, i)->atttypid) == TYPTYPE_DOMAIN)
+				return false;
 			continue;
+		}
+		expr = expression_planner(expr);
+		if (contain_volatile_functions_not_nextval((Node *) expr))
+			return false;
 		st->default_att[st->ndefaults] = attnum;
-		st->default_expr[st->ndefaults++] = ExecInitExpr(expression_planner(expr), NULL);
+		st->default_expr[st->ndefaults++] = ExecInitExpr(expr, NULL);
 	}
+	/* a deferred unique check is an after trigger the statement would queue */
+	for (int i = 0; i < st->rri->ri_NumIndices; i++)
+		if (!st->rri->ri_IndexRelationDescs[i]->rd_index->indimmediate)
+			return false;
+	return true;
 }
 
 /*
@@ -174,14 +197,11 @@ vigil_alert_store_begin(void)
 		return NULL;
 	}
 	st->rel = rel;
-	open_executor(st);
-	/* a deferred unique check is an after trigger the statement would queue */
-	for (int i = 0; i < st->rri->ri_NumIndices; i++)
-		if (!st->rri->ri_IndexRelationDescs[i]->rd_index->indimmediate)
-		{
-			vigil_alert_store_end(st);
-			return NULL;
-		}
+	if (!open_executor(st))
+	{
+		vigil_alert_store_end(st);
+		return NULL;
+	}
 	return st;
 }
 

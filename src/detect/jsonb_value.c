@@ -11,6 +11,21 @@
 #include "detect/jsonb_value.h"
 
 /*
+ * Whether int64_div_fast_to_numeric(m, scale) computes without overflow in
+ * every PostgreSQL 15 minor release: it first multiplies m by the power of
+ * ten that completes scale to a multiple of four decimal digits, and only
+ * later releases carry that product in 128 bits.
+ */
+static bool
+fits_fast_path(int64 m, int scale)
+{
+	static const int64 completion[4] = {1, 1000, 100, 10};
+	int64		product;
+
+	return !pg_mul_s64_overflow(m, completion[scale % 4], &product);
+}
+
+/*
  * v as the JSON number written in buf, the shortest text of a finite float
  * or double: the same numeric, digits and display scale, that numeric_in
  * makes of it.  The text's digits, at most 17, are an int64 m and its
@@ -49,7 +64,7 @@ shortest_number(JsonbValue *v, const char *buf)
 	while (scale < 0 && !pg_mul_s64_overflow(m, 10, &m))
 		scale++;
 	v->type = jbvNumeric;
-	if (scale >= 0)
+	if (scale >= 0 && fits_fast_path(m, scale))
 		v->val.numeric = int64_div_fast_to_numeric(m, scale);
 	else
 		vigil_jsonb_number(v, buf);

@@ -30,6 +30,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -92,7 +93,7 @@ typedef struct Training
 	bool		has_column;		/* false: verdicts only */
 	VigilVerdicts verdicts;
 	double		mature_before;	/* a row at or after it needs a verdict */
-	int64		verdict_labels; /* rows kept whose label is a verdict */
+	int64		verdict_labels; /* rows taken in whose label is a verdict */
 	int64		immature;		/* labelled rows left out for their age */
 	bool		compare;		/* retrain: also score as the watch does now */
 	VigilModel *incumbent;		/* with its active model; NULL: its rules */
@@ -104,6 +105,8 @@ typedef struct Training
 	int64		rows;
 	int64		max;
 	int64		limit;			/* max_rows */
+	int64		seen;			/* labelled rows read, kept or not */
+	pg_prng_state sample;		/* retrain: which rows past limit replace which */
 	double		tmin;
 	double		tmax;
 } Training;
@@ -123,7 +126,7 @@ typedef struct Request
 	const char *label_column;	/* NULL: the watch's own, if it has one */
 	double		since;
 	double		until;
-	TimestampTz maturity_from;	/* until, or now */
+	TimestampTz maturity_from;	/* the earlier of until and now */
 	Options		opt;
 	bool		compare;
 } Request;
@@ -176,6 +179,7 @@ keep_row(VigilPass *p, TupleTableSlot *slot, const char *key pg_attribute_unused
 	bool		in_column = tr->has_column && vigil_label_read(&tr->label, slot, &label);
 	const VigilVerdict *verdict = tr->verdicts.count > 0 ? find_verdict(p, tr, slot) : NULL;
 	bool		from_verdict = false;
+	int64		at;
 
 	if (!in_column || e->t >= tr->mature_before)
 	{
@@ -187,33 +191,48 @@ keep_row(VigilPass *p, TupleTableSlot *slot, const char *key pg_attribute_unused
 		label = verdict->fraud;
 		from_verdict = true;
 	}
-	if (tr->rows == tr->max)
+	tr->seen++;
+	tr->tmin = Min(tr->tmin, e->t);
+	tr->tmax = Max(tr->tmax, e->t);
+	if (tr->rows < tr->limit)
 	{
-		if (tr->rows >= tr->limit)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("more than %lld labelled rows to train on", (long long) tr->limit),
-					 errhint("Train on a shorter range (since, until), or raise the option max_rows.")));
-		tr->max = Min(Max(tr->max * 2, 1024), tr->limit);
-		tr->x = repalloc_huge(tr->x, sizeof(float) * VIGIL_NFEATURES * tr->max);
-		tr->y = repalloc_huge(tr->y, sizeof(float) * tr->max);
-		tr->t = repalloc_huge(tr->t, sizeof(double) * tr->max);
-		tr->category = repalloc_huge(tr->category, sizeof(uint64) * tr->max);
-		if (tr->compare)
-			tr->base = repalloc_huge(tr->base, sizeof(float) * tr->max);
+		at = tr->rows++;
+		if (at == tr->max)
+		{
+			tr->max = Min(Max(tr->max * 2, 1024), tr->limit);
+			tr->x = repalloc_huge(tr->x, sizeof(float) * VIGIL_NFEATURES * tr->max);
+			tr->y = repalloc_huge(tr->y, sizeof(float) * tr->max);
+			tr->t = repalloc_huge(tr->t, sizeof(double) * tr->max);
+			tr->category = repalloc_huge(tr->category, sizeof(uint64) * tr->max);
+			if (tr->compare)
+				tr->base = repalloc_huge(tr->base, sizeof(float) * tr->max);
+		}
+	}
+	else if (!tr->compare)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("more than %lld labelled rows to train on", (long long) tr->limit),
+				 errhint("Train on a shorter range (since, until), or raise the option max_rows.")));
+	else
+	{
+		/*
+		 * retrain, which the nightly job runs on a table that only grows:
+		 * a uniform sample of the labelled rows (a reservoir), the same one
+		 * every run over the same rows
+		 */
+		at = (int64) pg_prng_uint64_range(&tr->sample, 0, tr->seen - 1);
+		if (at >= tr->limit)
+			return;
 	}
 	if (tr->compare)
-		tr->base[tr->rows] = tr->incumbent != NULL ?
+		tr->base[at] = tr->incumbent != NULL ?
 			vigil_model_probability(tr->incumbent, before, e) :
 			vigil_score(&p->scorer, before, e);
 	tr->verdict_labels += from_verdict;
-	vigil_features(before, e, NAN, tr->x + tr->rows * VIGIL_NFEATURES);
-	tr->y[tr->rows] = label ? 1.0f : 0.0f;
-	tr->t[tr->rows] = e->t;
-	tr->category[tr->rows] = e->has_category ? e->category_hash : 0;
-	tr->tmin = Min(tr->tmin, e->t);
-	tr->tmax = Max(tr->tmax, e->t);
-	tr->rows++;
+	vigil_features(before, e, NAN, tr->x + at * VIGIL_NFEATURES);
+	tr->y[at] = label ? 1.0f : 0.0f;
+	tr->t[at] = e->t;
+	tr->category[at] = e->has_category ? e->category_hash : 0;
 }
 
 /* An option's value as a number in [min, max], or an ERROR. */
@@ -747,6 +766,7 @@ train_model(VigilPass *p, const Request *req, Trained *out)
 		out->incumbent = tr.incumbent != NULL ? tr.incumbent->id : 0;
 	}
 	tr.limit = opt->max_rows;
+	pg_prng_seed(&tr.sample, 0x76696769);
 	tr.tmin = INFINITY;
 	tr.tmax = -INFINITY;
 	tr.x = palloc(sizeof(float));
@@ -872,8 +892,10 @@ vigil_train(PG_FUNCTION_ARGS)
 	req.label_column = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	req.since = vigil_time_arg(fcinfo, 2, -INFINITY);
 	req.until = vigil_time_arg(fcinfo, 3, INFINITY);
-	req.maturity_from = PG_ARGISNULL(3) ? GetCurrentTransactionStartTimestamp() :
-		PG_GETARG_TIMESTAMPTZ(3);
+	/* labels mature by now: a later until cannot make young rows older */
+	req.maturity_from = GetCurrentTransactionStartTimestamp();
+	if (!PG_ARGISNULL(3) && PG_GETARG_TIMESTAMPTZ(3) < req.maturity_from)
+		req.maturity_from = PG_GETARG_TIMESTAMPTZ(3);
 	req.compare = false;
 	train_model(&p, &req, &out);
 	vigil_pass_end(&p);
