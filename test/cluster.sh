@@ -7,6 +7,8 @@
 #   test/cluster.sh restart DIR PORT   stop (fast) and start, to apply settings
 #                                      read at server start (ALTER SYSTEM)
 #   test/cluster.sh destroy DIR        stop and remove
+#   test/cluster.sh port PREFERRED     print PREFERRED, or the next port above
+#                                      it, that nothing on 127.0.0.1 holds
 #
 # PostgreSQL refuses to run as root, so as root the server runs as the
 # postgres user that Debian's packages create, and DIR is handed to it.
@@ -72,6 +74,8 @@ CONF
 	if as_owner "$BINDIR/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
 		return 0
 	fi
+	# a kept cluster starts on the port asked for now, which may have moved
+	as_owner sed -i "s/^port = .*/port = $port/" "$dir/data/postgresql.conf"
 	as_owner "$BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
 		{ tail -20 "$dir/server.log" >&2; exit 1; }
 }
@@ -95,10 +99,34 @@ restart() {
 	start "$1" "$2"
 }
 
+# Print the first port from $1 up that can be bound on 127.0.0.1: fixed
+# ports collide with whatever else runs on the machine (another checkout's
+# tests, a cluster left behind), and a suite must not fail for that.
+free_port() {
+	/usr/bin/python3 - "$1" <<'PY'
+import socket, sys
+first = int(sys.argv[1])
+for port in range(first, first + 200):
+    s = socket.socket()
+    # as PostgreSQL binds: a port in TIME_WAIT is free to it
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    sys.exit(0)
+sys.exit(f"cluster.sh: no free port in {first}..{first + 199}")
+PY
+}
+
 case "${1:-}" in
 start) start "$2" "$3" ;;
 stop) stop "$2" ;;
 restart) restart "$2" "$3" ;;
 destroy) stop "$2"; rm -rf "$2" ;;
-*) echo "usage: $0 start DIR PORT | stop DIR | restart DIR PORT | destroy DIR" >&2; exit 2 ;;
+port) free_port "$2" ;;
+*) echo "usage: $0 start DIR PORT | stop DIR | restart DIR PORT | destroy DIR | port PREFERRED" >&2; exit 2 ;;
 esac

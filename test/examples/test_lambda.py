@@ -2,8 +2,8 @@
 """Tests of the ingestion Lambda (examples/lambda/handler.py) against a real PostgreSQL cluster
 with pg_vigil, the sample schema (examples/schema.sql) and the generator's CSV loader.
 
-Starts a throwaway cluster with test/cluster.sh in tmp/lambda-cluster on port 54331
-(VIGIL_EXAMPLES_PORT), creates a database with CREATE EXTENSION vigil and the schema, and calls
+Starts a throwaway cluster with test/cluster.sh in tmp/lambda-cluster on the first free port from
+54331 (VIGIL_EXAMPLES_PORT), creates a database with CREATE EXTENSION vigil and the schema, and calls
 the handler with Kinesis events: hand-made ones (duplicates, malformed records, transient
 failures) and generated ones (examples/generator/generate.py).  Needs the extension installed
 (make install) and python3-psycopg.  The cluster is destroyed at the end.
@@ -29,7 +29,9 @@ import psycopg
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLUSTER = os.path.join(TOP, "tmp", "lambda-cluster")
-PORT = os.environ.get("VIGIL_EXAMPLES_PORT", "54331")
+PORT = subprocess.run([os.path.join(TOP, "test", "cluster.sh"), "port",
+                       os.environ.get("VIGIL_EXAMPLES_PORT", "54331")],
+                      check=True, capture_output=True, text=True).stdout.strip()
 DB = "vigil_lambda"
 PSQL = "/usr/lib/postgresql/15/bin/psql"
 GEN = os.path.join(TOP, "examples", "generator", "generate.py")
