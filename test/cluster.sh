@@ -14,7 +14,7 @@
 # postgres user that Debian's packages create, and DIR is handed to it.
 set -euo pipefail
 
-BINDIR=$(/usr/lib/postgresql/15/bin/pg_config --bindir)
+BINDIR=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
 
 # Run a command as the user that owns clusters.
 as_owner() {
