@@ -1,6 +1,6 @@
 -- Reporting queries for QuickSight, pgAdmin or any BI tool, on the views of
--- schema vigil.  They run as any login role in vigil_reader (see README.md,
--- "Operations: scheduled maintenance and reporting"), which can read these
+-- schema vigil.  They run as any login role in vigil_reader (see
+-- docs/operations.md, "Reporting", and docs/security.md), which can read these
 -- five views and nothing else of vigil.  In QuickSight, paste one as a
 -- "custom SQL" data set, or pick the view itself and build the visual there.
 -- Hour and day buckets are UTC; timestamps are timestamptz.
