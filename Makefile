@@ -11,6 +11,9 @@
 #   make soak         8 clients inserting for 10 minutes against a failing SNS
 #                     endpoint (test/soak/run; SOAK_SECONDS=600 by default)
 #   make fuzz         fuzz the parsers of untrusted bytes (test/fuzz/fuzz.mk)
+#   make deb          the Debian package postgresql-15-vigil (debian/), built
+#                     from a copy of the tree in tmp/deb/src; the .deb lands
+#                     in tmp/deb/ (docs/packaging.md)
 #
 # make test and make demo install missing Debian packages themselves (as
 # root) before building, so they work on a fresh Debian 12 machine.
@@ -76,6 +79,9 @@ PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+# make installcheck runs the pg_regress suites in the database test/run
+# uses: their expected output names it (pg_cron's errors, job names).
+CONTRIB_TESTDB = vigil_regression
 else
 all install installcheck:
 	@echo "PostgreSQL 15 server development files are missing: run 'make deps' as root (or 'make test')." >&2
@@ -103,10 +109,15 @@ test/unit/bin/%: %.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
 deps:
 	test/deps.sh
 
+# The Debian package's test installs the package and removes it again, so it
+# runs before make install, whose files the other suites test; test/run
+# counts its output and exit status with theirs.
 test: deps
 	$(MAKE) all unit fuzz-build
+	@mkdir -p tmp
+	test/deb/run >tmp/deb-test.log 2>&1; echo $$? >tmp/deb-test.status
 	$(MAKE) install
-	test/run
+	VIGIL_DEB_TEST=tmp/deb-test test/run
 
 demo: deps
 	$(MAKE) all
@@ -131,6 +142,15 @@ eval: deps
 	$(MAKE) install
 	test/eval/run
 
-.PHONY: unit deps test demo demo-stop bench soak eval
+# dpkg-buildpackage works in the tree it is given and leaves its products
+# there (debian/postgresql-15-vigil/, the build's objects): it gets a copy
+# of the files git knows, as they are in the working tree.
+deb: deps
+	rm -rf tmp/deb
+	mkdir -p tmp/deb/src
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C tmp/deb/src
+	cd tmp/deb/src && dpkg-buildpackage --build=binary --no-sign
+
+.PHONY: unit deps test demo demo-stop bench soak eval deb
 
 include test/fuzz/fuzz.mk

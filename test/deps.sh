@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages pg_vigil needs to build, test and demo,
 # when they are missing (clang-14 and its runtime for the sanitizer and
-# fuzzing builds of test/fuzz/fuzz.mk).  Needs root to install; says what is missing if not.
+# fuzzing builds of test/fuzz/fuzz.mk; debhelper, dpkg-dev,
+# postgresql-server-dev-all and git for make deb).  Needs root to install; says what is missing if not.
 set -euo pipefail
 
 packages=(
@@ -21,6 +22,10 @@ packages=(
 	gcc
 	clang-14
 	libclang-rt-14-dev
+	debhelper
+	dpkg-dev
+	postgresql-server-dev-all
+	git
 )
 
 missing=()
