@@ -26,7 +26,7 @@ CORE_HDRS = $(wildcard src/core/*.h src/*/core/*.h)
 OBJS = src/vigil.o src/guc.o src/redact.o src/utility.o src/plan.o \
 	src/stats/stats.o src/stats/stats_agg.o src/stats/stats_moving.o \
 	src/detect/profile_type.o src/detect/event.o src/detect/rule_table.o src/detect/score.o \
-	src/detect/watch_cache.o src/detect/detect.o src/detect/keyset.o src/detect/profile_write.o \
+	src/detect/watch_cache.o src/detect/detect.o src/detect/replica.o src/detect/keyset.o src/detect/profile_write.o \
 	src/detect/profile_hint.o src/detect/replay.o src/detect/verify.o src/detect/alert_writer.o \
 	src/detect/evaluate.o src/detect/tune.o src/detect/priors.o src/detect/train.o src/detect/xgboost.o \
 	src/detect/model.o src/detect/merchant_risk.o src/detect/jsonb_value.o src/detect/alert_store.o \

@@ -237,6 +237,42 @@ SELECT w.id AS watch_id, w.relation,
 	   w.time_zone
 FROM vigil.watches w;
 
+-- Detection on rows applied by logical replication (replica.c): the
+-- apply worker fires only row triggers enabled REPLICA.  vigil.watch()
+-- gives each table a deferred constraint trigger whose WHEN keeps the row
+-- for its transaction and queues the trigger for the first one only, so
+-- that vigil.detect_replicated scores the transaction's rows in one batch at
+-- commit.  Only superusers run as replica (the worker runs as the
+-- subscription's owner), so neither is granted to anyone.
+CREATE FUNCTION vigil.collect_replicated(watch_id int, new record) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'vigil_collect_replicated'
+	LANGUAGE C VOLATILE STRICT;
+
+REVOKE ALL ON FUNCTION vigil.collect_replicated(int, record) FROM PUBLIC;
+
+CREATE FUNCTION vigil.detect_replicated() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'vigil_detect_replicated'
+	LANGUAGE C;
+
+REVOKE ALL ON FUNCTION vigil.detect_replicated() FROM PUBLIC;
+
+-- Give a watched table the trigger that scores rows applied by logical
+-- replication (see vigil.detect_replicated), enabled in the replica role
+-- only, as the apply worker runs: in any other role vigil_detect fires.
+CREATE FUNCTION vigil.add_replica_trigger(relation regclass, watch_id int)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'vigil_add_replica_trigger'
+	LANGUAGE C VOLATILE STRICT;
+
+REVOKE ALL ON FUNCTION vigil.add_replica_trigger(regclass, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.add_replica_trigger(regclass, int), vigil.detect_replicated()
+	TO vigil_admin;
+
+-- Tables watched before 0.2 detect on a logical replication subscriber too.
+SELECT vigil.add_replica_trigger(w.relation, w.id)
+FROM vigil.watches w
+WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) w.relation);
+
 -- vigil.unwatch takes the table's lock (dropping the trigger) before it
 -- deletes profiles, the order inserts take them in: it deadlocked with an
 -- insert in progress.
@@ -259,6 +295,7 @@ BEGIN
 	SELECT w.relation INTO rel FROM vigil.watches w WHERE w.id = forget_watch.id;
 	IF drop_trigger AND EXISTS (SELECT FROM pg_class c WHERE c.oid = rel) THEN
 		EXECUTE format('DROP TRIGGER IF EXISTS vigil_detect ON %s', rel);
+		EXECUTE format('DROP TRIGGER IF EXISTS vigil_detect_replicated ON %s', rel);
 	END IF;
 	DELETE FROM vigil.watches w WHERE w.id = forget_watch.id;
 	DELETE FROM vigil.profiles p WHERE p.watch_id = forget_watch.id;
@@ -415,6 +452,7 @@ BEGIN
 				   'REFERENCING NEW TABLE AS vigil_new_rows '
 				   'FOR EACH STATEMENT EXECUTE FUNCTION vigil.detect(%s)',
 				   relation, new_id);
+	PERFORM vigil.add_replica_trigger(relation, new_id);
 	RETURN new_id;
 END
 $$;
