@@ -141,3 +141,7 @@ SELECT vigil.collect_replicated(1, ROW(1, 2));
 -- unwatch removes both triggers.
 SELECT vigil.unwatch('applied');
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'applied'::regclass;
+
+DROP TABLE direct, applied, stream, parted;
+DROP FUNCTION alerts_of(regclass), alerts_fail();
+DROP EXTENSION vigil;
