@@ -143,4 +143,39 @@ is( $sub->safe_psql('postgres', q{SELECT string_agg(row_ref ->> 'id', ',') FROM 
 	'3001', 'the row detection failed on is recorded in vigil.skipped');
 is($sub->safe_psql('postgres', $errors), $errors_before, 'the apply worker did not fail');
 
+# The files a user copies (examples/rds), as they are: a publication of the
+# example schema's transactions, and a subscriber that watches them.
+$pub->safe_psql('postgres', 'CREATE DATABASE shop');
+$pub->safe_psql(
+	'shop', q{
+	CREATE TABLE transactions (
+		transaction_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, trans_num text NOT NULL UNIQUE,
+		card_id bigint NOT NULL, merchant_id bigint NOT NULL, category text NOT NULL,
+		amount numeric(12, 2) NOT NULL, trans_time timestamptz NOT NULL, lat float8, lon float8,
+		is_fraud boolean, fraud_pattern text, received_at timestamptz NOT NULL DEFAULT now(),
+		card_present boolean GENERATED ALWAYS AS (lat IS NOT NULL) STORED);
+	INSERT INTO transactions (trans_num, card_id, merchant_id, category, amount, trans_time, lat, lon)
+	SELECT 't' || i, 7, i % 5, 'grocery_pos', 30 + i % 20, timestamptz '2025-03-01' + i * interval '5 hours',
+		41.9, -87.6 FROM generate_series(1, 60) i;
+});
+$pub->command_ok(
+	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $pub->connstr('shop'), '-f', 'examples/rds/publisher.sql' ],
+	'examples/rds/publisher.sql runs');
+$sub->safe_psql('postgres', 'CREATE DATABASE fraud');
+$sub->command_ok(
+	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $sub->connstr('fraud'),
+	  '-v', 'publisher=' . $pub->connstr . ' dbname=shop', '-f', 'examples/rds/subscriber.sql' ],
+	'examples/rds/subscriber.sql runs');
+$sub->poll_query_until('fraud',
+	"SELECT count(*) = 0 FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')")
+  or die 'the example subscription did not synchronize';
+$pub->safe_psql('shop', q{INSERT INTO transactions (trans_num, card_id, merchant_id, category, amount, trans_time)
+	VALUES ('t-big', 7, 99, 'shopping_net', 4800, '2025-03-14 03:00')});
+$pub->wait_for_catchup('vigil_transactions');
+is( $sub->safe_psql(
+		'fraud', q{SELECT string_agg(a.row_ref::text || ' ' || t.trans_num, ',') FROM vigil.alerts a
+		JOIN transactions t ON t.transaction_id = (a.row_ref ->> 'transaction_id')::bigint}),
+	'{"transaction_id": 61} t-big',
+	'the example subscriber alerts on the outlier, and only on it');
+
 done_testing();
