@@ -29,7 +29,7 @@ CORE_HDRS = $(wildcard src/core/*.h src/*/core/*.h)
 OBJS = src/vigil.o src/guc.o src/redact.o src/utility.o src/plan.o \
 	src/stats/stats.o src/stats/stats_agg.o src/stats/stats_moving.o \
 	src/detect/profile_type.o src/detect/event.o src/detect/rule_table.o src/detect/score.o \
-	src/detect/watch_cache.o src/detect/detect.o src/detect/keyset.o src/detect/profile_write.o \
+	src/detect/watch_cache.o src/detect/detect.o src/detect/replica.o src/detect/keyset.o src/detect/profile_write.o \
 	src/detect/profile_hint.o src/detect/replay.o src/detect/verify.o src/detect/alert_writer.o \
 	src/detect/evaluate.o src/detect/tune.o src/detect/priors.o src/detect/train.o src/detect/xgboost.o \
 	src/detect/model.o src/detect/merchant_risk.o src/detect/jsonb_value.o src/detect/alert_store.o \
@@ -45,7 +45,7 @@ OBJS = src/vigil.o src/guc.o src/redact.o src/utility.o src/plan.o \
 SQL_PIECES = src/sql/header.sql src/sql/stats.sql src/sql/engine.sql src/sql/watch.sql \
 	src/sql/notify.sql src/sql/ops.sql src/sql/metrics.sql src/sql/admin.sql \
 	src/sql/verify.sql src/sql/evaluate.sql src/sql/priors.sql src/sql/models.sql \
-	src/sql/merchant_risk.sql src/sql/labels.sql src/sql/drift.sql
+	src/sql/merchant_risk.sql src/sql/labels.sql src/sql/drift.sql src/sql/replication.sql
 DATA_built = vigil--$(EXTVERSION).sql
 DATA = vigil--0.1.sql vigil--0.1--0.2.sql
 

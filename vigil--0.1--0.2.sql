@@ -237,6 +237,42 @@ SELECT w.id AS watch_id, w.relation,
 	   w.time_zone
 FROM vigil.watches w;
 
+-- Detection on rows applied by logical replication (replica.c): the
+-- apply worker fires only row triggers enabled REPLICA.  vigil.watch()
+-- gives each table a deferred constraint trigger whose WHEN keeps the row
+-- for its transaction and queues the trigger for the first one only, so
+-- that vigil.detect_replicated scores the transaction's rows in one batch at
+-- commit.  Only superusers run as replica (the worker runs as the
+-- subscription's owner), so neither is granted to anyone.
+CREATE FUNCTION vigil.collect_replicated(watch_id int, new record) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'vigil_collect_replicated'
+	LANGUAGE C VOLATILE STRICT;
+
+REVOKE ALL ON FUNCTION vigil.collect_replicated(int, record) FROM PUBLIC;
+
+CREATE FUNCTION vigil.detect_replicated() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'vigil_detect_replicated'
+	LANGUAGE C;
+
+REVOKE ALL ON FUNCTION vigil.detect_replicated() FROM PUBLIC;
+
+-- Give a watched table the trigger that scores rows applied by logical
+-- replication (see vigil.detect_replicated), enabled in the replica role
+-- only, as the apply worker runs: in any other role vigil_detect fires.
+CREATE FUNCTION vigil.add_replica_trigger(relation regclass, watch_id int)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'vigil_add_replica_trigger'
+	LANGUAGE C VOLATILE STRICT;
+
+REVOKE ALL ON FUNCTION vigil.add_replica_trigger(regclass, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vigil.add_replica_trigger(regclass, int), vigil.detect_replicated()
+	TO vigil_admin;
+
+-- Tables watched before 0.2 detect on a logical replication subscriber too.
+SELECT vigil.add_replica_trigger(w.relation, w.id)
+FROM vigil.watches w
+WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) w.relation);
+
 -- vigil.unwatch takes the table's lock (dropping the trigger) before it
 -- deletes profiles, the order inserts take them in: it deadlocked with an
 -- insert in progress.
@@ -259,6 +295,7 @@ BEGIN
 	SELECT w.relation INTO rel FROM vigil.watches w WHERE w.id = forget_watch.id;
 	IF drop_trigger AND EXISTS (SELECT FROM pg_class c WHERE c.oid = rel) THEN
 		EXECUTE format('DROP TRIGGER IF EXISTS vigil_detect ON %s', rel);
+		EXECUTE format('DROP TRIGGER IF EXISTS vigil_detect_replicated ON %s', rel);
 	END IF;
 	DELETE FROM vigil.watches w WHERE w.id = forget_watch.id;
 	DELETE FROM vigil.profiles p WHERE p.watch_id = forget_watch.id;
@@ -415,6 +452,7 @@ BEGIN
 				   'REFERENCING NEW TABLE AS vigil_new_rows '
 				   'FOR EACH STATEMENT EXECUTE FUNCTION vigil.detect(%s)',
 				   relation, new_id);
+	PERFORM vigil.add_replica_trigger(relation, new_id);
 	RETURN new_id;
 END
 $$;
@@ -1949,3 +1987,48 @@ REVOKE ALL ON vigil.model_drift FROM PUBLIC;
 GRANT SELECT ON vigil.model_drift TO vigil_admin;
 REVOKE ALL ON FUNCTION vigil.drift(regclass, interval, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil.drift(regclass, interval, bigint) TO vigil_admin;
+
+-- Detection beside a database that cannot load vigil (Amazon RDS): a
+-- subscriber's apply worker inserts the published rows, and
+-- vigil.detect_replicated scores them (src/detect/replica.c).  One row per
+-- watched table that a subscription writes: how far the subscription is
+-- behind (times come from the publisher's and this server's clocks) next
+-- to what vigil made of its rows.
+CREATE VIEW vigil.replication_status AS
+SELECT s.subname AS subscription,
+	   w.relation,
+	   CASE r.srsubstate
+		   WHEN 'i' THEN 'initializing'
+		   WHEN 'd' THEN 'copying'
+		   WHEN 'f' THEN 'copied'
+		   WHEN 's' THEN 'synchronized'
+		   WHEN 'r' THEN 'ready'
+	   END AS state,
+	   s.subenabled AS enabled,
+	   st.pid IS NOT NULL AS worker_running,
+	   st.last_msg_send_time,
+	   st.last_msg_receipt_time,
+	   st.last_msg_receipt_time - st.last_msg_send_time AS receipt_delay,
+	   now() - st.last_msg_receipt_time AS since_last_message,
+	   st.latest_end_lsn AS confirmed_lsn,
+	   ss.apply_error_count,
+	   (SELECT count(*) FROM vigil.alerts a
+		WHERE a.relation OPERATOR(pg_catalog.=) w.relation
+		  AND a.created_at >= now() - interval '1 hour') AS alerts_last_hour,
+	   (SELECT max(a.created_at) FROM vigil.alerts a
+		WHERE a.relation OPERATOR(pg_catalog.=) w.relation) AS last_alert_at,
+	   (SELECT count(*) FROM vigil.skipped k
+		WHERE k.relation OPERATOR(pg_catalog.=) w.relation
+		  AND k.skipped_at >= now() - interval '1 hour') AS skipped_last_hour
+FROM pg_catalog.pg_subscription s
+	 JOIN pg_catalog.pg_subscription_rel r ON r.srsubid = s.oid
+	 JOIN vigil.watches w ON w.relation = r.srrelid
+	 LEFT JOIN pg_catalog.pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL
+	 LEFT JOIN pg_catalog.pg_stat_subscription_stats ss ON ss.subid = s.oid
+WHERE s.subdbid = (SELECT d.oid FROM pg_catalog.pg_database d
+				   WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database());
+
+COMMENT ON VIEW vigil.replication_status IS
+	'per watched table a subscription writes: its state, the apply worker, the last message''s delay, apply errors, and the last hour''s alerts and skipped rows';
+
+GRANT SELECT ON vigil.replication_status TO vigil_admin, vigil_reader;

@@ -39,8 +39,11 @@ SELECT relation, key_column, amount_column, time_column, lat_column, lon_column,
 	   merchant_column, category_column, alert_threshold, rows_skipped
 FROM vigil.watch_columns;
 SELECT name, kind, params, weight, enabled FROM vigil.rules ORDER BY name;
-SELECT tgname, regexp_replace(pg_get_triggerdef(t.oid), '\(''\d+''\)', '(<id>)') AS definition
-FROM pg_trigger t WHERE tgrelid = 'txn'::regclass;
+-- The statement trigger fires as applications insert; the constraint
+-- trigger only as a logical replication subscriber applies rows (R).
+SELECT tgname, tgenabled,
+	   regexp_replace(pg_get_triggerdef(t.oid), '\(''?\d+''?([,)])', '(<id>\1', 'g') AS definition
+FROM pg_trigger t WHERE tgrelid = 'txn'::regclass ORDER BY tgname;
 
 -- Rules are validated when written, naming the rule and the parameter.
 UPDATE vigil.rules SET params = '{"threshold": 4}' WHERE name = 'amount_zscore';

@@ -78,6 +78,7 @@
 
 #include "detect/alert_writer.h"
 #include "detect/core/rules.h"
+#include "detect/detect.h"
 #include "detect/event.h"
 #include "detect/keyset.h"
 #include "detect/profile_type.h"
@@ -185,6 +186,8 @@ typedef struct Detection
 	KeyResult  *results;		/* by key id: what its last fold flagged */
 	bool	   *folded;			/* by key id: folded by the current chunk */
 	char	   *failure;		/* on_error = skip: why detection failed */
+	bool		quiet;			/* fold profiles only: no alerts, no shadows */
+	bool		replicated;		/* rows applied by logical replication */
 } Detection;
 
 static SPIPlanPtr fold_plan = NULL;
@@ -509,7 +512,8 @@ fold_key(Detection *d, int32 id, VigilProfile *prof)
 		VigilEvent	e;
 
 		row_event(d, i, &e);
-		score_row(d, id, arrival, &e, prof);
+		if (!d->quiet)
+			score_row(d, id, arrival, &e, prof);
 		if (!vigil_profile_fold(prof, &e))
 		{
 			Flagged    *p;
@@ -971,44 +975,37 @@ detect_rows_or_skip(Detection *d, Tuplestorestate *ts, Relation rel)
 						   nrows, relname, (long long) nrows),
 			 errdetail("%s (SQLSTATE %s)", error->message, unpack_sql_state(error->sqlerrcode)),
 			 again == NULL
-			 ? errhint("The watch's on_error is skip: the insert goes on, and vigil.skipped has the rows. "
+			 ? errhint("%s: the insert goes on, and vigil.skipped has the rows. "
 					   "Once the cause is fixed, vigil.rebuild(%s) folds them into the profiles.",
+					   d->replicated ? "Replicated rows are never refused" : "The watch's on_error is skip",
 					   quote_literal_cstr(relname))
-			 : errhint("The watch's on_error is skip: the insert goes on. The rows could not be recorded "
+			 : errhint("%s: the insert goes on. The rows could not be recorded "
 					   "in vigil.skipped either (%s); vigil.verify finds the profiles they left out.",
+					   d->replicated ? "Replicated rows are never refused" : "The watch's on_error is skip",
 					   again->message)));
 }
 
 /*
- * The trigger function: vigil.detect(watch_id).
- *
- * It runs as its owner, with nothing but pg_catalog on the search path, as
- * PostgreSQL's foreign-key triggers do: inserters need no privileges on
- * vigil's tables, and nothing they put on their search_path can stand in
- * for a table, operator or function of the statements it runs.  That is
- * what SECURITY DEFINER with SET search_path would do, at a cost (saving,
- * parsing and restoring the setting) as large for a single-row INSERT as
- * scoring the row.  An error restores both at (sub)transaction abort.
+ * Score the rows of ts, inserted into rel, for watch watch_id, as the owner
+ * of the trigger function fcinfo calls, with nothing but pg_catalog on the
+ * search path, as PostgreSQL's foreign-key triggers do: inserters need no
+ * privileges on vigil's tables, and nothing they put on their search_path
+ * can stand in for a table, operator or function of the statements it
+ * runs.  That is what SECURITY DEFINER with SET search_path would do, at a
+ * cost (saving, parsing and restoring the setting) as large for a
+ * single-row INSERT as scoring the row.  An error restores both at
+ * (sub)transaction abort.  Rows that came by replication (replicated) are
+ * scored as if the watch's on_error were skip; quiet folds them into the
+ * profiles without alerting.
  */
-Datum
-vigil_detect(PG_FUNCTION_ARGS)
+void
+vigil_detect_rows(FunctionCallInfo fcinfo, int32 watch_id, Relation rel,
+				  Tuplestorestate *ts, bool replicated, bool quiet)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
 	Detection	d;
 	Oid			save_userid;
 	int			save_sec_context;
 	OverrideSearchPath *path;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
-		!TRIGGER_FIRED_BY_INSERT(td->tg_event) || td->tg_newtable == NULL ||
-		td->tg_trigger->tgnargs != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("vigil.detect must be an AFTER INSERT ... REFERENCING NEW TABLE FOR EACH STATEMENT trigger with the watch id as its argument"),
-				 errhint("Use vigil.watch() to set up detection.")));
-	if (!vigil_enabled)
-		return PointerGetDatum(NULL);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(detect_owner(fcinfo),
@@ -1018,27 +1015,43 @@ vigil_detect(PG_FUNCTION_ARGS)
 	PushOverrideSearchPath(path);
 
 	memset(&d, 0, sizeof(d));
+	d.quiet = quiet;
+	d.replicated = replicated;
 	SPI_connect();
-	if (!vigil_watch_cache_get(pg_strtoint32(td->tg_trigger->tgargs[0]), td->tg_relation,
-							   &d.w, &d.scorer, &d.shadow, &d.has_shadow))
+	if (!vigil_watch_cache_get(watch_id, rel, &d.w, &d.scorer, &d.shadow, &d.has_shadow))
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("vigil: the watch on table \"%s\" is gone or incomplete; rows not scored",
-						RelationGetRelationName(td->tg_relation)),
+						RelationGetRelationName(rel)),
 				 errhint("Call vigil.unwatch('%s') or vigil.watch() again.",
-						 RelationGetRelationName(td->tg_relation))));
-		SPI_finish();
-		PopOverrideSearchPath();
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-		return PointerGetDatum(NULL);
+						 RelationGetRelationName(rel))));
 	}
-	if (d.w.skip_on_error)
-		detect_rows_or_skip(&d, td->tg_newtable, td->tg_relation);
+	else if (d.w.skip_on_error || replicated)
+		detect_rows_or_skip(&d, ts, rel);
 	else
-		detect_rows(&d, td->tg_newtable, td->tg_relation);
+		detect_rows(&d, ts, rel);
 	SPI_finish();
 	PopOverrideSearchPath();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+/* The trigger function: vigil.detect(watch_id). */
+Datum
+vigil_detect(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(td->tg_event) || td->tg_newtable == NULL ||
+		td->tg_trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("vigil.detect must be an AFTER INSERT ... REFERENCING NEW TABLE FOR EACH STATEMENT trigger with the watch id as its argument"),
+				 errhint("Use vigil.watch() to set up detection.")));
+	if (vigil_enabled)
+		vigil_detect_rows(fcinfo, pg_strtoint32(td->tg_trigger->tgargs[0]), td->tg_relation,
+						  td->tg_newtable, false, false);
 	return PointerGetDatum(NULL);
 }

@@ -34,6 +34,8 @@ GRANT EXECUTE ON FUNCTION
 	vigil.unwatch(regclass),
 	vigil.forget_watch(int, boolean),
 	vigil.detect(),
+	vigil.add_replica_trigger(regclass, int),
+	vigil.detect_replicated(),
 	vigil.rebuild(regclass, timestamptz)
 	TO vigil_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON vigil.watches, vigil.rules TO vigil_admin;

@@ -42,6 +42,25 @@ CREATE FUNCTION vigil.detect() RETURNS trigger
 
 REVOKE ALL ON FUNCTION vigil.detect() FROM PUBLIC;
 
+-- Detection on rows applied by logical replication (replica.c): the
+-- apply worker fires only row triggers enabled REPLICA.  vigil.watch()
+-- gives each table a deferred constraint trigger whose WHEN keeps the row
+-- for its transaction and queues the trigger for the first one only, so
+-- that vigil.detect_replicated scores the transaction's rows in one batch at
+-- commit.  Only superusers run as replica (the worker runs as the
+-- subscription's owner), so neither is granted to anyone.
+CREATE FUNCTION vigil.collect_replicated(watch_id int, new record) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'vigil_collect_replicated'
+	LANGUAGE C VOLATILE STRICT;
+
+REVOKE ALL ON FUNCTION vigil.collect_replicated(int, record) FROM PUBLIC;
+
+CREATE FUNCTION vigil.detect_replicated() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'vigil_detect_replicated'
+	LANGUAGE C;
+
+REVOKE ALL ON FUNCTION vigil.detect_replicated() FROM PUBLIC;
+
 -- Called back by the detection trigger's own statement to compute a key's
 -- new profile while its row is locked; refuses to run anywhere else.
 CREATE FUNCTION vigil.fold_profile(key text, profile vigil.profile) RETURNS vigil.profile
@@ -99,6 +118,14 @@ BEGIN
 	RETURN att.attnum;
 END
 $$;
+
+-- Give a watched table the trigger that scores rows applied by logical
+-- replication (see vigil.detect_replicated), enabled in the replica role
+-- only, as the apply worker runs: in any other role vigil_detect fires.
+CREATE FUNCTION vigil.add_replica_trigger(relation regclass, watch_id int)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'vigil_add_replica_trigger'
+	LANGUAGE C VOLATILE STRICT;
 
 CREATE FUNCTION vigil.watch(relation regclass, key_column name, amount_column name,
 							time_column name, lat_column name DEFAULT NULL,
@@ -229,6 +256,7 @@ BEGIN
 				   'REFERENCING NEW TABLE AS vigil_new_rows '
 				   'FOR EACH STATEMENT EXECUTE FUNCTION vigil.detect(%s)',
 				   relation, new_id);
+	PERFORM vigil.add_replica_trigger(relation, new_id);
 	RETURN new_id;
 END
 $$;
@@ -256,6 +284,7 @@ BEGIN
 	SELECT w.relation INTO rel FROM vigil.watches w WHERE w.id = forget_watch.id;
 	IF drop_trigger AND EXISTS (SELECT FROM pg_class c WHERE c.oid = rel) THEN
 		EXECUTE format('DROP TRIGGER IF EXISTS vigil_detect ON %s', rel);
+		EXECUTE format('DROP TRIGGER IF EXISTS vigil_detect_replicated ON %s', rel);
 	END IF;
 	DELETE FROM vigil.watches w WHERE w.id = forget_watch.id;
 	DELETE FROM vigil.profiles p WHERE p.watch_id = forget_watch.id;
@@ -411,5 +440,5 @@ COMMENT ON FUNCTION vigil.rebuild(regclass, timestamptz) IS
 REVOKE ALL ON FUNCTION vigil.watch(regclass, name, name, name, name, name, name, name, float8, name, text),
 	vigil.unwatch(regclass), vigil.rebuild(regclass, timestamptz),
 	vigil.forget_watch(int, boolean), vigil.watched_column(regclass, name, text, regtype[]),
-	vigil.watched_types(text)
+	vigil.watched_types(text), vigil.add_replica_trigger(regclass, int)
 	FROM PUBLIC;

@@ -41,9 +41,10 @@ $node->command_ok([ 'pg_restore', '-d', $node->connstr('restored'), $dump ], 'pg
 is($node->safe_psql('restored', $state), $before,
 	'profiles, rules and alerts are restored exactly');
 is( $node->safe_psql(
-		'restored', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'txn'::regclass AND NOT tgisinternal"),
-	'1',
-	'the detection trigger is restored');
+		'restored', "SELECT string_agg(tgname || ' ' || tgenabled::text, ', ' ORDER BY tgname)
+		FROM pg_trigger WHERE tgrelid = 'txn'::regclass AND NOT tgisinternal"),
+	'vigil_detect O, vigil_detect_replicated R',
+	'the detection triggers are restored, the replicated rows\' one enabled REPLICA');
 
 # Detection goes on in the restored database, with the restored profiles.
 $node->safe_psql('restored', "INSERT INTO txn VALUES (62, 'card-1', 41, '2026-11-04 01:00')");
