@@ -45,7 +45,8 @@ OBJS = src/vigil.o src/guc.o src/redact.o src/utility.o src/plan.o \
 SQL_PIECES = src/sql/header.sql src/sql/stats.sql src/sql/engine.sql src/sql/watch.sql \
 	src/sql/notify.sql src/sql/ops.sql src/sql/metrics.sql src/sql/admin.sql \
 	src/sql/verify.sql src/sql/evaluate.sql src/sql/priors.sql src/sql/models.sql \
-	src/sql/merchant_risk.sql src/sql/labels.sql src/sql/drift.sql src/sql/replication.sql
+	src/sql/merchant_risk.sql src/sql/labels.sql src/sql/drift.sql src/sql/replication.sql \
+	src/sql/shards.sql
 DATA_built = vigil--$(EXTVERSION).sql
 DATA = vigil--0.1.sql vigil--0.1--0.2.sql
 
