@@ -98,11 +98,12 @@ $pub->restart;
 for my $t ([ $pub, 'txn' ], [ $sub, 'direct' ])
 {
 	my ($node, $rel) = @$t;
-	my ($ret, $out, $err) = $node->psql('postgres', "COPY $rel FROM STDIN (FORMAT csv)",
-		extra_params => [], stdin => $csv);
+	my ($ret, $out, $err) = $node->psql('postgres', "COPY $rel FROM STDIN (FORMAT csv);\n$csv\\.\n");
 	is($ret, 0, "COPY into $rel") or diag($err);
 }
 $pub->wait_for_catchup('sub');
+is( $sub->safe_psql('postgres', 'SELECT (SELECT count(*) FROM txn) || \' \' || (SELECT count(*) FROM direct)'),
+	'1173 1173', 'every row arrived, the COPY\'s too');
 
 my $alerts = q{SELECT string_agg(concat_ws(' ', row_ref, key, amount, event_time, score, fired, explanation),
 	E'\n' ORDER BY row_ref ->> 'id') FROM vigil.alerts WHERE relation = '%s'::regclass};
