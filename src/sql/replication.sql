@@ -4,10 +4,11 @@
 -- vigil.detect_replicated scores them (src/detect/replica.c).  One row per
 -- watched table that a subscription writes: how far the subscription is
 -- behind (times come from the publisher's and this server's clocks) next
--- to what vigil made of its rows.
+-- to what vigil made of its rows; plain column types, as the other
+-- reporting views, for BI tools.
 CREATE VIEW vigil.replication_status AS
-SELECT s.subname AS subscription,
-	   w.relation,
+SELECT s.subname::text AS subscription,
+	   vigil.table_name(w.relation) AS table_name,
 	   CASE r.srsubstate
 		   WHEN 'i' THEN 'initializing'
 		   WHEN 'd' THEN 'copying'
@@ -19,9 +20,10 @@ SELECT s.subname AS subscription,
 	   st.pid IS NOT NULL AS worker_running,
 	   st.last_msg_send_time,
 	   st.last_msg_receipt_time,
-	   st.last_msg_receipt_time - st.last_msg_send_time AS receipt_delay,
-	   now() - st.last_msg_receipt_time AS since_last_message,
-	   st.latest_end_lsn AS confirmed_lsn,
+	   extract(epoch FROM st.last_msg_receipt_time - st.last_msg_send_time)::float8 * 1000
+		   AS receipt_delay_ms,
+	   extract(epoch FROM now() - st.last_msg_receipt_time)::float8 AS seconds_since_last_message,
+	   st.latest_end_lsn::text AS confirmed_lsn,
 	   ss.apply_error_count,
 	   (SELECT count(*) FROM vigil.alerts a
 		WHERE a.relation OPERATOR(pg_catalog.=) w.relation

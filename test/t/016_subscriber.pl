@@ -116,9 +116,10 @@ is( $sub->safe_psql('postgres', sprintf($profiles, 'txn')),
 	'and its profiles are the same');
 is($sub->safe_psql('postgres', q{SELECT count(*) FROM vigil.verify('txn')}), '0', 'vigil.verify is clean');
 is( $sub->safe_psql(
-		'postgres', q{SELECT concat_ws(' ', subscription, relation, state, enabled, worker_running,
-		receipt_delay IS NOT NULL, alerts_last_hour > 0, skipped_last_hour) FROM vigil.replication_status}),
-	'sub txn ready t t t t 0',
+		'postgres', q{SELECT concat_ws(' ', subscription, table_name, state, enabled, worker_running,
+		receipt_delay_ms IS NOT NULL, seconds_since_last_message < 60, alerts_last_hour > 0, skipped_last_hour)
+		FROM vigil.replication_status}),
+	'sub public.txn ready t t t t t 0',
 	'vigil.replication_status shows the subscription beside the alerts');
 
 # A failure while scoring (here: alerts cannot be written) is recorded; the
