@@ -32,3 +32,15 @@ compare() {
 	awk -v l="$label" -v a="$ma" -v b="$mb" \
 		'BEGIN {printf "%-46s baseline %9.1f ms  vigil %9.1f ms  ratio %.2fx\n", l, a, b, b / a}'
 }
+
+# Wait until query q (which returns a boolean) is true, asking every 0.1 s
+# for at most s seconds; fail, saying so, if it never is.
+wait_until() {
+	local q=$1 s=$2
+	for _ in $(seq $((s * 10))); do
+		[ "$($PSQL -At -c "$q")" = t ] && return 0
+		sleep 0.1
+	done
+	echo "not true after $s s: $q" >&2
+	return 1
+}

@@ -44,22 +44,12 @@ UPDATE vigil.rules SET params = '{"limit": 1000}' WHERE watch_id = :watch_id AND
 TRUNCATE vigil.alerts;
 SQL
 
-# Wait until every alert is sent (or give up after a minute).
-wait_sent() {
-	for _ in $(seq 600); do
-		[ "$($PSQL -At -c "SELECT count(*) FROM vigil.alerts WHERE status <> 'sent'")" = 0 ] && return 0
-		sleep 0.1
-	done
-	echo "alerts still unsent after 60 s" >&2
-	return 1
-}
-
 # Latency: one alert per transaction, 20 ms apart.
 for i in $(seq "$SINGLES"); do
 	echo "INSERT INTO notify_txn VALUES ($i, 'card-$i', 5000, now());"
 	echo "SELECT pg_sleep(0.02);"
 done | $PSQL >/dev/null
-wait_sent
+wait_until "SELECT count(*) = 0 FROM vigil.alerts WHERE status <> 'sent'" 60
 /usr/bin/python3 - "$STATE/messages.jsonl" "$($PSQL -At -F, -c "SELECT id, extract(epoch FROM created_at) FROM vigil.alerts")" <<'PY'
 import json, sys
 created = dict(line.split(',') for line in sys.argv[2].split())
@@ -80,7 +70,7 @@ start=$(date +%s.%N)
 $PSQL -c "INSERT INTO notify_txn SELECT i, 'card-' || i % 1000, 5000, timestamptz '2026-11-21' + i * interval '1 s'
 		  FROM generate_series(1, $ALERTS) i"
 committed=$(date +%s.%N)
-wait_sent
+wait_until "SELECT count(*) = 0 FROM vigil.alerts WHERE status <> 'sent'" 60
 ticks=$(($(cpu_ticks) - ticks0))
 last=$(/usr/bin/python3 -c "import json,sys; print(max(json.loads(l)['received_epoch'] for l in open(sys.argv[1])))" "$STATE/messages.jsonl")
 awk -v n="$ALERTS" -v c="$committed" -v s="$start" -v l="$last" \

@@ -57,20 +57,7 @@ CREATE SUBSCRIPTION bench_sub CONNECTION 'host=127.0.0.1 port=$PUB_PORT user=pos
 	PUBLICATION bench_pub;
 SQL
 
-for _ in $(seq 600); do
-	[ "$($PSQL -At -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')")" = 0 ] && break
-	sleep 0.1
-done
-
-# Wait until the subscriber has n rows of repl_txn (or give up after 10 min).
-wait_rows() {
-	for _ in $(seq 6000); do
-		[ "$($PSQL -At -c "SELECT count(*) FROM repl_txn")" -ge "$1" ] && return 0
-		sleep 0.1
-	done
-	echo "the subscriber did not get $1 rows" >&2
-	return 1
-}
+wait_until "SELECT count(*) = 0 FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')" 60
 
 # Lag: one alerting row per transaction, 20 ms apart.  committed_at is taken
 # just before the publisher commits the row.
@@ -78,7 +65,7 @@ for i in $(seq "$SINGLES"); do
 	echo "INSERT INTO repl_txn (id, card, amount, ts) VALUES ($i, 'card-' || $i % 50, 5000, now());"
 	echo "SELECT pg_sleep(0.02);"
 done | $PUB_PSQL >/dev/null
-wait_rows "$SINGLES"
+wait_until "SELECT count(*) >= $SINGLES FROM repl_txn" 600
 $PSQL -At -F ' ' -c "
 	SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l), percentile_cont(0.99) WITHIN GROUP (ORDER BY l), count(*)
 	FROM (SELECT extract(epoch FROM s.seen_at - t.committed_at) * 1000 AS l
@@ -95,7 +82,7 @@ $PSQL -c "DROP TRIGGER repl_alert_seen ON vigil.alerts"
 start=$(date +%s.%N)
 $PUB_PSQL -c "INSERT INTO repl_txn (id, card, amount, ts) SELECT * FROM repl_src"
 committed=$(date +%s.%N)
-wait_rows $((SINGLES + ROWS_COPY))
+wait_until "SELECT count(*) >= $((SINGLES + ROWS_COPY)) FROM repl_txn" 600
 done_at=$(date +%s.%N)
 awk -v n="$ROWS_COPY" -v s="$start" -v c="$committed" -v d="$done_at" \
 	'BEGIN {printf "%-46s %d rows  %.1f s after commit  %6.0f rows/s end to end\n", "subscriber: one transaction applied and scored", n, d - c, n / (d - s)}'
