@@ -109,7 +109,7 @@ test/unit/bin/sigv4_vectors.txt: test/unit/notify/sigv4_vectors.py
 
 test/unit/bin/%: %.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(FE_LIBS) -lcrypto -lm
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(FE_LIBS) -lcurl -lcrypto -lm
 
 deps:
 	test/deps.sh
