@@ -28,7 +28,7 @@ typedef struct FieldState
 	bool		matched;		/* the next value is the field's */
 	bool		seen;			/* the field was seen at the top level */
 	bool		got;			/* its value was a string, now in out */
-	bool		bad;			/* duplicate, wrong type, NUL or too long */
+	bool		bad;			/* duplicate, wrong type or too long */
 } FieldState;
 
 /* A container opens: the top-level one must be an object. */
