@@ -117,6 +117,7 @@ vigil_url_parse(const char *url, VigilUrl *out)
 
 	if (url == NULL)
 		return false;
+
 	/*
 	 * libcurl also takes "http:/h" and "http:///h", which RFC 3986 does not,
 	 * and drops an empty fragment, which we refuse like any other.
@@ -146,15 +147,21 @@ vigil_url_parse(const char *url, VigilUrl *out)
 
 	/*
 	 * The Host header: lowercase, with the port only when it is not the
-	 * scheme's default, as botocore signs it.  A bare '/' for no path.
+	 * scheme's default, as botocore signs it.  libcurl would convert an
+	 * international name when it connects, after we signed the name as
+	 * written: ASCII names only.  A bare '/' for no path.
 	 */
 	hostlen = strlen(host);
-	if (hostlen == 0 || strlen(path) >= VIGIL_URL_PATH_MAX ||
-		(size_t) snprintf(out->host, sizeof(out->host), "%s", host) >= sizeof(out->host))
+	if (hostlen == 0 || hostlen >= sizeof(out->host) ||
+		strlen(path) >= VIGIL_URL_PATH_MAX)
 		goto done;
-	for (i = 0; i < hostlen; i++)
-		if (out->host[i] >= 'A' && out->host[i] <= 'Z')
-			out->host[i] += 'a' - 'A';
+	for (i = 0; i <= hostlen; i++)
+	{
+		if ((unsigned char) host[i] >= 0x80)
+			goto done;
+		out->host[i] = host[i] >= 'A' && host[i] <= 'Z' ?
+			host[i] + ('a' - 'A') : host[i];
+	}
 	if (portnum != 0 && out->port != (out->https ? 443 : 80) &&
 		(size_t) snprintf(out->host + hostlen, sizeof(out->host) - hostlen,
 						  ":%ld", portnum) >= sizeof(out->host) - hostlen)

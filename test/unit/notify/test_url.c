@@ -176,6 +176,7 @@ url_parsing(void)
 	CHECK(!vigil_url_parse("http://[1.2.3.4]/", &u));
 	CHECK(!vigil_url_parse("http://[::g]/", &u));
 	CHECK(!vigil_url_parse("http://[::1]x/", &u));
+	CHECK(!vigil_url_parse("http://h\xC3\xA9llo/", &u));
 
 	/* a path of VIGIL_URL_PATH_MAX bytes does not fit with its NUL */
 	strcpy(longurl, "http://h");
