@@ -68,7 +68,12 @@ SHLIB_LINK = -lcurl -lcrypto -lm -ldl
 UNIT_SRCS = $(sort $(wildcard test/unit/*/test_*.c))
 UNIT_BINS = $(patsubst %.c,test/unit/bin/%,$(notdir $(UNIT_SRCS)))
 UNIT_HDRS = $(wildcard test/unit/*.h test/unit/*/*.h)
-UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc -Itest/unit
+UNIT_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc -Itest/unit $(FE_CPPFLAGS)
+# Core code that needs a PostgreSQL library (the JSON parser) takes it from
+# libpgcommon outside the server, built as PostgreSQL builds its frontend
+# programs; in the server the same code is already linked.
+FE_CPPFLAGS = -DFRONTEND -isystem $(includedir_server)
+FE_LIBS = $(pkglibdir)/libpgcommon.a $(pkglibdir)/libpgport.a
 vpath test_%.c $(sort $(dir $(UNIT_SRCS)))
 
 EXTRA_CLEAN = test/unit/bin results regression.diffs regression.out tmp
@@ -105,7 +110,7 @@ test/unit/bin/sigv4_vectors.txt: test/unit/notify/sigv4_vectors.py
 
 test/unit/bin/%: %.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lcrypto -lm
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(FE_LIBS) -lcurl -lcrypto -lm
 
 deps:
 	test/deps.sh

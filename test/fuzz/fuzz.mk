@@ -24,7 +24,7 @@ FUZZ_TARGETS = $(patsubst test/fuzz/fuzz_%.c,%,$(sort $(wildcard test/fuzz/fuzz_
 
 FUZZ_BIN = test/fuzz/bin
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-SAN_CFLAGS = -std=gnu99 -O1 -g -Wall -Wextra -Werror -Isrc -Itest/unit $(SAN_FLAGS)
+SAN_CFLAGS = -std=gnu99 -O1 -g -Wall -Wextra -Werror -Isrc -Itest/unit $(FE_CPPFLAGS) $(SAN_FLAGS)
 
 # Core objects twice: with the sanitizers only, for the unit tests, and also
 # with libFuzzer's coverage instrumentation, for the fuzz targets.
@@ -49,11 +49,11 @@ $(FUZZ_BIN)/libcore.a: $(COV_OBJS)
 	ar rcs $@ $^
 
 $(FUZZ_BIN)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz.h $(FUZZ_BIN)/libcore.a $(CORE_HDRS)
-	$(FUZZ_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BIN)/libcore.a -lcrypto -lm
+	$(FUZZ_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BIN)/libcore.a $(FE_LIBS) -lcurl -lcrypto -lm
 
 $(SAN_UNIT_BINS): test/unit/bin/san/%: %.c $(SAN_OBJS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(SAN_CFLAGS) -o $@ $< $(SAN_OBJS) -lcrypto -lm
+	$(FUZZ_CC) $(SAN_CFLAGS) -o $@ $< $(SAN_OBJS) $(FE_LIBS) -lcurl -lcrypto -lm
 
 fuzz-build: $(FUZZ_BINS) $(SAN_UNIT_BINS) test/unit/bin/sigv4_vectors.txt
 
@@ -81,7 +81,7 @@ fuzz: $(FUZZ_BINS)
 # ensembles) after a layout change; see test/fuzz/make_seeds.c.  The files
 # are committed.
 fuzz-seeds: $(SAN_OBJS)
-	$(FUZZ_CC) $(SAN_CFLAGS) -o $(FUZZ_BIN)/make_seeds test/fuzz/make_seeds.c $(SAN_OBJS) -lcrypto -lm
+	$(FUZZ_CC) $(SAN_CFLAGS) -o $(FUZZ_BIN)/make_seeds test/fuzz/make_seeds.c $(SAN_OBJS) $(FE_LIBS) -lcurl -lcrypto -lm
 	mkdir -p $(addprefix test/fuzz/corpus/,profile_recv profile_in stats_in stats_recv rules trees)
 	$(FUZZ_BIN)/make_seeds test/fuzz/corpus
 

@@ -60,7 +60,7 @@ parse(const char *buf, size_t len, const char *profile,
 		FUZZ_CHECK(c->access_key_id[0] == '\0' && c->secret_access_key[0] == '\0' &&
 				   c->session_token[0] == '\0');
 		for (i = 0; i < len; i++)
-			if (buf[i] == '\n' || (buf[i] == '\r' && !(i + 1 < len && buf[i + 1] == '\n')))
+			if (buf[i] == '\n')
 				lines++;
 		FUZZ_CHECK(c->line >= 0 && (size_t) c->line <= lines);
 	}

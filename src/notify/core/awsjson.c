@@ -2,252 +2,158 @@
  * awsjson.c
  *		String fields of flat JSON credential documents, and ISO 8601 times.
  *
- * See awsjson.h for what is accepted.  The JSON tokenizer is one loop over
- * the bytes with an explicit state and a bit stack of open containers (1
- * for an object, 0 for an array), so hostile nesting costs neither stack
- * nor time beyond one pass, and every read is checked against len.
+ * See awsjson.h for what is accepted.  JSON is PostgreSQL's own parser
+ * (common/jsonapi.c), in the server as json_in uses it, and from
+ * libpgcommon in the unit tests and fuzzers (built with -DFRONTEND).
  */
+#ifdef FRONTEND
+#include "postgres_fe.h"
+#else
+#include "postgres.h"
+#endif
+
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
+
 #include "notify/core/awsjson.h"
 
-#include <stdint.h>
-#include <string.h>
-
-#include "notify/core/utf8.h"
-
-/* What the tokenizer expects next. */
-typedef enum JsonExpect
+/* What the callbacks learn about the field while the parser runs. */
+typedef struct FieldState
 {
-	EXPECT_VALUE,				/* any value */
-	EXPECT_VALUE_OR_CLOSE,		/* just after '[' */
-	EXPECT_KEY,					/* after ',' in an object */
-	EXPECT_KEY_OR_CLOSE,		/* just after '{' */
-	EXPECT_COMMA_OR_CLOSE		/* after a complete value */
-} JsonExpect;
-
-/*
- * Where a decoded string goes: into out (when not NULL) and/or compared
- * with cmp (when not NULL), byte by byte as it is decoded, so neither keys
- * nor skipped values need a buffer of their own.
- */
-typedef struct StrSink
-{
+	const char *field;
 	char	   *out;
-	size_t		cap;			/* bytes of out, the NUL included */
-	const char *cmp;
-	size_t		cmplen;
-	size_t		n;				/* decoded bytes so far */
-	bool		overflow;		/* out was too small */
-	bool		differ;			/* the string is not cmp */
-	bool		nul;			/* a \u0000 was decoded */
-} StrSink;
+	size_t		outlen;
+	int			depth;			/* containers open, the top-level one included */
+	bool		object;			/* the top-level value is an object */
+	bool		matched;		/* the next value is the field's */
+	bool		seen;			/* the field was seen at the top level */
+	bool		got;			/* its value was a string, now in out */
+	bool		bad;			/* duplicate, wrong type or too long */
+} FieldState;
 
-/* JSON's four insignificant whitespace bytes. */
-static inline bool
-json_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Index of the first non-whitespace byte at or after i, or len. */
-static size_t
-skip_space(const char *j, size_t len, size_t i)
-{
-	while (i < len && json_space(j[i]))
-		i++;
-	return i;
-}
-
-/* Feed k decoded bytes to the sink. */
+/* A container opens: the top-level one must be an object. */
 static void
-sink_put(StrSink *s, const char *p, size_t k)
+container_start(FieldState *st, bool object)
 {
-	size_t		i;
-
-	for (i = 0; i < k; i++)
-	{
-		if (s->cmp != NULL &&
-			(s->n >= s->cmplen || s->cmp[s->n] != p[i]))
-			s->differ = true;
-		if (s->out != NULL)
-		{
-			if (s->n + 1 < s->cap)
-				s->out[s->n] = p[i];
-			else
-				s->overflow = true;
-		}
-		if (p[i] == '\0')
-			s->nul = true;
-		s->n++;
-	}
+	if (st->depth == 0)
+		st->object = object;
+	if (st->matched)
+		st->bad = true;			/* the field is an object or an array */
+	st->matched = false;
+	st->depth++;
 }
 
-/* The four hex digits at j[i], if they are all there. */
-static bool
-hex4(const char *j, size_t len, size_t i, uint32_t *v)
+/* See container_start. */
+static void
+object_start(void *state)
 {
-	uint32_t	r = 0;
-	size_t		k;
-	char		c;
+	container_start(state, true);
+}
 
-	if (i > len || len - i < 4)
-		return false;
-	for (k = 0; k < 4; k++)
+/* See container_start. */
+static void
+array_start(void *state)
+{
+	container_start(state, false);
+}
+
+/* A container closes. */
+static void
+container_end(void *state)
+{
+	((FieldState *) state)->depth--;
+}
+
+/* A member name: remember whether it is the field, at the top level. */
+static void
+field_start(void *state, char *fname, bool isnull)
+{
+	FieldState *st = state;
+
+	(void) isnull;
+	if (st->depth == 1 && strcmp(fname, st->field) == 0)
 	{
-		c = j[i + k];
-		r <<= 4;
-		if (c >= '0' && c <= '9')
-			r |= (uint32_t) (c - '0');
-		else if (c >= 'a' && c <= 'f')
-			r |= (uint32_t) (c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			r |= (uint32_t) (c - 'A' + 10);
-		else
-			return false;
+		if (st->seen)
+			st->bad = true;		/* parsers disagree on which copy wins */
+		st->seen = true;
+		st->matched = true;
 	}
-	*v = r;
-	return true;
+	pfree(fname);
+}
+
+/* A scalar: keep it when it is the field's value and a string. */
+static void
+scalar(void *state, char *token, JsonTokenType type)
+{
+	FieldState *st = state;
+
+	if (st->matched)
+	{
+		if (type == JSON_TOKEN_STRING)
+		{
+			if (strlcpy(st->out, token, st->outlen) >= st->outlen)
+				st->bad = true;
+			else
+				st->got = true;
+		}
+		else if (type != JSON_TOKEN_NULL)
+			st->bad = true;		/* a null counts as absent */
+		st->matched = false;
+	}
+	pfree(token);
 }
 
 /*
- * Decode the string whose opening quote is at j[*pos] into s, and move
- * *pos past its closing quote.  False when it is not a valid JSON string.
+ * Whether the brackets outside strings nest at most VIGIL_JSON_MAX_DEPTH
+ * deep.  pg_parse_json recurses once per level, and in the server a
+ * nesting deeper than the stack allows is an ERROR, so depth is checked
+ * first.  Where the document is valid JSON this sees the nesting the
+ * parser would; beyond that the parser fails anyway.
  */
 static bool
-scan_string(const char *j, size_t len, size_t *pos, StrSink *s)
+depth_ok(const char *json, size_t len)
 {
-	size_t		i = *pos + 1;
-	unsigned char c;
-	uint32_t	cp,
-				lo;
-	char		enc[4];
-	size_t		k;
+	bool		in_string = false;
+	int			depth = 0;
 
-	for (;;)
+	for (size_t i = 0; i < len; i++)
 	{
-		if (i >= len)
-			return false;		/* unterminated */
-		c = (unsigned char) j[i];
-		if (c == '"')
-			break;
-		if (c < 0x20)
-			return false;		/* raw control characters must be escaped */
-		if (c != '\\')
-		{
-			k = vigil_utf8_seq_len((const unsigned char *) j + i, len - i);
-			if (k == 0)
-				return false;
-			sink_put(s, j + i, k);
-			i += k;
-			continue;
-		}
+		char		c = json[i];
 
-		if (i + 1 >= len)
-			return false;
-		switch (j[i + 1])
+		if (in_string)
 		{
-			case '"':
-			case '\\':
-			case '/':
-				enc[0] = j[i + 1];
-				break;
-			case 'b':
-				enc[0] = '\b';
-				break;
-			case 'f':
-				enc[0] = '\f';
-				break;
-			case 'n':
-				enc[0] = '\n';
-				break;
-			case 'r':
-				enc[0] = '\r';
-				break;
-			case 't':
-				enc[0] = '\t';
-				break;
-			case 'u':
-				if (!hex4(j, len, i + 2, &cp))
-					return false;
-				i += 6;
-				if (cp >= 0xDC00 && cp <= 0xDFFF)
-					return false;	/* a low surrogate with no high one */
-				if (cp >= 0xD800 && cp <= 0xDBFF)
-				{
-					/* a high surrogate must be followed by \u and a low one */
-					if (i + 1 >= len || j[i] != '\\' || j[i + 1] != 'u' ||
-						!hex4(j, len, i + 2, &lo) ||
-						lo < 0xDC00 || lo > 0xDFFF)
-						return false;
-					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-					i += 6;
-				}
-				sink_put(s, enc, vigil_utf8_encode(cp, enc));
-				continue;
-			default:
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		}
+		else if (c == '"')
+			in_string = true;
+		else if (c == '{' || c == '[')
+		{
+			if (++depth > VIGIL_JSON_MAX_DEPTH)
 				return false;
 		}
-		sink_put(s, enc, 1);
-		i += 2;
+		else if (c == '}' || c == ']')
+			depth--;
 	}
-	*pos = i + 1;
 	return true;
 }
 
-/* Whether j[i] is an ASCII digit; false at the end of the input. */
-static inline bool
-digit_at(const char *j, size_t len, size_t i)
+/* Run PostgreSQL's JSON parser over the len bytes at json. */
+static JsonParseErrorType
+parse(const char *json, size_t len, JsonSemAction *sem)
 {
-	return i < len && j[i] >= '0' && j[i] <= '9';
-}
+	/* the lexer only reads the input; its prototype lacks the const */
+	JsonLexContext *lex = makeJsonLexContextCstringLen(unconstify(char *, json),
+													   (int) len, PG_UTF8, true);
+	JsonParseErrorType rc = pg_parse_json(lex, sem);
 
-/* Skip the number starting at j[*pos], checking RFC 8259's grammar. */
-static bool
-scan_number(const char *j, size_t len, size_t *pos)
-{
-	size_t		i = *pos;
-
-	if (i < len && j[i] == '-')
-		i++;
-	if (!digit_at(j, len, i))
-		return false;
-	/* no leading zeros: "0" stands alone */
-	if (j[i] == '0')
-		i++;
-	else
-		while (digit_at(j, len, i))
-			i++;
-	if (i < len && j[i] == '.')
-	{
-		i++;
-		if (!digit_at(j, len, i))
-			return false;
-		while (digit_at(j, len, i))
-			i++;
-	}
-	if (i < len && (j[i] == 'e' || j[i] == 'E'))
-	{
-		i++;
-		if (i < len && (j[i] == '+' || j[i] == '-'))
-			i++;
-		if (!digit_at(j, len, i))
-			return false;
-		while (digit_at(j, len, i))
-			i++;
-	}
-	*pos = i;
-	return true;
-}
-
-/* Skip the literal word (true, false or null) if it is at j[*pos]. */
-static bool
-scan_literal(const char *j, size_t len, size_t *pos, const char *word)
-{
-	size_t		n = strlen(word);
-
-	if (len - *pos < n || memcmp(j + *pos, word, n) != 0)
-		return false;
-	*pos += n;
-	return true;
+	/* PostgreSQL 15 has no function to free a lexer */
+	pfree(lex->strval->data);
+	pfree(lex->strval);
+	pfree(lex);
+	return rc;
 }
 
 /* The top-level string member field of the JSON object in json. */
@@ -255,170 +161,51 @@ bool
 vigil_json_get_string(const char *json, size_t len, const char *field,
 					  char *out, size_t outlen, bool *found)
 {
-	JsonExpect	expect = EXPECT_VALUE;
-	uint64_t	is_object = 0;	/* bit d-1: level d is an object */
-	int			depth = 0;
-	size_t		i = 0;
-	bool		seen = false;	/* the field was seen at the top level */
-	bool		matched = false;	/* the next value is the field's */
-	bool		got = false;	/* ... and it was a string, now in out */
-	StrSink		s;
-	char		c;
+	FieldState	st = {0};
+	JsonSemAction sem = {0};
 
 	*found = false;
 	if (outlen == 0)
 		return false;
 	out[0] = '\0';
 
+	/* RFC 8259 lets a parser skip a byte order mark; PostgreSQL's does not */
 	if (len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
-		i = 3;
-
-	for (;;)
 	{
-		i = skip_space(json, len, i);
-		if (i >= len)
-			goto fail;			/* truncated */
-		c = json[i];
-
-		switch (expect)
-		{
-			case EXPECT_VALUE_OR_CLOSE:
-			case EXPECT_KEY_OR_CLOSE:
-				if (c == (expect == EXPECT_KEY_OR_CLOSE ? '}' : ']'))
-				{
-					i++;
-					depth--;
-					expect = EXPECT_COMMA_OR_CLOSE;
-					break;
-				}
-				expect = expect == EXPECT_KEY_OR_CLOSE ?
-					EXPECT_KEY : EXPECT_VALUE;
-				continue;		/* same byte, new expectation */
-
-			case EXPECT_KEY:
-				if (c != '"')
-					goto fail;
-				memset(&s, 0, sizeof(s));
-				if (depth == 1)
-				{
-					s.cmp = field;
-					s.cmplen = strlen(field);
-				}
-				if (!scan_string(json, len, &i, &s))
-					goto fail;
-				if (depth == 1 && !s.differ && s.n == s.cmplen)
-				{
-					if (seen)
-						goto fail;	/* duplicate member: ambiguous */
-					seen = true;
-					matched = true;
-				}
-				i = skip_space(json, len, i);
-				if (i >= len || json[i] != ':')
-					goto fail;
-				i++;
-				expect = EXPECT_VALUE;
-				break;
-
-			case EXPECT_VALUE:
-				if (depth == 0 && c != '{')
-					goto fail;	/* the document must be an object */
-				if (matched && c != '"' && c != 'n')
-					goto fail;	/* the field is not a string */
-				if (c == '{' || c == '[')
-				{
-					if (depth >= VIGIL_JSON_MAX_DEPTH)
-						goto fail;
-					if (c == '{')
-						is_object |= UINT64_C(1) << depth;
-					else
-						is_object &= ~(UINT64_C(1) << depth);
-					depth++;
-					i++;
-					expect = c == '{' ? EXPECT_KEY_OR_CLOSE :
-						EXPECT_VALUE_OR_CLOSE;
-					break;
-				}
-				if (c == '"')
-				{
-					memset(&s, 0, sizeof(s));
-					if (matched)
-					{
-						s.out = out;
-						s.cap = outlen;
-					}
-					if (!scan_string(json, len, &i, &s))
-						goto fail;
-					if (matched)
-					{
-						if (s.overflow || s.nul)
-							goto fail;
-						out[s.n] = '\0';
-						got = true;
-					}
-				}
-				else if (c == 't')
-				{
-					if (!scan_literal(json, len, &i, "true"))
-						goto fail;
-				}
-				else if (c == 'f')
-				{
-					if (!scan_literal(json, len, &i, "false"))
-						goto fail;
-				}
-				else if (c == 'n')
-				{
-					/* a null field counts as absent */
-					if (!scan_literal(json, len, &i, "null"))
-						goto fail;
-				}
-				else if (c == '-' || (c >= '0' && c <= '9'))
-				{
-					if (!scan_number(json, len, &i))
-						goto fail;
-				}
-				else
-					goto fail;
-				matched = false;
-				expect = EXPECT_COMMA_OR_CLOSE;
-				break;
-
-			case EXPECT_COMMA_OR_CLOSE:
-				if (depth == 0)
-				{
-					/* the top-level object is closed: only whitespace left */
-					goto fail;
-				}
-				if (c == ',')
-				{
-					i++;
-					expect = (is_object >> (depth - 1)) & 1 ?
-						EXPECT_KEY : EXPECT_VALUE;
-				}
-				else if (c == ((is_object >> (depth - 1)) & 1 ? '}' : ']'))
-				{
-					i++;
-					depth--;
-				}
-				else
-					goto fail;
-				break;
-		}
-
-		if (depth == 0 && expect == EXPECT_COMMA_OR_CLOSE)
-		{
-			if (skip_space(json, len, i) != len)
-				goto fail;
-			*found = got;
-			return true;
-		}
+		json += 3;
+		len -= 3;
 	}
+	/* the lexer does not check UTF-8 itself, nor stop at a NUL byte */
+	if (len > PG_INT32_MAX || !depth_ok(json, len) ||
+		pg_encoding_verifymbstr(PG_UTF8, json, (int) len) != (int) len)
+		return false;
 
-fail:
-	out[0] = '\0';
-	*found = false;
-	return false;
+	/*
+	 * Validate first, with no callbacks: pg_parse_json leaks a member name
+	 * it has copied for a callback when the colon after it is missing, and
+	 * outside the server nothing frees it.  A valid document then parses
+	 * again without error.
+	 */
+	if (parse(json, len, &nullSemAction) != JSON_SUCCESS)
+		return false;
+
+	st.field = field;
+	st.out = out;
+	st.outlen = outlen;
+	sem.semstate = &st;
+	sem.object_start = object_start;
+	sem.object_end = container_end;
+	sem.array_start = array_start;
+	sem.array_end = container_end;
+	sem.object_field_start = field_start;
+	sem.scalar = scalar;
+	if (parse(json, len, &sem) != JSON_SUCCESS || !st.object || st.bad)
+	{
+		out[0] = '\0';
+		return false;
+	}
+	*found = st.got;
+	return true;
 }
 
 /* The n ASCII digits at s[i] as a number, if they are all digits. */

@@ -12,34 +12,33 @@
  *
  * vigil_json_get_string validates the whole document as RFC 8259 JSON
  * whose top-level value is an object, and returns one of its top-level
- * string members.  It is a real tokenizer: nested objects and arrays,
- * numbers, true/false/null and strings are checked and skipped, so a
+ * string members.  The parser is PostgreSQL's (common/jsonapi.h), so a
  * "Token" inside a nested object is never mistaken for the top-level one.
- * Nesting is tracked with a bit stack, not recursion, and is limited to
- * VIGIL_JSON_MAX_DEPTH levels (the top-level object is level 1); deeper
- * documents are rejected.  Member names are compared after decoding
- * escapes, byte for byte (case-sensitive, no Unicode normalization).
+ * Nesting is limited to VIGIL_JSON_MAX_DEPTH levels (the top-level object
+ * is level 1); deeper documents are refused before parsing, as the parser
+ * recurses.  Member names are compared after decoding escapes, byte for
+ * byte (case-sensitive, no Unicode normalization).
  *
- * Decoding: the escapes \" \\ \/ \b \f \n \r \t and \uXXXX are decoded to
- * UTF-8, a \uD800-\uDBFF \uDC00-\uDFFF surrogate pair to one 4-byte
- * character.  A lone surrogate, raw control characters (below 0x20) and
- * bytes that are not well-formed UTF-8 (overlong forms, surrogates, above
- * U+10FFFF) make the document invalid, so the value returned is always
- * valid UTF-8.  A leading UTF-8 byte order mark is ignored, as RFC 8259
- * allows.
+ * Decoding: escapes are decoded to UTF-8, a surrogate pair to one 4-byte
+ * character.  A lone surrogate, a \u0000 anywhere (PostgreSQL's text
+ * cannot hold it), raw control characters (below 0x20) and bytes that are
+ * not well-formed UTF-8 (overlong forms, surrogates, above U+10FFFF, NUL)
+ * make the document invalid, so the value returned is always valid UTF-8.
+ * A leading UTF-8 byte order mark is ignored, as RFC 8259 allows.
  *
  * Contract of vigil_json_get_string: json need not be NUL-terminated and
  * nothing at or beyond json[len] is read; field is a NUL-terminated name.
  * It returns false when the document is not valid JSON or its top-level
  * value is not an object; when the field occurs more than once at the top
  * level (parsers disagree on which copy wins, so none is trusted); when
- * its value is neither a string nor null; when the decoded string holds a
- * NUL (\u0000) or does not fit in outlen bytes including the terminating
- * NUL (it is never truncated); or when outlen is 0.  Otherwise it returns
- * true with *found telling whether the field is present: a string value is
- * then in out, NUL-terminated; an absent field or a null value leaves
- * *found false and out "".  On false, *found is false and out is ""
- * (when outlen is 0 nothing is written to out).
+ * its value is neither a string nor null; when the decoded string does
+ * not fit in outlen bytes including the terminating NUL (it is never
+ * truncated); or when outlen is 0.  Otherwise it returns true with *found
+ * telling whether the field is present: a string value is then in out,
+ * NUL-terminated; an absent field or a null value leaves *found false and
+ * out "".  On false, *found is false and out is "" (when outlen is 0
+ * nothing is written to out).  Memory is palloc'd while parsing (malloc
+ * outside the server) and freed before returning.
  *
  * vigil_iso8601_to_time accepts the RFC 3339 date-time profile of ISO 8601
  * that AWS uses, and nothing looser:

@@ -5,30 +5,12 @@
 #include "notify/core/url.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "core/hex.h"
+#include <curl/curl.h>
 
 static const char hexdigits_upper[] = "0123456789ABCDEF";
-
-/* ASCII lowercase, whatever the locale. */
-static inline char
-ascii_lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
-}
-
-/* Whether s starts with prefix, ignoring ASCII case. */
-static bool
-has_prefix_nocase(const char *s, const char *prefix)
-{
-	for (; *prefix != '\0'; s++, prefix++)
-	{
-		if (ascii_lower(*s) != *prefix)
-			return false;
-	}
-	return true;
-}
 
 /* Append srclen bytes of src percent-encoded; see vigil_uri_encode. */
 bool
@@ -104,126 +86,94 @@ vigil_form_add_len(VigilBuf *form, const char *name, const char *value,
 	return true;
 }
 
-/* Whether c may appear in a registered host name we accept. */
-static inline bool
-is_host_char(unsigned char c)
+/* Whether the part of h is present; a part libcurl cannot give is absent. */
+static bool
+has_part(CURLU *h, CURLUPart what)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		(c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+	char	   *v = NULL;
+	bool		present = curl_url_get(h, what, &v, 0) == CURLUE_OK;
+
+	curl_free(v);
+	return present;
 }
 
-/* Take an endpoint URL apart; see url.h for what is refused. */
+/*
+ * Take an endpoint URL apart with libcurl's URL parser, the one that will
+ * send the request; see url.h for what is refused.
+ */
 bool
 vigil_url_parse(const char *url, VigilUrl *out)
 {
-	const char *p;
-	const char *host;
-	const char *path;
+	CURLU	   *h;
+	const char *authority;
+	char	   *scheme = NULL,
+			   *host = NULL,
+			   *port = NULL,
+			   *path = NULL;
+	bool		ok = false;
 	size_t		hostlen,
-				pathlen,
-				n,
 				i;
-	bool		https,
-				has_port = false;
-	long		port = 0;
-	char		hostbuf[VIGIL_URL_HOST_MAX];
+	long		portnum = 0;
 
 	if (url == NULL)
 		return false;
-	if (has_prefix_nocase(url, "http://"))
-	{
-		https = false;
-		p = url + 7;
-	}
-	else if (has_prefix_nocase(url, "https://"))
-	{
-		https = true;
-		p = url + 8;
-	}
-	else
+
+	/*
+	 * libcurl also takes "http:/h" and "http:///h", which RFC 3986 does not,
+	 * and drops an empty fragment, which we refuse like any other.
+	 */
+	authority = url + strspn(url, "HTTPShttps");
+	if (strncmp(authority, "://", 3) != 0 || authority[3] == '/' ||
+		strchr(url, '#') != NULL ||
+		(h = curl_url()) == NULL)
 		return false;
+	/* the path as written, for the signer: it canonicalizes as AWS does */
+	if (curl_url_set(h, CURLUPART_URL, url, CURLU_PATH_AS_IS) != CURLUE_OK ||
+		curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+		curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+		curl_url_get(h, CURLUPART_PATH, &path, 0) != CURLUE_OK ||
+		has_part(h, CURLUPART_USER) || has_part(h, CURLUPART_PASSWORD) ||
+		has_part(h, CURLUPART_OPTIONS) || has_part(h, CURLUPART_QUERY) ||
+		has_part(h, CURLUPART_FRAGMENT) || has_part(h, CURLUPART_ZONEID))
+		goto done;
+	out->https = strcmp(scheme, "https") == 0;
+	if (!out->https && strcmp(scheme, "http") != 0)
+		goto done;
+	/* libcurl accepts a port 0, which no server listens on */
+	if (curl_url_get(h, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
+		(portnum = strtol(port, NULL, 10)) == 0)
+		goto done;
+	out->port = portnum != 0 ? (int) portnum : out->https ? 443 : 80;
 
-	/* host: an IPv6 literal in brackets, or a name or IPv4 address */
-	host = p;
-	if (*p == '[')
+	/*
+	 * The Host header: lowercase, with the port only when it is not the
+	 * scheme's default, as botocore signs it.  libcurl would convert an
+	 * international name when it connects, after we signed the name as
+	 * written: ASCII names only.  A bare '/' for no path.
+	 */
+	hostlen = strlen(host);
+	if (hostlen == 0 || hostlen >= sizeof(out->host) ||
+		strlen(path) >= VIGIL_URL_PATH_MAX)
+		goto done;
+	for (i = 0; i <= hostlen; i++)
 	{
-		bool		colon = false;
-
-		for (p++; *p != ']'; p++)
-		{
-			if (*p == ':')
-				colon = true;
-			else if (vigil_hex_value((unsigned char) *p) < 0 && *p != '.')
-				return false;	/* also the end of the string */
-		}
-		if (!colon)
-			return false;
-		p++;
+		if ((unsigned char) host[i] >= 0x80)
+			goto done;
+		out->host[i] = host[i] >= 'A' && host[i] <= 'Z' ?
+			host[i] + ('a' - 'A') : host[i];
 	}
-	else
-	{
-		while (is_host_char((unsigned char) *p))
-			p++;
-	}
-	hostlen = (size_t) (p - host);
-	if (hostlen == 0)
-		return false;
+	if (portnum != 0 && out->port != (out->https ? 443 : 80) &&
+		(size_t) snprintf(out->host + hostlen, sizeof(out->host) - hostlen,
+						  ":%ld", portnum) >= sizeof(out->host) - hostlen)
+		goto done;
+	strcpy(out->path, path[0] != '\0' ? path : "/");
+	ok = true;
 
-	if (*p == ':')
-	{
-		int			digits = 0;
-
-		for (p++; *p >= '0' && *p <= '9'; p++)
-		{
-			/* leading zeros are harmless; the value is what counts */
-			port = port * 10 + (*p - '0');
-			if (port > 65535)
-				return false;
-			digits++;
-		}
-		if (digits == 0 || port == 0)
-			return false;
-		has_port = true;
-	}
-	else
-		port = https ? 443 : 80;
-
-	/* anything else in the authority (user information, say) is refused */
-	if (*p != '\0' && *p != '/')
-		return false;
-
-	path = p;
-	pathlen = strlen(path);
-	for (i = 0; i < pathlen; i++)
-	{
-		unsigned char c = (unsigned char) path[i];
-
-		if (c <= ' ' || c == 0x7f || c == '?' || c == '#')
-			return false;
-	}
-	if (pathlen == 0)
-	{
-		path = "/";
-		pathlen = 1;
-	}
-	if (pathlen >= VIGIL_URL_PATH_MAX || hostlen >= VIGIL_URL_HOST_MAX)
-		return false;
-
-	for (i = 0; i < hostlen; i++)
-		hostbuf[i] = ascii_lower(host[i]);
-	hostbuf[hostlen] = '\0';
-	if (has_port && port != (https ? 443 : 80))
-	{
-		n = (size_t) snprintf(hostbuf + hostlen, sizeof(hostbuf) - hostlen,
-							  ":%ld", port);
-		if (n >= sizeof(hostbuf) - hostlen)
-			return false;
-	}
-
-	out->https = https;
-	out->port = (int) port;
-	memcpy(out->host, hostbuf, strlen(hostbuf) + 1);
-	memcpy(out->path, path, pathlen);
-	out->path[pathlen] = '\0';
-	return true;
+done:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(h);
+	return ok;
 }

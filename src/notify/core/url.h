@@ -3,7 +3,8 @@
  *		Percent-encoding, form bodies and endpoint URLs, for the requests of
  *		the AWS query APIs.
  *
- * Nothing here knows about PostgreSQL, and there is no global state.  The
+ * Nothing here knows about PostgreSQL, and there is no global state; URLs
+ * are parsed by libcurl.  The
  * functions that append to a VigilBuf keep buf.h's promises: false when
  * memory runs out, with the buffer left as it was.
  *
@@ -58,13 +59,16 @@ extern bool vigil_form_add_len(VigilBuf *form, const char *name,
 							   const char *value, size_t valuelen);
 
 /*
- * An endpoint URL, "http[s]://host[:port][/path]", taken apart.  host is
- * the Host header value: the host name lowercased (an IPv6 literal keeps
- * its brackets), followed by ":port" only when the URL gives a port other
- * than the scheme's default (80 for http, 443 for https), which is what
- * botocore signs.  path is the URL's path as written, "/" when it has none.
- * URLs with user information, a query, a fragment, an empty or invalid host
- * or port, or parts longer than the limits above are refused.
+ * An endpoint URL, "http[s]://host[:port][/path]", taken apart by libcurl's
+ * URL parser (curl_url), so what is checked is what libcurl will send to.
+ * host is the Host header value: the host name lowercased (an IPv6 literal
+ * keeps its brackets), followed by ":port" only when the URL gives a port
+ * other than the scheme's default (80 for http, 443 for https), which is
+ * what botocore signs.  path is the URL's path as written, "/" when it has none.
+ * URLs with user information, a query, a fragment, an IPv6 zone id, an
+ * empty or invalid host, port 0 or one above 65535, or parts longer than
+ * the limits above are refused; an empty port (RFC 3986: the default) is
+ * not.
  */
 typedef struct VigilUrl
 {

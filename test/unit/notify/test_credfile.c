@@ -90,55 +90,52 @@ basic_profiles(void)
 	CHECK(vigil_cred_status_name(VIGIL_CRED_NO_PROFILE) != NULL);
 }
 
-/* Whitespace, ':' as delimiter, key case, CRLF and CR line ends. */
+/* Blanks around lines, names and values; CRLF line ends. */
 static void
 syntax_variants(void)
 {
 	VigilAwsCredentials c;
 
 	CHECK(parse("[default]\r\n"
-				"  AWS_Access_Key_ID\t=\t" AKID "  \r\n"
-				"aws_secret_access_key:" SECRET "\r\n",
+				"  aws_access_key_id\t=\t" AKID "  \r\n"
+				"aws_secret_access_key=" SECRET "\r\n",
 				NULL, &c) == VIGIL_CRED_FOUND);
 	CHECK(creds_are(&c, AKID, SECRET, ""));
-	/* lone CR line ends, no final line end, \v and \f trimmed */
-	CHECK(parse("[default]\raws_access_key_id = a\r"
-				"aws_secret_access_key = \v\fb\f",
+	/* no final line end */
+	CHECK(parse("[default]\naws_access_key_id = a\naws_secret_access_key = b",
 				NULL, &c) == VIGIL_CRED_FOUND);
 	CHECK(creds_are(&c, "a", "b", ""));
-	/* the first delimiter splits: a secret may contain '=' and ':' */
+	/* the first '=' splits: a secret may contain '=' */
 	CHECK(parse("[default]\naws_access_key_id = a\n"
 				"aws_secret_access_key = x=y:z==\n",
 				NULL, &c) == VIGIL_CRED_FOUND);
 	CHECK(creds_are(&c, "a", "x=y:z==", ""));
-	/* header text after the last ']' is ignored, names run to the last ] */
-	CHECK(parse("[default] trailing\naws_access_key_id=a\n"
-				"aws_secret_access_key=b\n", NULL, &c) == VIGIL_CRED_FOUND);
-	CHECK(parse("[a]b]\naws_access_key_id=a\naws_secret_access_key=b\n",
-				"a]b", &c) == VIGIL_CRED_FOUND);
+	/* a profile name is what is between the brackets, blanks and all */
 	CHECK(parse("[we ird=name;#]\naws_access_key_id=a\n"
 				"aws_secret_access_key=b\n", "we ird=name;#", &c) ==
 		  VIGIL_CRED_FOUND);
-	/* an indented header after a header is still a header */
+	CHECK(parse("[ default ]\naws_access_key_id=a\n"
+				"aws_secret_access_key=b\n", NULL, &c) == VIGIL_CRED_NO_PROFILE);
+	/* indented headers and settings are headers and settings */
 	CHECK(parse("[x]\n  [default]\n  aws_access_key_id=a\n"
 				"  aws_secret_access_key=b\n", NULL, &c) == VIGIL_CRED_FOUND);
 	CHECK(creds_are(&c, "a", "b", ""));
-	/* "[]" is no header: inside a section it is a bad key line */
-	CHECK(parse("[default]\n[]\n", NULL, &c) == VIGIL_CRED_MALFORMED);
-	CHECK(parse("[default]\n[]=x\naws_access_key_id=a\n"
-				"aws_secret_access_key=b\n", NULL, &c) == VIGIL_CRED_FOUND);
+	/* names are case-sensitive, as the CLI documents them */
+	CHECK(parse("[Default]\naws_access_key_id=a\naws_secret_access_key=b\n",
+				NULL, &c) == VIGIL_CRED_NO_PROFILE);
+	CHECK(parse("[default]\nAWS_ACCESS_KEY_ID=a\naws_secret_access_key=b\n",
+				NULL, &c) == VIGIL_CRED_INCOMPLETE);
 }
 
-/* Comments only at line start; "#" after a value is part of it. */
+/* Comments are lines starting with '#'; a '#' after a value is part of it. */
 static void
 comments(void)
 {
 	VigilAwsCredentials c;
 
-	CHECK(parse("# leading comment\n; another\n[default]\n"
+	CHECK(parse("# leading comment\n[default]\n"
 				"  # indented comment\n"
 				"aws_access_key_id = a\n"
-				"\t; another\n"
 				"aws_secret_access_key = b\n", NULL, &c) == VIGIL_CRED_FOUND);
 	CHECK(creds_are(&c, "a", "b", ""));
 	/* no inline comments: the value keeps them (and is then refused) */
@@ -155,37 +152,26 @@ comments(void)
 		  VIGIL_CRED_INCOMPLETE);
 }
 
-/* Session token, its older alias, and which wins. */
+/* The session token: optional, empty means none, checked when set. */
 static void
 session_tokens(void)
 {
 	VigilAwsCredentials c;
 
 	CHECK(parse("[default]\naws_access_key_id=a\naws_secret_access_key=b\n"
-				"aws_security_token=old\n", NULL, &c) == VIGIL_CRED_FOUND);
-	CHECK(creds_are(&c, "a", "b", "old"));
-	/* botocore looks at aws_security_token first */
-	CHECK(parse("[default]\naws_access_key_id=a\naws_secret_access_key=b\n"
-				"aws_session_token=new\naws_security_token=old\n",
-				NULL, &c) == VIGIL_CRED_FOUND);
-	CHECK(creds_are(&c, "a", "b", "old"));
-	/* an empty token is no token, even when it hides the other one */
+				"aws_session_token=" TOKEN "\n", NULL, &c) == VIGIL_CRED_FOUND);
+	CHECK(creds_are(&c, "a", "b", TOKEN));
 	CHECK(parse("[default]\naws_access_key_id=a\naws_secret_access_key=b\n"
 				"aws_session_token=\n", NULL, &c) == VIGIL_CRED_FOUND);
 	CHECK(creds_are(&c, "a", "b", ""));
 	CHECK(parse("[default]\naws_access_key_id=a\naws_secret_access_key=b\n"
-				"aws_session_token=new\naws_security_token=\n",
-				NULL, &c) == VIGIL_CRED_FOUND);
-	CHECK(creds_are(&c, "a", "b", ""));
-	/* a bad token that is not used does not matter */
-	CHECK(parse("[default]\naws_access_key_id=a\naws_secret_access_key=b\n"
-				"aws_session_token=bad value\naws_security_token=ok\n",
-				NULL, &c) == VIGIL_CRED_FOUND);
-	CHECK(creds_are(&c, "a", "b", "ok"));
-	CHECK(parse("[default]\naws_access_key_id=a\naws_secret_access_key=b\n"
 				"aws_session_token=bad value\n",
 				NULL, &c) == VIGIL_CRED_MALFORMED);
 	CHECK(c.line == 4);
+	/* botocore's old name is not documented by the CLI: just a setting */
+	CHECK(parse("[default]\naws_access_key_id=a\naws_secret_access_key=b\n"
+				"aws_security_token=old\n", NULL, &c) == VIGIL_CRED_FOUND);
+	CHECK(creds_are(&c, "a", "b", ""));
 }
 
 /* One key without the other, empty keys, no keys at all. */
@@ -213,34 +199,37 @@ incomplete(void)
 		  VIGIL_CRED_INCOMPLETE);
 }
 
-/* [DEFAULT] fills in what a profile does not set; it is not a profile. */
+/*
+ * configparser's extensions that the AWS CLI does not document are not
+ * read: ';' comments, "key: value", [DEFAULT], continuation lines.
+ */
 static void
-default_section(void)
+undocumented(void)
 {
 	VigilAwsCredentials c;
-	const char *f =
-		"[DEFAULT]\naws_secret_access_key = shared\naws_session_token = dt\n"
-		"[a]\naws_access_key_id = ka\n"
-		"[b]\naws_access_key_id = kb\naws_secret_access_key = sb\n"
-		"aws_session_token = \n"
-		"[DEFAULT]\naws_access_key_id = kd\n"
-		"[c]\n";
 
-	CHECK(parse(f, "a", &c) == VIGIL_CRED_FOUND);
-	CHECK(creds_are(&c, "ka", "shared", "dt"));
-	CHECK(parse(f, "b", &c) == VIGIL_CRED_FOUND);
-	CHECK(creds_are(&c, "kb", "sb", ""));
-	CHECK(parse(f, "c", &c) == VIGIL_CRED_FOUND);
-	CHECK(creds_are(&c, "kd", "shared", "dt"));
-	CHECK(parse(f, "DEFAULT", &c) == VIGIL_CRED_NO_PROFILE);
-	CHECK(parse(f, "default", &c) == VIGIL_CRED_NO_PROFILE);
-	/* a key twice across the two [DEFAULT] blocks */
-	CHECK(parse("[DEFAULT]\naws_access_key_id=a\n[x]\n[DEFAULT]\n"
-				"AWS_ACCESS_KEY_ID=b\n", "x", &c) == VIGIL_CRED_MALFORMED);
-	CHECK(c.line == 5);
+	CHECK(parse("; comment\n[default]\naws_access_key_id=a\n"
+				"aws_secret_access_key=b\n", NULL, &c) == VIGIL_CRED_MALFORMED);
+	CHECK(c.line == 1);
+	CHECK(parse("[default]\naws_access_key_id: a\naws_secret_access_key=b\n",
+				NULL, &c) == VIGIL_CRED_MALFORMED);
+	CHECK(c.line == 2);
+	/* [DEFAULT] is a profile of that name, and lends nothing */
+	CHECK(parse("[DEFAULT]\naws_secret_access_key = s\n[a]\naws_access_key_id = k\n",
+				"a", &c) == VIGIL_CRED_INCOMPLETE);
+	CHECK(parse("[DEFAULT]\naws_access_key_id = k\naws_secret_access_key = s\n",
+				"DEFAULT", &c) == VIGIL_CRED_FOUND);
+	/* an indented line is a setting of its own, not part of the one above */
+	CHECK(parse("[default]\naws_access_key_id = a\n"
+				"  aws_secret_access_key = b\n", NULL, &c) == VIGIL_CRED_FOUND);
+	CHECK(creds_are(&c, "a", "b", ""));
+	CHECK(parse("[default]\nnote = first\n  second line\n"
+				"aws_access_key_id = a\naws_secret_access_key = b\n", NULL, &c) ==
+		  VIGIL_CRED_MALFORMED);
+	CHECK(c.line == 3);
 }
 
-/* Duplicates that matter are refused, others are tolerated. */
+/* Duplicates in the requested profile are refused, others are not ours. */
 static void
 duplicates(void)
 {
@@ -250,68 +239,16 @@ duplicates(void)
 				"[default]\naws_access_key_id=c\n", NULL, &c) ==
 		  VIGIL_CRED_MALFORMED);
 	CHECK(c.line == 4);
-	CHECK(parse("[default]\naws_access_key_id=a\naws_secret_access_key=b\n"
-				"Aws_Access_Key_Id=c\n", NULL, &c) == VIGIL_CRED_MALFORMED);
-	CHECK(c.line == 4);
 	/* even with the same value */
 	CHECK(parse("[default]\naws_access_key_id=a\naws_access_key_id=a\n"
 				"aws_secret_access_key=b\n", NULL, &c) ==
 		  VIGIL_CRED_MALFORMED);
-	/* other keys and sections repeated: accepted (see credfile.h) */
+	CHECK(c.line == 3);
+	/* other settings and profiles repeated: accepted */
 	CHECK(parse("[x]\nk=1\n[x]\nk=2\n[default]\nregion=a\nregion=b\n"
 				"aws_access_key_id=a\naws_secret_access_key=b\n",
 				NULL, &c) == VIGIL_CRED_FOUND);
 	CHECK(creds_are(&c, "a", "b", ""));
-}
-
-/* Multi-line values, as configparser sees indented lines. */
-static void
-continuation_lines(void)
-{
-	VigilAwsCredentials c;
-
-	/* an indented key line after a key continues it */
-	CHECK(parse("[default]\naws_access_key_id = a\n"
-				"  aws_secret_access_key = b\n", NULL, &c) ==
-		  VIGIL_CRED_MALFORMED);
-	CHECK(c.line == 2);
-	/* continuations of other keys are skipped */
-	CHECK(parse("[default]\ns3 =\n  max_concurrent_requests = 20\n"
-				"  addressing_style = path\n\n  # note\n"
-				"aws_access_key_id = a\naws_secret_access_key = b\n",
-				NULL, &c) == VIGIL_CRED_FOUND);
-	CHECK(creds_are(&c, "a", "b", ""));
-	CHECK(parse("[default]\nnote = first\n  second line\n"
-				"aws_access_key_id = a\naws_secret_access_key = b\n",
-				NULL, &c) == VIGIL_CRED_FOUND);
-	/* a nested block needs '=' on each line (botocore) */
-	CHECK(parse("[default]\ns3 =\n  not a pair\n"
-				"aws_access_key_id = a\naws_secret_access_key = b\n",
-				NULL, &c) == VIGIL_CRED_MALFORMED);
-	CHECK(c.line == 3);
-	CHECK(parse("[other]\ns3 =\n  x = 1\n  not a pair\n"
-				"[default]\naws_access_key_id = a\naws_secret_access_key = b\n",
-				NULL, &c) == VIGIL_CRED_MALFORMED);
-	CHECK(parse("[DEFAULT]\ns3 =\n  nope\n", NULL, &c) ==
-		  VIGIL_CRED_NO_PROFILE);
-	CHECK(parse("[DEFAULT]\ns3 =\n  nope\n[default]\n", NULL, &c) ==
-		  VIGIL_CRED_MALFORMED);
-	/* the continuation must be deeper than the key line itself */
-	CHECK(parse("[default]\n  aws_access_key_id = a\n"
-				"  aws_secret_access_key = b\n", NULL, &c) ==
-		  VIGIL_CRED_FOUND);
-	CHECK(creds_are(&c, "a", "b", ""));
-	CHECK(parse("[default]\n  aws_access_key_id = a\n"
-				"    more\naws_secret_access_key = b\n", NULL, &c) ==
-		  VIGIL_CRED_MALFORMED);
-	/* blank lines and comments between do not end a value */
-	CHECK(parse("[default]\naws_secret_access_key = b\naws_access_key_id = a\n"
-				"\n# c\n\n  more\n", NULL, &c) == VIGIL_CRED_MALFORMED);
-	CHECK(c.line == 3);
-	/* ... and a header right after a key is not a continuation */
-	CHECK(parse("[x]\nk = v\n[default]\n aws_access_key_id = a\n"
-				" aws_secret_access_key = b\n", NULL, &c) ==
-		  VIGIL_CRED_FOUND);
 }
 
 /* Syntax errors anywhere make the whole file malformed. */
@@ -353,61 +290,6 @@ malformed(void)
 	CHECK(parse("[default]\naws_access_key_id=a\naws_secret_access_key=b\n"
 				"[other]\nnot a key line\n", NULL, &c) == VIGIL_CRED_MALFORMED);
 	CHECK(c.line == 5);
-}
-
-/* Python's view of the text: UTF-8, Unicode whitespace, str.lower(). */
-static void
-unicode_text(void)
-{
-	VigilAwsCredentials c;
-
-	/* NBSP and ideographic space are trimmed like ASCII spaces */
-	CHECK(parse("[default]\n\xC2\xA0" "aws_access_key_id\xC2\xA0=\xE3\x80\x80" "a"
-				"\xC2\xA0\naws_secret_access_key = b\xE2\x80\xAF\n",
-				NULL, &c) == VIGIL_CRED_FOUND);
-	CHECK(creds_are(&c, "a", "b", ""));
-	/* ... but not inside a value */
-	CHECK(parse("[default]\naws_access_key_id = a\xC2\xA0" "b\n"
-				"aws_secret_access_key = b\n", NULL, &c) ==
-		  VIGIL_CRED_MALFORMED);
-	/* a blank line of Unicode spaces; indentation counts characters */
-	CHECK(parse("\xE2\x80\x83\n[default]\n\xE2\x80\x83" "aws_access_key_id = a\n"
-				"  aws_secret_access_key = b\n", NULL, &c) ==
-		  VIGIL_CRED_MALFORMED);	/* 2 characters > 1: a continuation */
-	CHECK(parse("[default]\n\xE2\x80\x83" "aws_access_key_id = a\n"
-				" aws_secret_access_key = b\n", NULL, &c) == VIGIL_CRED_FOUND);
-	/* KELVIN SIGN lowercases to 'k' */
-	CHECK(parse("[default]\naws_access_\xE2\x84\xAA" "ey_id = a\n"
-				"aws_secret_access_key = b\n", NULL, &c) == VIGIL_CRED_FOUND);
-	CHECK(creds_are(&c, "a", "b", ""));
-	CHECK(parse("[default]\naws_access_\xE2\x84\xAA" "ey_id = a\n"
-				"aws_access_key_id = a\naws_secret_access_key = b\n",
-				NULL, &c) == VIGIL_CRED_MALFORMED);
-	/* not UTF-8 anywhere: the whole file is refused */
-	CHECK(parse("[default]\naws_access_key_id = a\naws_secret_access_key = b\n"
-				"[x]\nk = \xFF\n", NULL, &c) == VIGIL_CRED_MALFORMED);
-	CHECK(c.line == 5);
-	CHECK(parse("[default]\r\naws_access_key_id = a\r\n# \xC0\x80\r\n",
-				NULL, &c) == VIGIL_CRED_MALFORMED);
-	CHECK(c.line == 3);
-	CHECK(parse("[default]\n# \xED\xA0\x80\n", NULL, &c) ==
-		  VIGIL_CRED_MALFORMED);
-	CHECK(parse("[default]\n# \xE2\x82", NULL, &c) == VIGIL_CRED_MALFORMED);
-	/* a nested value is split at \v, \f, U+2028 ... as splitlines() does */
-	CHECK(parse("[default]\ns3 =\n  a = 1\vb = 2\xE2\x80\xA8" "c=3\n"
-				"aws_access_key_id = a\naws_secret_access_key = b\n",
-				NULL, &c) == VIGIL_CRED_FOUND);
-	CHECK(parse("[default]\ns3 =\n  a = 1\vb\n"
-				"aws_access_key_id = a\naws_secret_access_key = b\n",
-				NULL, &c) == VIGIL_CRED_MALFORMED);
-	CHECK(parse("[default]\ns3 =\n  a = 1\xC2\x85 # x\n"
-				"aws_access_key_id = a\naws_secret_access_key = b\n",
-				NULL, &c) == VIGIL_CRED_MALFORMED);
-	/* an empty token continued on the next line is no token: malformed */
-	CHECK(parse("[default]\naws_access_key_id = a\naws_secret_access_key = b\n"
-				"aws_session_token =\n  x = y\n", NULL, &c) ==
-		  VIGIL_CRED_MALFORMED);
-	CHECK(c.line == 4);
 }
 
 /* Values up to their maximum fit, one byte more does not. */
@@ -525,13 +407,14 @@ random_garbage(void)
 {
 	static const char alphabet[] = "[]=:#; \t\r\naws_ecrtkyid\vDEFAULT";
 	const char *f = "[default]\naws_access_key_id = a\n"
-		"aws_secret_access_key = b\n  x\n[DEFAULT]\naws_session_token = t\n";
+		"aws_secret_access_key = b\n[DEFAULT]\naws_session_token = t\n";
 	uint64_t	state = 11;
 	char		buf[256];
 	size_t		len,
 				k;
 	VigilAwsCredentials c;
 	int			i;
+	int			outcome[VIGIL_CRED_MALFORMED + 1] = {0};
 
 	for (i = 0; i < 30000; i++)
 	{
@@ -549,9 +432,10 @@ random_garbage(void)
 				buf[unit_bits64(&state) % len] =
 					alphabet[unit_bits64(&state) % (sizeof(alphabet) - 1)];
 		}
-		(void) parse_n(buf, len, i % 3 ? NULL : "DEFAULT", &c);
+		outcome[parse_n(buf, len, i % 3 ? NULL : "DEFAULT", &c)]++;
 	}
-	CHECK(true);
+	/* garbage is refused; a file with two bytes changed may still be read */
+	CHECK(outcome[VIGIL_CRED_MALFORMED] > 0 && outcome[VIGIL_CRED_FOUND] > 0);
 }
 
 int
@@ -562,11 +446,9 @@ main(void)
 	RUN(comments);
 	RUN(session_tokens);
 	RUN(incomplete);
-	RUN(default_section);
+	RUN(undocumented);
 	RUN(duplicates);
-	RUN(continuation_lines);
 	RUN(malformed);
-	RUN(unicode_text);
 	RUN(value_lengths);
 	RUN(every_prefix);
 	RUN(random_garbage);

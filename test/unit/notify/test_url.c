@@ -149,6 +149,8 @@ url_parsing(void)
 			  "[::ffff:127.0.0.1]:8080", "/");
 	check_url("http://h:00080/", false, 80, "h", "/");
 	check_url("http://h:65535/", false, 65535, "h:65535", "/");
+	/* an empty port is the default one (RFC 3986, 3.2.3) */
+	check_url("http://h:/", false, 80, "h", "/");
 
 	CHECK(!vigil_url_parse(NULL, &u));
 	CHECK(!vigil_url_parse("", &u));
@@ -158,7 +160,6 @@ url_parsing(void)
 	CHECK(!vigil_url_parse("http://", &u));
 	CHECK(!vigil_url_parse("http:///x", &u));
 	CHECK(!vigil_url_parse("http://:80/", &u));
-	CHECK(!vigil_url_parse("http://h:/", &u));
 	CHECK(!vigil_url_parse("http://h:0/", &u));
 	CHECK(!vigil_url_parse("http://h:65536/", &u));
 	CHECK(!vigil_url_parse("http://h:99999999999999999999/", &u));
@@ -175,6 +176,7 @@ url_parsing(void)
 	CHECK(!vigil_url_parse("http://[1.2.3.4]/", &u));
 	CHECK(!vigil_url_parse("http://[::g]/", &u));
 	CHECK(!vigil_url_parse("http://[::1]x/", &u));
+	CHECK(!vigil_url_parse("http://h\xC3\xA9llo/", &u));
 
 	/* a path of VIGIL_URL_PATH_MAX bytes does not fit with its NUL */
 	strcpy(longurl, "http://h");
