@@ -236,6 +236,15 @@ class LambdaTest(unittest.TestCase):
         self.assertEqual(len(self.stored(json.loads(base64.b64decode(r["kinesis"]["data"]))["trans_num"]
                                          for r in recs)), 60)
 
+    def test_statements_are_never_prepared(self):
+        # psycopg prepares a statement on its sixth execution unless told not to; a prepared
+        # statement pins an RDS Proxy session and breaks PgBouncer's transaction pooling
+        for _ in range(10):
+            self.assertEqual(self.invoke(event(record(tx(card_id=9100350)))), [])
+        self.assertEqual(handler._conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0],
+                         0)
+        self.assertIsNone(handler._conn.prepare_threshold)
+
     # --- duplicates and re-delivery ------------------------------------------------------------
 
     def test_duplicates_within_and_across_batches(self):
