@@ -494,6 +494,17 @@ class LambdaTest(unittest.TestCase):
         self.assertFalse(self.q1("SELECT has_schema_privilege(%s, 'vigil', 'USAGE')", ROLE))
         self.assertEqual(self.q1("SELECT n FROM vigil.profile_summary WHERE key = '9101201'"), 2)
 
+    def test_schema_runs_twice(self):
+        # set-up ran examples/schema.sql once; a second run creates nothing and changes nothing
+        before = self.q("SELECT (SELECT count(*) FROM categories), (SELECT count(*) FROM vigil.watches), "
+                        "(SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace)")
+        sh(PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", PORT, "-U", "postgres",
+           "-d", DB, "-f", os.path.join(TOP, "examples", "schema.sql"))
+        self.assertEqual(self.q("SELECT (SELECT count(*) FROM categories), (SELECT count(*) FROM vigil.watches), "
+                                "(SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace)"),
+                         before)
+        self.assertEqual(self.invoke(event(record(tx()))), [])
+
     def test_empty_event(self):
         self.assertEqual(handler.handler({"Records": []}), {"batchItemFailures": []})
         self.assertEqual(handler.handler({}), {"batchItemFailures": []})
