@@ -2075,3 +2075,96 @@ COMMENT ON FUNCTION vigil.set_shard(int, int) IS
 	'number this node''s alerts as shard shard of shards (ids congruent to shard modulo shards); returns the next alert id';
 
 REVOKE ALL ON FUNCTION vigil.set_shard(int, int) FROM PUBLIC;
+
+-- The reporting views show amounts as numeric rounded to cents:
+-- vigil.alerts.amount is detection's float8, and a BI tool would print
+-- 397.51 as 397.51000000000005 and add such values up inexactly.  A view's
+-- column cannot change type in place, so the three views are dropped and
+-- made again, and every privilege held on them is granted again (a view of
+-- the user's own built on one of them makes the DROP fail, saying so: drop
+-- it, update, and create it again).
+CREATE TEMP TABLE vigil_view_grants AS
+SELECT c.relname, a.grantee, a.privilege_type, a.is_grantable
+FROM pg_catalog.pg_class c
+	 CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY['vigil.alert_feed'::pg_catalog.regclass,
+	  'vigil.alerts_by_hour'::pg_catalog.regclass, 'vigil.rule_hits_daily'::pg_catalog.regclass])
+	  AND a.grantee OPERATOR(pg_catalog.<>) c.relowner;
+
+DROP VIEW vigil.alert_feed, vigil.alerts_by_hour, vigil.rule_hits_daily;
+
+CREATE VIEW vigil.alert_feed AS
+SELECT a.id AS alert_id,
+	   a.watch_id,
+	   vigil.table_name(a.relation) AS table_name,
+	   a.row_ref::text AS row_ref,
+	   a.key,
+	   round(a.amount::numeric, 2) AS amount,
+	   a.event_time,
+	   a.score,
+	   array_to_string(a.fired, ', ') AS rules,
+	   (SELECT string_agg(e.x ->> 'why', '; ' ORDER BY e.ord)
+		FROM jsonb_array_elements(a.explanation) WITH ORDINALITY e(x, ord)) AS reasons,
+	   a.status,
+	   a.attempts,
+	   a.created_at,
+	   CASE WHEN a.status = 'pending' THEN a.next_attempt_at END AS next_attempt_at,
+	   a.last_attempt_at,
+	   a.delivered_at,
+	   (extract(epoch FROM a.delivered_at - a.created_at) * 1000)::float8 AS delivery_ms,
+	   a.message_id,
+	   a.last_error
+FROM vigil.alerts a;
+
+COMMENT ON VIEW vigil.alert_feed IS
+	'one row per alert: table, row, key, amount, event time, score, rules, reasons, delivery status and times';
+
+CREATE VIEW vigil.alerts_by_hour AS
+SELECT h.hour, vigil.table_name(h.relation) AS table_name, h.alerts, h.keys, h.amount,
+	   h.avg_score, h.max_score, h.sent, h.dead
+FROM (SELECT date_trunc('hour', a.event_time, 'UTC') AS hour,
+			 a.relation,
+			 count(*) AS alerts,
+			 count(DISTINCT a.key) AS keys,
+			 round(sum(a.amount::numeric), 2) AS amount,
+			 avg(a.score) AS avg_score,
+			 max(a.score) AS max_score,
+			 count(*) FILTER (WHERE a.status = 'sent') AS sent,
+			 count(*) FILTER (WHERE a.status = 'dead') AS dead
+	  FROM vigil.alerts a
+	  GROUP BY 1, 2) h;
+
+COMMENT ON VIEW vigil.alerts_by_hour IS
+	'alerts per hour of event time (UTC) and table: count, keys, amount, scores, how many sent and dead';
+
+CREATE VIEW vigil.rule_hits_daily AS
+SELECT d.day, vigil.table_name(d.relation) AS table_name, d.rule, d.hits, d.sole_hits, d.keys,
+	   d.amount, d.avg_score
+FROM (SELECT (a.event_time AT TIME ZONE 'UTC')::date AS day,
+			 a.relation,
+			 r.rule,
+			 count(*) AS hits,
+			 count(*) FILTER (WHERE cardinality(a.fired) = 1) AS sole_hits,
+			 count(DISTINCT a.key) AS keys,
+			 round(sum(a.amount::numeric), 2) AS amount,
+			 avg(a.score) AS avg_score
+	  FROM vigil.alerts a, unnest(a.fired) r(rule)
+	  GROUP BY 1, 2, 3) d;
+
+COMMENT ON VIEW vigil.rule_hits_daily IS
+	'per day of event time (UTC), table and rule: alerts the rule fired in, alone, keys, amount, mean score';
+
+DO $$
+DECLARE
+	g record;
+BEGIN
+	FOR g IN SELECT * FROM pg_temp.vigil_view_grants LOOP
+		EXECUTE pg_catalog.format('GRANT %s ON vigil.%I TO %s%s', g.privilege_type, g.relname,
+								  CASE WHEN g.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+									   ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END,
+								  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+	END LOOP;
+END
+$$;
+
+DROP TABLE pg_temp.vigil_view_grants;

@@ -8,6 +8,9 @@
 --
 --   psql -d app -v ON_ERROR_STOP=1 -f examples/schema.sql
 --
+-- Running it again is harmless: it creates what is missing and leaves what
+-- exists as it is (an existing table keeps its columns, a watch its settings).
+--
 -- The ingestion Lambda (examples/lambda/handler.py) and the CSV loader of the
 -- generator (examples/generator/load_csv.sql) write into these tables.
 --
@@ -24,7 +27,7 @@ CREATE EXTENSION IF NOT EXISTS vigil;
 -- Merchant categories: reference data (the 14 categories of the usual
 -- synthetic card data sets).  The ingestion path adds an unknown code with
 -- no description rather than refusing the transaction.
-CREATE TABLE categories (
+CREATE TABLE IF NOT EXISTS categories (
 	category text PRIMARY KEY CHECK (category ~ '^[a-z][a-z0-9_]{0,39}$'),
 	description text,
 	card_present boolean				-- false: online (card not present)
@@ -44,9 +47,10 @@ INSERT INTO categories (category, description, card_present) VALUES
 	('personal_care', 'Personal care', true),
 	('shopping_net', 'Shopping, online', false),
 	('shopping_pos', 'Shopping, in store', true),
-	('travel', 'Travel', true);
+	('travel', 'Travel', true)
+ON CONFLICT (category) DO NOTHING;
 
-CREATE TABLE customers (
+CREATE TABLE IF NOT EXISTS customers (
 	customer_id bigint PRIMARY KEY,
 	first_name text,
 	last_name text,
@@ -64,7 +68,7 @@ CREATE TABLE customers (
 	CHECK ((lat IS NULL) = (lon IS NULL))
 );
 
-CREATE TABLE cards (
+CREATE TABLE IF NOT EXISTS cards (
 	card_id bigint PRIMARY KEY,
 	customer_id bigint NOT NULL REFERENCES customers,
 	last4 text CHECK (last4 ~ '^[0-9]{4}$'),	-- never the full card number
@@ -72,9 +76,9 @@ CREATE TABLE cards (
 	updated_at timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE INDEX cards_customer_id ON cards (customer_id);
+CREATE INDEX IF NOT EXISTS cards_customer_id ON cards (customer_id);
 
-CREATE TABLE merchants (
+CREATE TABLE IF NOT EXISTS merchants (
 	merchant_id bigint PRIMARY KEY,
 	name text NOT NULL,
 	category text NOT NULL REFERENCES categories,
@@ -85,9 +89,9 @@ CREATE TABLE merchants (
 	CHECK ((lat IS NULL) = (lon IS NULL))
 );
 
-CREATE INDEX merchants_category ON merchants (category);
+CREATE INDEX IF NOT EXISTS merchants_category ON merchants (category);
 
-CREATE TABLE transactions (
+CREATE TABLE IF NOT EXISTS transactions (
 	transaction_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	trans_num text NOT NULL UNIQUE,			-- the processor's id: deduplicates re-deliveries
 	card_id bigint NOT NULL REFERENCES cards,
@@ -106,13 +110,13 @@ CREATE TABLE transactions (
 	CHECK ((lat IS NULL) = (lon IS NULL))
 );
 
-CREATE INDEX transactions_card_time ON transactions (card_id, trans_time);
-CREATE INDEX transactions_merchant_id ON transactions (merchant_id);
-CREATE INDEX transactions_trans_time ON transactions (trans_time);
+CREATE INDEX IF NOT EXISTS transactions_card_time ON transactions (card_id, trans_time);
+CREATE INDEX IF NOT EXISTS transactions_merchant_id ON transactions (merchant_id);
+CREATE INDEX IF NOT EXISTS transactions_trans_time ON transactions (trans_time);
 
 -- Records the ingestion Lambda could not take (bad base64, bad JSON, a
 -- missing or out-of-range field): kept here and logged, never retried.
-CREATE TABLE ingest_rejects (
+CREATE TABLE IF NOT EXISTS ingest_rejects (
 	event_id text PRIMARY KEY,				-- Kinesis eventID: shardId-...:sequenceNumber
 	sequence_number text,
 	event_source_arn text,
@@ -142,4 +146,5 @@ SELECT vigil.watch('transactions',
 				   merchant_column => 'merchant_id',
 				   category_column => 'category',
 				   card_present_column => 'card_present',
-				   alert_threshold => 0.5);
+				   alert_threshold => 0.5)
+WHERE NOT EXISTS (SELECT FROM vigil.watches WHERE relation = 'transactions'::regclass);

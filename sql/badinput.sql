@@ -10,24 +10,10 @@
 SET timezone = 'UTC';
 CREATE EXTENSION vigil;
 
--- The outcome of a statement: 'ok', or its SQLSTATE, message and detail
--- (cut short: some echo their 100 kB input).
-CREATE FUNCTION try(stmt text) RETURNS text
-	LANGUAGE plpgsql AS $$
-DECLARE
-	state text;
-	msg text;
-	detail text;
-BEGIN
-	EXECUTE stmt;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-		detail = PG_EXCEPTION_DETAIL;
-	msg := state || ': ' || msg || coalesce(' / ' || nullif(detail, ''), '');
-	RETURN CASE WHEN length(msg) > 150 THEN left(msg, 147) || '...' ELSE msg END;
-END
-$$;
+-- try(stmt): 'ok', or the error's SQLSTATE, message and detail (sql/include/try.sql).
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set try_sql :abs_srcdir '/sql/include/try.sql'
+\i :try_sql
 
 -- Run a binary COPY into tbl of one row of one field: the bytes of payload
 -- behind a length word of len.  Without len, the file is what a binary COPY

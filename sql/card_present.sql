@@ -43,19 +43,10 @@ SELECT row_ref, fired FROM vigil.alerts WHERE 'impossible_travel' = ANY (fired);
 SELECT row_ref, fired FROM vigil.replay('pay') WHERE 'impossible_travel' = ANY (fired);
 
 -- Errors.
-CREATE FUNCTION try(stmt text) RETURNS text
-	LANGUAGE plpgsql AS $$
-DECLARE
-	state text;
-	msg text;
-BEGIN
-	EXECUTE stmt;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-	RETURN state || ': ' || msg;
-END
-$$;
+-- try(stmt): 'ok', or the error's SQLSTATE, message and detail (sql/include/try.sql).
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set try_sql :abs_srcdir '/sql/include/try.sql'
+\i :try_sql
 CREATE TABLE other (LIKE pay INCLUDING ALL);
 SELECT what, try(stmt) FROM (VALUES
 	('no location', $$SELECT vigil.watch('other', 'card', 'amount', 'ts', card_present_column => 'present')$$),

@@ -3,19 +3,10 @@
 CREATE EXTENSION vigil;
 
 -- An error's SQLSTATE and message, or 'ok'.
-CREATE FUNCTION try(stmt text) RETURNS text
-	LANGUAGE plpgsql AS $$
-DECLARE
-	state text;
-	msg text;
-BEGIN
-	EXECUTE stmt;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-	RETURN state || ': ' || msg;
-END
-$$;
+-- try(stmt): 'ok', or the error's SQLSTATE, message and detail (sql/include/try.sql).
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set try_sql :abs_srcdir '/sql/include/try.sql'
+\i :try_sql
 
 -- 20 cards paying at 5 merchants, one row an hour through March 2025.
 -- Merchant m3 is compromised from March 10: its rows from then on are

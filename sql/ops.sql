@@ -60,6 +60,18 @@ ORDER BY a.event_time;
 SELECT * FROM vigil.alert_feed ORDER BY alert_id;
 SELECT * FROM vigil.alerts_by_hour ORDER BY hour, table_name;
 SELECT * FROM vigil.rule_hits_daily ORDER BY day, table_name, rule;
+-- Amounts are numeric in cents there: a float8 amount that prints as
+-- 397.51000000000005, and a sum of 0.1 and 0.2.
+BEGIN;
+UPDATE vigil.alerts SET amount = 397.51000000000005::float8 WHERE id = 1;
+UPDATE vigil.alerts SET amount = 0.1::float8 WHERE id = 2;
+UPDATE vigil.alerts SET amount = 0.2::float8 WHERE id = 3;
+SELECT a.amount::text AS stored, f.amount AS shown, pg_typeof(f.amount)
+FROM vigil.alerts a JOIN vigil.alert_feed f ON f.alert_id = a.id WHERE a.id = 1;
+SELECT (SELECT sum(amount) FROM vigil.alerts WHERE id IN (2, 3))::text AS float8_sum,
+	   (SELECT amount FROM vigil.alerts_by_hour WHERE alerts = 3) - 397.51 AS alerts_by_hour,
+	   (SELECT amount FROM vigil.rule_hits_daily WHERE rule = 'amount_ratio') AS rule_hits_daily;
+ROLLBACK;
 SELECT watch_id, table_name, key, transactions, mean, round(stddev::numeric, 4) AS stddev,
 	   recent_mean IS NOT NULL AS has_recent_mean, last_transaction_at, alerts_30d, alerts_total,
 	   max_score_30d, last_alert_at

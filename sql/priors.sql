@@ -85,19 +85,10 @@ SELECT as_of FROM vigil.priors p JOIN vigil.watches w ON w.id = p.watch_id
 WHERE w.relation = 'pay_cet'::regclass ORDER BY 1;
 
 -- Errors.
-CREATE FUNCTION try(stmt text) RETURNS text
-	LANGUAGE plpgsql AS $$
-DECLARE
-	state text;
-	msg text;
-BEGIN
-	EXECUTE stmt;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-	RETURN state || ': ' || msg;
-END
-$$;
+-- try(stmt): 'ok', or the error's SQLSTATE, message and detail (sql/include/try.sql).
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set try_sql :abs_srcdir '/sql/include/try.sql'
+\i :try_sql
 CREATE TABLE unwatched (id int PRIMARY KEY);
 SELECT what, try(stmt) FROM (VALUES
 	('NULL relation', $$SELECT vigil.refresh_priors(NULL)$$),

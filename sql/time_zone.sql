@@ -50,19 +50,10 @@ SELECT fired, explanation -> 0 ->> 'why' AS why FROM vigil.replay('kolkata') WHE
 -- Errors: an unknown name, NULL.  A name the server no longer knows (set
 -- directly) makes the watch incomplete: detection says so and scores
 -- nothing.
-CREATE FUNCTION try(stmt text) RETURNS text
-	LANGUAGE plpgsql AS $$
-DECLARE
-	state text;
-	msg text;
-BEGIN
-	EXECUTE stmt;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-	RETURN state || ': ' || msg;
-END
-$$;
+-- try(stmt): 'ok', or the error's SQLSTATE, message and detail (sql/include/try.sql).
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set try_sql :abs_srcdir '/sql/include/try.sql'
+\i :try_sql
 CREATE TABLE other (LIKE ny INCLUDING ALL);
 SELECT what, try(stmt) FROM (VALUES
 	('unknown zone', $$SELECT vigil.watch('other', 'card', 'amount', 'ts', time_zone => 'Mars/Olympus_Mons')$$),

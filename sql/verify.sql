@@ -8,19 +8,10 @@ SET timezone = 'UTC';
 CREATE EXTENSION vigil;
 
 -- The outcome of a statement: 'ok', or its SQLSTATE and message.
-CREATE FUNCTION try(stmt text) RETURNS text
-	LANGUAGE plpgsql AS $$
-DECLARE
-	state text;
-	msg text;
-BEGIN
-	EXECUTE stmt;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-	RETURN state || ': ' || msg;
-END
-$$;
+-- try(stmt): 'ok', or the error's SQLSTATE, message and detail (sql/include/try.sql).
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set try_sql :abs_srcdir '/sql/include/try.sql'
+\i :try_sql
 
 CREATE TABLE txn (
 	id bigint PRIMARY KEY,

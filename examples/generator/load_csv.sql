@@ -6,6 +6,13 @@
 --
 --   examples/generator/generate.py --cards 2000 --days 30 |
 --       psql -X -v ON_ERROR_STOP=1 -d app -f examples/generator/load_csv.sql
+--
+-- A backfill of history should not raise alerts: load it with detection off
+-- in the loading session, then build the profiles from the rows (what
+-- make demo does; vigil.enabled is for superusers and vigil_admin):
+--
+--   PGOPTIONS='-c vigil.enabled=off' psql ... -f examples/generator/load_csv.sql
+--   psql -d app -c "SELECT vigil.rebuild('transactions')"
 
 BEGIN;
 

@@ -40,7 +40,9 @@ PGUSER, PGPASSWORD, PGSSLMODE, PGOPTIONS, PGCONNECT_TIMEOUT, PGAPPNAME, ...).  D
 connect_timeout 5 s and application_name vigil-ingest unless given.  One connection is opened
 on first use and kept in a module global across invocations of the same execution
 environment; a connection that broke is replaced, and a batch that failed on a reused
-connection is tried once more on a new one.  Put a statement_timeout shorter than the function's
+connection is tried once more on a new one.  Statements are never prepared (psycopg's
+prepare_threshold=None), so the connection may go through RDS Proxy without pinning or through
+PgBouncer in transaction pooling mode.  Put a statement_timeout shorter than the function's
 timeout in PGOPTIONS (e.g. "-c statement_timeout=20s").
 
 Needs psycopg 3 (Debian 12: python3-psycopg; on Lambda, a layer with psycopg[binary]).
@@ -203,18 +205,18 @@ def parse_record(rec):
     """The transaction of one Kinesis record, validated: dict of RECORD fields.  Raises Invalid."""
     try:
         raw = base64.b64decode(rec["kinesis"]["data"], validate=True)
-    except (KeyError, TypeError):
-        raise Invalid("no kinesis.data in the record")
+    except (KeyError, TypeError) as e:
+        raise Invalid("no kinesis.data in the record") from e
     except (binascii.Error, ValueError) as e:
-        raise Invalid(f"data is not valid base64: {e}")
+        raise Invalid(f"data is not valid base64: {e}") from e
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise Invalid(f"data is not UTF-8: {e}")
+        raise Invalid(f"data is not UTF-8: {e}") from e
     try:
         doc = json.loads(text, parse_float=decimal.Decimal, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as e:
-        raise Invalid(f"data is not valid JSON: {e}")
+        raise Invalid(f"data is not valid JSON: {e}") from e
     if not isinstance(doc, dict):
         raise Invalid(f"data is a JSON {type(doc).__name__}, not an object")
     out = {}
@@ -295,8 +297,8 @@ def check(field, kind, v):
         s = string()
         try:
             t = datetime.datetime.fromisoformat(s[:-1] + "+00:00" if s[-1:] in "Zz" else s)
-        except ValueError:
-            raise bad("an ISO 8601 time")
+        except ValueError as e:
+            raise bad("an ISO 8601 time") from e
         if t.tzinfo is None:
             raise bad("a time with a UTC offset (e.g. 2025-03-03T14:05:09Z)")
         if not EARLIEST <= t < LATEST:
@@ -305,9 +307,10 @@ def check(field, kind, v):
     if kind == "date":
         try:
             d = datetime.date.fromisoformat(string())
-        except ValueError:
-            raise bad("a date (YYYY-MM-DD)")
-        if not datetime.date(1900, 1, 1) <= d <= datetime.date.today():
+        except ValueError as e:
+            raise bad("a date (YYYY-MM-DD)") from e
+        # today in UTC, as the times are: not the execution environment's local date
+        if not datetime.date(1900, 1, 1) <= d <= datetime.datetime.now(datetime.timezone.utc).date():
             raise bad("a date between 1900-01-01 and today")
         return d
     raise AssertionError(kind)
@@ -371,7 +374,11 @@ def connect():
     """A new autocommit connection from DATABASE_URL or libpq's environment variables."""
     url = os.environ.get("DATABASE_URL", "")
     given = psycopg.conninfo.conninfo_to_dict(url)
-    kwargs = {"autocommit": True}
+    # prepare_threshold=None: never prepare statements.  psycopg prepares a statement on its
+    # sixth execution by default, and a prepared statement pins the connection to its server
+    # session in RDS Proxy and breaks PgBouncer's transaction pooling.  The batch is one
+    # statement per invocation, so preparing it saves little.
+    kwargs = {"autocommit": True, "prepare_threshold": None}
     if not os.environ.get("PGCONNECT_TIMEOUT") and "connect_timeout" not in given:
         kwargs["connect_timeout"] = 5
     if not os.environ.get("PGAPPNAME") and "application_name" not in given:

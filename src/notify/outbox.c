@@ -131,6 +131,11 @@ vigil_outbox_claim(int limit, bool any_topic, MemoryContext mcxt, VigilDelivery 
 	{
 		Oid			argtypes[2] = {INT4OID, BOOLOID};
 
+		/*
+		 * The relation is named as the reporting views and the CloudWatch
+		 * dimension name it (vigil.table_name: schema-qualified, quoted
+		 * where needed), not as regclass prints it under a search_path.
+		 */
 		plan = vigil_prepare_plan(
 								  "WITH due AS ("
 								  " SELECT id FROM vigil.alerts"
@@ -143,7 +148,7 @@ vigil_outbox_claim(int limit, bool any_topic, MemoryContext mcxt, VigilDelivery 
 								  "RETURNING a.id, a.attempts, "
 								  " COALESCE((SELECT w.sns_topic_arn FROM vigil.watches w"
 								  "  WHERE w.id OPERATOR(pg_catalog.=) a.watch_id), ''), "
-								  " a.watch_id, a.relation::pg_catalog.text, a.key, "
+								  " a.watch_id, vigil.table_name(a.relation), a.key, "
 								  " pg_catalog.to_jsonb(a.amount)::pg_catalog.text, "
 								  " pg_catalog.to_jsonb(a.event_time)::pg_catalog.text, "
 								  " a.score, pg_catalog.to_jsonb(a.fired)::pg_catalog.text, "

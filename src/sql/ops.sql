@@ -402,13 +402,16 @@ $$;
 COMMENT ON FUNCTION vigil.table_name(regclass) IS
 	'schema-qualified name of a table, or its OID as text when it no longer exists';
 
+-- The reporting views show amounts as numeric rounded to cents:
+-- vigil.alerts.amount is detection's float8, and a BI tool would print
+-- 397.51 as 397.51000000000005 and add such values up inexactly.
 CREATE VIEW vigil.alert_feed AS
 SELECT a.id AS alert_id,
 	   a.watch_id,
 	   vigil.table_name(a.relation) AS table_name,
 	   a.row_ref::text AS row_ref,
 	   a.key,
-	   a.amount,
+	   round(a.amount::numeric, 2) AS amount,
 	   a.event_time,
 	   a.score,
 	   array_to_string(a.fired, ', ') AS rules,
@@ -435,7 +438,7 @@ FROM (SELECT date_trunc('hour', a.event_time, 'UTC') AS hour,
 			 a.relation,
 			 count(*) AS alerts,
 			 count(DISTINCT a.key) AS keys,
-			 sum(a.amount) AS amount,
+			 round(sum(a.amount::numeric), 2) AS amount,
 			 avg(a.score) AS avg_score,
 			 max(a.score) AS max_score,
 			 count(*) FILTER (WHERE a.status = 'sent') AS sent,
@@ -455,7 +458,7 @@ FROM (SELECT (a.event_time AT TIME ZONE 'UTC')::date AS day,
 			 count(*) AS hits,
 			 count(*) FILTER (WHERE cardinality(a.fired) = 1) AS sole_hits,
 			 count(DISTINCT a.key) AS keys,
-			 sum(a.amount) AS amount,
+			 round(sum(a.amount::numeric), 2) AS amount,
 			 avg(a.score) AS avg_score
 	  FROM vigil.alerts a, unnest(a.fired) r(rule)
 	  GROUP BY 1, 2, 3) d;

@@ -236,6 +236,15 @@ class LambdaTest(unittest.TestCase):
         self.assertEqual(len(self.stored(json.loads(base64.b64decode(r["kinesis"]["data"]))["trans_num"]
                                          for r in recs)), 60)
 
+    def test_statements_are_never_prepared(self):
+        # psycopg prepares a statement on its sixth execution unless told not to; a prepared
+        # statement pins an RDS Proxy session and breaks PgBouncer's transaction pooling
+        for _ in range(10):
+            self.assertEqual(self.invoke(event(record(tx(card_id=9100350)))), [])
+        self.assertEqual(handler._conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0],
+                         0)
+        self.assertIsNone(handler._conn.prepare_threshold)
+
     # --- duplicates and re-delivery ------------------------------------------------------------
 
     def test_duplicates_within_and_across_batches(self):
@@ -484,6 +493,17 @@ class LambdaTest(unittest.TestCase):
         # detection ran although the role has no privilege on the schema vigil
         self.assertFalse(self.q1("SELECT has_schema_privilege(%s, 'vigil', 'USAGE')", ROLE))
         self.assertEqual(self.q1("SELECT n FROM vigil.profile_summary WHERE key = '9101201'"), 2)
+
+    def test_schema_runs_twice(self):
+        # set-up ran examples/schema.sql once; a second run creates nothing and changes nothing
+        before = self.q("SELECT (SELECT count(*) FROM categories), (SELECT count(*) FROM vigil.watches), "
+                        "(SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace)")
+        sh(PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", PORT, "-U", "postgres",
+           "-d", DB, "-f", os.path.join(TOP, "examples", "schema.sql"))
+        self.assertEqual(self.q("SELECT (SELECT count(*) FROM categories), (SELECT count(*) FROM vigil.watches), "
+                                "(SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace)"),
+                         before)
+        self.assertEqual(self.invoke(event(record(tx()))), [])
 
     def test_empty_event(self):
         self.assertEqual(handler.handler({"Records": []}), {"batchItemFailures": []})

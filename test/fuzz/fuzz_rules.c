@@ -15,6 +15,7 @@
  */
 #include "detect/core/rules.h"
 #include "fuzz.h"
+#include "rule_eval.h"
 
 /* Longest message set_param and check give (rules.c's why_buf). */
 #define WHY_MAX 320
@@ -116,7 +117,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (in.n > 0)
 	{
 		fuzz_event(&in, &t, &e);
-		sev = vigil_rule_eval(&r, &p, &e, &f);
+		sev = rule_eval(&r, &p, &e, &f);
 		FUZZ_CHECK(sev >= 0.0 && sev <= 1.0 && f.severity == sev);
 		FUZZ_CHECK(memchr(f.why, '\0', sizeof(f.why)) != NULL);
 		if (!vigil_event_valid(&e, NULL) || vigil_rule_kind_name(r.kind) == NULL)

@@ -71,15 +71,17 @@ is(scalar @$m, 1, 'the endpoint accepted one message');
 my $body = body($m->[0]);
 is_deeply(
 	[ @$body{qw(alert_id watch relation key amount score)}, $body->{fired}, $body->{row_ref} ],
-	[ 1, 1, 'txn', 'card-1', 5000, 1, ['amount_limit'], { id => 1 } ],
+	[ 1, 1, 'public.txn', 'card-1', 5000, 1, ['amount_limit'], { id => 1 } ],
 	'the message carries the alert');
 like($body->{event_time}, qr/^2026-11-21T/, 'event_time is ISO 8601');
 ok(exists $body->{explanation}, 'the message has the explanation');
 is($m->[0]{attributes}{rules}{DataType}, 'String.Array', 'rules attribute type');
 is($m->[0]{attributes}{rules}{StringValue}, '["amount_limit"]', 'rules attribute');
 is($m->[0]{attributes}{score}{DataType}, 'Number', 'score attribute type');
-is($m->[0]{attributes}{relation}{StringValue}, 'txn', 'relation attribute');
-like($m->[0]{subject}, qr/^vigil alert: amount_limit on txn, key card-1$/, 'subject');
+is($m->[0]{attributes}{relation}{StringValue}, 'public.txn', 'relation attribute');
+like($m->[0]{subject}, qr/^vigil alert: amount_limit on public\.txn, key card-1$/, 'subject');
+is($node->safe_psql('postgres', 'SELECT table_name FROM vigil.alert_feed WHERE alert_id = 1'),
+	$body->{relation}, 'the message names the table as the reporting views do');
 is( $node->safe_psql('postgres', 'SELECT message_id IS NOT NULL AND delivered_at IS NOT NULL AND attempts = 1 FROM vigil.alerts'),
 	't', 'message id, delivery time and attempts are recorded');
 

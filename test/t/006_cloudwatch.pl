@@ -68,18 +68,19 @@ sub cloudwatch_requests
 }
 
 # Wait (up to 150 s) until the endpoint has a data point of each relation
-# at time stamp t.
+# at time stamp t; then the relations at t must be exactly these two.
 sub wait_for_minute
 {
 	my ($t, $what) = @_;
 	my %want = map { $_ => 1 } ('public.txn', '"Risk"."card txn"');
+	my %got;
 	for (1 .. 1500)
 	{
-		my %got = map { $_->{dimensions}{Relation} => 1 } grep { $_->{timestamp} eq stamp($t) } @{ points() };
-		return pass($what) if keys %got == keys %want;
+		%got = map { $_->{dimensions}{Relation} => 1 } grep { $_->{timestamp} eq stamp($t) } @{ points() };
+		last if !grep { !$got{$_} } keys %want;
 		usleep(100_000);
 	}
-	fail($what);
+	is_deeply(\%got, \%want, $what);
 }
 
 # Sleep until Unix time t.

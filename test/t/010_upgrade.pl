@@ -241,5 +241,31 @@ is( $node->safe_psql('broken', q{
 		FROM pg_extension WHERE extname = 'vigil'}),
 	'0.2 lone - 0', 'the update went through: the lone latitude dropped, the keyless watch and its trigger gone');
 
+# The reporting views whose amount became numeric are made again by the
+# update: privileges granted on them survive it.
+$node->safe_psql('postgres', 'CREATE DATABASE granted');
+$node->safe_psql('granted', q{
+	CREATE EXTENSION vigil VERSION '0.1';
+	CREATE ROLE regress_vigil_dashboard;
+	GRANT SELECT ON vigil.alert_feed TO regress_vigil_dashboard WITH GRANT OPTION;
+	GRANT SELECT ON vigil.rule_hits_daily TO PUBLIC;
+	ALTER EXTENSION vigil UPDATE;
+});
+is( $node->safe_psql('granted', q{
+		SELECT string_agg(c.relname || ' ' || CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END
+						  || ' ' || a.privilege_type
+						  || CASE WHEN a.is_grantable THEN ' grantable' ELSE '' END, ', '
+						  ORDER BY c.relname, pg_get_userbyid(a.grantee))
+		FROM pg_class c, aclexplode(c.relacl) a
+		WHERE c.relnamespace = 'vigil'::regnamespace
+		  AND c.relname IN ('alert_feed', 'alerts_by_hour', 'rule_hits_daily') AND a.grantee <> c.relowner}),
+	'alert_feed regress_vigil_dashboard SELECT grantable, alert_feed vigil_admin SELECT, '
+	  . 'alert_feed vigil_reader SELECT, alerts_by_hour vigil_admin SELECT, alerts_by_hour vigil_reader SELECT, '
+	  . 'rule_hits_daily PUBLIC SELECT, rule_hits_daily vigil_admin SELECT, rule_hits_daily vigil_reader SELECT',
+	'privileges granted on the remade views survive the update');
+is($node->safe_psql('granted', q{SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+	WHERE attrelid = 'vigil.alert_feed'::regclass AND attname = 'amount'}), 'numeric', 'amounts are numeric');
+$node->safe_psql('granted', 'DROP EXTENSION vigil; DROP ROLE regress_vigil_dashboard');
+
 $node->stop;
 done_testing();

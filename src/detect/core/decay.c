@@ -116,54 +116,6 @@ vigil_decay_add(VigilDecay *d, double t, double x, double half_life_s)
 	return true;
 }
 
-/*
- * Merge other into into, as described in decay.h.  False, with into
- * unchanged, for a bad half-life or a result that would overflow (which
- * includes either state holding non-finite fields).
- */
-bool
-vigil_decay_merge(VigilDecay *into, const VigilDecay *other,
-				  double half_life_s)
-{
-	VigilDecay	next;
-	double		t,
-				ka,
-				kb,
-				wa,
-				wb,
-				delta;
-
-	if (!vigil_half_life_valid(half_life_s))
-		return false;
-	if (other->weight <= 0.0)
-		return true;
-	if (into->weight <= 0.0)
-	{
-		*into = *other;
-		return true;
-	}
-
-	t = fmax(into->last_t, other->last_t);
-	ka = vigil_decay_factor(t - into->last_t, half_life_s);
-	kb = vigil_decay_factor(t - other->last_t, half_life_s);
-	wa = into->weight * ka;
-	wb = other->weight * kb;
-
-	next = *into;
-	next.last_t = t;
-	next.weight = wa + wb;
-	delta = (other->mean - into->mean) + (other->mean_lo - into->mean_lo);
-	vigil_comp_add(&next.mean, &next.mean_lo, delta * (wb / next.weight));
-	next.m2 = into->m2 * ka + other->m2 * kb +
-		delta * delta * (wa * (wb / next.weight));
-
-	if (!isfinite(next.weight) || !isfinite(next.mean) ||
-		!isfinite(next.mean_lo) || !isfinite(next.m2))
-		return false;
-	*into = next;
-	return true;
-}
-
 /* The weighted mean rounded to one double; NaN when empty. */
 double
 vigil_decay_mean(const VigilDecay *d)

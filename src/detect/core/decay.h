@@ -33,12 +33,6 @@
  * the state does not depend on arrival order (up to rounding).  A very late
  * event whose weight underflows to 0 is accepted and changes nothing.
  *
- * Merging decays both states to the later of their two last_t values and
- * then combines them with Chan's pairwise formulas, using the decayed
- * weights as counts.  Because late events are weighted as above, merging
- * the states of two event streams gives the state of the combined stream,
- * however the events were split or interleaved in time.
- *
  * The half-life is an argument rather than part of the state to keep the
  * state small; pass the same half-life on every call for a given state.
  * A state is plain old data (40 bytes, no padding) and may be copied or
@@ -63,8 +57,6 @@ extern double vigil_decay_factor(double elapsed, double half_life_s);
 extern void vigil_decay_init(VigilDecay *d);
 extern bool vigil_decay_add(VigilDecay *d, double t, double x,
 							double half_life_s);
-extern bool vigil_decay_merge(VigilDecay *into, const VigilDecay *other,
-							  double half_life_s);
 extern double vigil_decay_mean(const VigilDecay *d);
 extern double vigil_decay_variance(const VigilDecay *d);
 extern double vigil_decay_weight(const VigilDecay *d, double t,

@@ -111,18 +111,6 @@ vigil_hourhist_prob(const VigilHourHist *h, double t, int hour,
 	return true;
 }
 
-/* Total decayed event count of h at time t. */
-bool
-vigil_hourhist_weight(const VigilHourHist *h, double t, double half_life_s,
-					  double *weight)
-{
-	if (!isfinite(t) || !vigil_half_life_valid(half_life_s))
-		return false;
-
-	*weight = total(h) * vigil_decay_factor(t - h->ref_t, half_life_s);
-	return true;
-}
-
 /* Hour of the day of t at a fixed UTC offset. */
 bool
 vigil_hourhist_hour(double t, int32_t utc_offset_s, int *hour)

@@ -61,8 +61,6 @@ extern bool vigil_hourhist_add(VigilHourHist *h, double t, int hour,
 							   double half_life_s);
 extern bool vigil_hourhist_prob(const VigilHourHist *h, double t, int hour,
 								double half_life_s, double *p);
-extern bool vigil_hourhist_weight(const VigilHourHist *h, double t,
-								  double half_life_s, double *weight);
 
 /*
  * Hour of the day (0..23) of event time t at a fixed offset from UTC, in

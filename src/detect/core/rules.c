@@ -1061,30 +1061,6 @@ describe(const VigilRule *r, const VigilProfile *before, const VigilEvent *e,
 }
 
 /*
- * Evaluate rule r for event e against before, the card's profile as it was
- * before e.  Returns the severity, 0 when the rule does not fire.  f may be
- * NULL; otherwise it is zeroed, f->severity is set to the result and, when
- * the rule fires, observed, expected and why explain it.  Nothing fires for
- * an invalid event, an unknown kind or an unsound profile.
- */
-double
-vigil_rule_eval(const VigilRule *r, const VigilProfile *before,
-				const VigilEvent *e, VigilFinding *f)
-{
-	VigilFinding scratch;
-
-	if (f == NULL)
-		f = &scratch;
-	memset(f, 0, sizeof(*f));
-	if (!kind_valid(r->kind) || !vigil_event_valid(e, NULL) ||
-		!vigil_profile_sound(before))
-		return 0.0;
-	if (eval_checked(r, before, e, f) > 0.0)
-		describe(r, before, e, f);
-	return f->severity;
-}
-
-/*
  * Score event e against n rules at once: the noisy-OR of the fired rules'
  * weighted severities.  findings[i].severity is rule i's severity (0 when it
  * did not fire); observed and expected are set only when it fired, and why

@@ -77,11 +77,9 @@ typedef struct VigilFinding
  * vigil_rule_nparams returns 0 for an invalid kind.  The messages
  * vigil_rule_set_param and vigil_rule_check return through *why may live in
  * a static buffer that the next call of either overwrites: copy them (e.g.
- * into an ereport) before calling again.  vigil_rule_eval accepts f == NULL;
- * otherwise it zeroes *f, sets f->severity to its result and fills
- * observed, expected and why only when the rule fires.  It never returns
- * NaN, and returns 0 for an invalid event, an invalid kind or an unsound
- * profile (vigil_profile_sound).
+ * into an ereport) before calling again.  vigil_rules_score never returns
+ * NaN; a rule fires on no invalid event, with no invalid kind and against
+ * no unsound profile (vigil_profile_sound).
  */
 extern const char *vigil_rule_kind_name(VigilRuleKind kind);
 extern bool vigil_rule_kind_from_name(const char *name, VigilRuleKind *kind);
@@ -91,8 +89,6 @@ extern const char *vigil_rule_param_name(VigilRuleKind kind, int i);
 extern bool vigil_rule_set_param(VigilRule *r, const char *name, double value,
 								 const char **why);
 extern bool vigil_rule_check(const VigilRule *r, const char **why);
-extern double vigil_rule_eval(const VigilRule *r, const VigilProfile *before,
-							  const VigilEvent *e, VigilFinding *f);
 extern double vigil_rules_score(const VigilRule *rules, int n,
 								const VigilProfile *before, const VigilEvent *e,
 								VigilFinding *findings);

@@ -11,10 +11,9 @@
 #define HOUR 3600.0
 #define DAY 86400.0
 
-/* Observations in the large-offset, out-of-order and merge cases. */
+/* Observations in the large-offset and out-of-order cases. */
 #define N_LARGE 5000
 #define N_SHUFFLE 200
-#define N_MERGE 1000
 
 /*
  * Two-pass long double reference: weights 2^(-(T - t_i) / h) at the newest
@@ -199,7 +198,6 @@ rejects_invalid(void)
 	for (i = 0; i < 6; i++)
 	{
 		CHECK(!vigil_decay_add(&d, 300.0, 5.0, badh[i]));
-		CHECK(!vigil_decay_merge(&d, &before, badh[i]));
 		CHECK(isnan(vigil_decay_weight(&d, 300.0, badh[i])));
 	}
 	CHECK(memcmp(&before, &d, sizeof(d)) == 0);
@@ -285,74 +283,6 @@ out_of_order(void)
 	CHECK(memcmp(&shuffled, &sorted, sizeof(sorted)) == 0);
 }
 
-/*
- * Merging the states of two interleaved streams equals one pass over all
- * events; merging with an empty state is the identity either way.
- */
-static void
-merge_equals_one_pass(void)
-{
-	uint64_t	rng = 3;
-	VigilDecay	all,
-				a,
-				b,
-				e,
-				copy;
-	int			i;
-
-	vigil_decay_init(&all);
-	vigil_decay_init(&a);
-	vigil_decay_init(&b);
-	for (i = 0; i < N_MERGE; i++)
-	{
-		double		t = 1.7e9 + i * 30.0;
-		double		x = 1e9 + 100.0 * unit_uniform(&rng);
-
-		CHECK(vigil_decay_add(&all, t, x, HOUR));
-		/* a random split, so either state may end later */
-		CHECK(vigil_decay_add(unit_uniform(&rng) < 0.3 ? &a : &b, t, x, HOUR));
-	}
-	copy = b;
-	CHECK(vigil_decay_merge(&a, &b, HOUR));
-	CHECK(memcmp(&copy, &b, sizeof(b)) == 0);
-	CHECK(a.last_t == all.last_t);
-	CHECK_CLOSE(vigil_decay_mean(&a), vigil_decay_mean(&all), 1e-15);
-	CHECK_CLOSE(vigil_decay_variance(&a), vigil_decay_variance(&all), 1e-10);
-	CHECK_CLOSE(vigil_decay_weight(&a, all.last_t, HOUR),
-				vigil_decay_weight(&all, all.last_t, HOUR), 1e-12);
-
-	/* a state merged with a copy of itself: double weight, same moments */
-	CHECK(vigil_decay_merge(&b, &copy, HOUR));
-	CHECK_CLOSE(vigil_decay_mean(&b), vigil_decay_mean(&copy), 1e-15);
-	CHECK_CLOSE(vigil_decay_variance(&b), vigil_decay_variance(&copy), 1e-12);
-	CHECK_CLOSE(b.weight, 2 * copy.weight, 1e-15);
-
-	vigil_decay_init(&e);
-	copy = all;
-	CHECK(vigil_decay_merge(&all, &e, HOUR));
-	CHECK(memcmp(&copy, &all, sizeof(all)) == 0);
-	CHECK(vigil_decay_merge(&e, &all, HOUR));
-	CHECK(memcmp(&e, &all, sizeof(all)) == 0);
-}
-
-/* Merging states with non-finite fields (corrupted input) is refused. */
-static void
-merge_rejects_corrupt(void)
-{
-	VigilDecay	a,
-				b,
-				before;
-
-	vigil_decay_init(&a);
-	vigil_decay_init(&b);
-	CHECK(vigil_decay_add(&a, 0.0, 1.0, HOUR));
-	CHECK(vigil_decay_add(&b, 10.0, 2.0, HOUR));
-	b.m2 = NAN;
-	before = a;
-	CHECK(!vigil_decay_merge(&a, &b, HOUR));
-	CHECK(memcmp(&before, &a, sizeof(a)) == 0);
-}
-
 int
 main(void)
 {
@@ -365,7 +295,5 @@ main(void)
 	RUN(rejects_invalid);
 	RUN(rejects_overflow);
 	RUN(out_of_order);
-	RUN(merge_equals_one_pass);
-	RUN(merge_rejects_corrupt);
 	return UNIT_DONE();
 }

@@ -9,6 +9,7 @@
 #include "detect/core/geo.h"
 #include "detect/core/rules.h"
 #include "events.h"
+#include "rule_eval.h"
 #include "unit.h"
 
 #define T0 1700000000.0			/* 2023-11-14 22:13:20 UTC */
@@ -68,7 +69,7 @@ eval(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 	double		sev;
 
 	memset(&f, 0x5a, sizeof(f));
-	sev = vigil_rule_eval(r, p, e, &f);
+	sev = rule_eval(r, p, e, &f);
 	CHECK(sev >= 0.0 && sev <= 1.0);
 	CHECK(f.severity == sev);
 	CHECK(memchr(f.why, '\0', sizeof(f.why)) != NULL);
@@ -80,7 +81,7 @@ eval(const VigilRule *r, const VigilProfile *p, const VigilEvent *e,
 	else
 		CHECK(f.why[0] == '\0');
 	/* the same without a finding */
-	CHECK(vigil_rule_eval(r, p, e, NULL) == sev);
+	CHECK(rule_eval(r, p, e, NULL) == sev);
 	if (out != NULL)
 		*out = f;
 	return sev;
@@ -866,8 +867,8 @@ eval_does_not_mutate(void)
 			VigilRule	r = rule((VigilRuleKind) k);
 			VigilFinding f1,
 						f2;
-			double		s1 = vigil_rule_eval(&r, &p, &e, &f1);
-			double		s2 = vigil_rule_eval(&r, &copy, &e, &f2);
+			double		s1 = rule_eval(&r, &p, &e, &f1);
+			double		s2 = rule_eval(&r, &copy, &e, &f2);
 
 			CHECK(s1 == s2);
 			CHECK(memcmp(&f1, &f2, sizeof(f1)) == 0);
@@ -965,7 +966,7 @@ garbage_never_crashes(void)
 		memcpy(&e.t, bytes + 8, sizeof(double));	/* often invalid */
 		if (i % 5 == 0)
 			e.t = T0;
-		sev = vigil_rule_eval(&r, &p, &e, &f);
+		sev = rule_eval(&r, &p, &e, &f);
 		CHECK(sev >= 0.0 && sev <= 1.0);
 		CHECK(f.severity == sev);
 		CHECK(memchr(f.why, '\0', sizeof(f.why)) != NULL);
@@ -1020,7 +1021,7 @@ score_all_matches_one_by_one(void)
 		for (int k = 0; k < VIGIL_RULE_NKINDS; k++)
 		{
 			VigilFinding f;
-			double		sev = vigil_rule_eval(&rules[k], &p, &e, &f);
+			double		sev = rule_eval(&rules[k], &p, &e, &f);
 
 			one_by_one = vigil_score_combine(one_by_one, rules[k].weight, sev);
 			CHECK(all[k].severity == sev);

@@ -401,7 +401,23 @@ every_prefix(void)
 	CHECK(creds_are(&c, AKID, SECRET, TOKEN));
 }
 
-/* Random bytes and random mutations never crash or overread. */
+/* Whether the len bytes at buf hold the string s. */
+static bool
+holds(const char *buf, size_t len, const char *s)
+{
+	size_t		n = strlen(s);
+
+	for (size_t at = 0; at + n <= len; at++)
+		if (memcmp(buf + at, s, n) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Random bytes and random mutations never crash or overread; credentials
+ * found are values the text holds, within their limits; and the loop meets
+ * both found credentials and malformed files.
+ */
 static void
 random_garbage(void)
 {
@@ -413,11 +429,14 @@ random_garbage(void)
 	size_t		len,
 				k;
 	VigilAwsCredentials c;
-	int			i;
-	int			outcome[VIGIL_CRED_MALFORMED + 1] = {0};
+	int			i,
+				found = 0,
+				malformed = 0;
 
 	for (i = 0; i < 30000; i++)
 	{
+		VigilCredStatus st;
+
 		if (i % 2)
 		{
 			len = unit_bits64(&state) % sizeof(buf);
@@ -432,10 +451,17 @@ random_garbage(void)
 				buf[unit_bits64(&state) % len] =
 					alphabet[unit_bits64(&state) % (sizeof(alphabet) - 1)];
 		}
-		outcome[parse_n(buf, len, i % 3 ? NULL : "DEFAULT", &c)]++;
+		st = parse_n(buf, len, i % 3 ? NULL : "DEFAULT", &c);
+		if (st == VIGIL_CRED_FOUND)
+		{
+			found++;
+			CHECK(c.access_key_id[0] != '\0' && c.secret_access_key[0] != '\0');
+			CHECK(holds(buf, len, c.access_key_id));
+			CHECK(holds(buf, len, c.secret_access_key));
+		}
+		malformed += (st == VIGIL_CRED_MALFORMED);
 	}
-	/* garbage is refused; a file with two bytes changed may still be read */
-	CHECK(outcome[VIGIL_CRED_MALFORMED] > 0 && outcome[VIGIL_CRED_FOUND] > 0);
+	CHECK(found > 0 && malformed > 0);
 }
 
 int

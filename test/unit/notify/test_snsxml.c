@@ -226,16 +226,22 @@ test_bad_text(void)
 
 /*
  * Every prefix of each document, in an exact-size heap copy (so that
- * AddressSanitizer sees any read past the end), parses or fails cleanly.
+ * AddressSanitizer sees any read past the end), fails until it holds the
+ * whole document element, and then reads as the complete document does;
+ * no prefix reads as another kind of response.
  */
 static void
 test_prefixes(void)
 {
 	const char *docs[] = {publish, batch, error};
+	const char *ends[] = {"</PublishResponse>", "</PublishBatchResponse>",
+	"</ErrorResponse>"};
 
 	for (int d = 0; d < 3; d++)
 	{
 		size_t		len = strlen(docs[d]);
+		size_t		whole = (size_t) (strstr(docs[d], ends[d]) - docs[d]) +
+			strlen(ends[d]);
 
 		for (size_t n = 0; n <= len; n++)
 		{
@@ -243,15 +249,28 @@ test_prefixes(void)
 			VigilSnsPublishResult p;
 			VigilSnsBatchResult b;
 			VigilSnsError e;
+			bool		got_p,
+						got_b,
+						got_e;
 
 			memcpy(copy, docs[d], n);
-			(void) vigil_snsxml_publish(copy, n, &p);
-			(void) vigil_snsxml_publish_batch(copy, n, &b);
-			(void) vigil_snsxml_error(copy, n, &e);
+			got_p = vigil_snsxml_publish(copy, n, &p);
+			got_b = vigil_snsxml_publish_batch(copy, n, &b);
+			got_e = vigil_snsxml_error(copy, n, &e);
 			free(copy);
+			CHECK(got_p == (d == 0 && n >= whole));
+			CHECK(got_b == (d == 1 && n >= whole));
+			CHECK(got_e == (d == 2 && n >= whole));
+			if (got_p)
+				CHECK(strcmp(p.message_id, "567910cd-659e-55d4-8ccb-5aaf14679dc0") == 0);
+			if (got_b)
+				CHECK(b.nsuccessful == 2 && b.nfailed == 2 &&
+					  strcmp(b.failed[1].code, "InvalidParameter") == 0);
+			if (got_e)
+				CHECK(strcmp(e.code, "Throttling") == 0 &&
+					  strcmp(e.message, "Rate exceeded") == 0);
 		}
 	}
-	CHECK(1);
 }
 
 int
