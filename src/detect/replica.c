@@ -206,6 +206,22 @@ end_transaction(XactEvent event, void *arg pg_attribute_unused())
 	}
 }
 
+/* The collection of watch_id in this transaction, or NULL. */
+static Collection *
+find_collection(int32 watch_id)
+{
+	ListCell   *lc;
+
+	foreach(lc, collections)
+	{
+		Collection *c = lfirst(lc);
+
+		if (c->watch_id == watch_id)
+			return c;
+	}
+	return NULL;
+}
+
 /*
  * The collection of watch_id in this transaction, made for rows of type
  * typid if there is none.
@@ -213,23 +229,18 @@ end_transaction(XactEvent event, void *arg pg_attribute_unused())
 static Collection *
 collection_for(int32 watch_id, Oid typid)
 {
-	ListCell   *lc;
-	Collection *c;
+	Collection *c = find_collection(watch_id);
 	MemoryContext old;
 	Oid			relid = get_typ_typrelid(typid);
 
-	foreach(lc, collections)
+	if (c != NULL)
 	{
-		c = lfirst(lc);
-		if (c->watch_id == watch_id)
-		{
-			if (c->relid != relid)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("vigil.collect_replicated: rows of watch %d must all be of one table",
-								watch_id)));
-			return c;
-		}
+		if (c->relid != relid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("vigil.collect_replicated: rows of watch %d must all be of one table",
+							watch_id)));
+		return c;
 	}
 	if (!OidIsValid(relid))
 		ereport(ERROR,
@@ -366,9 +377,7 @@ Datum
 vigil_detect_replicated(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	Collection *c = NULL;
-	int32		watch_id;
-	ListCell   *lc;
+	Collection *c;
 	Tuplestorestate *rows;
 	Relation	rel;
 
@@ -379,24 +388,16 @@ vigil_detect_replicated(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("vigil.detect_replicated must be an AFTER INSERT ... FOR EACH ROW trigger with the watch id as its argument"),
 				 errhint("Use vigil.watch() to set up detection.")));
-	watch_id = pg_strtoint32(td->tg_trigger->tgargs[0]);
-	foreach(lc, collections)
-	{
-		if (((Collection *) lfirst(lc))->watch_id == watch_id)
-		{
-			c = lfirst(lc);
-			/* rows inserted from here on are another batch, with its own event */
-			collections = foreach_delete_current(collections, lc);
-			break;
-		}
-	}
+	c = find_collection(pg_strtoint32(td->tg_trigger->tgargs[0]));
 	if (c == NULL)
 		return PointerGetDatum(NULL);
+	/* rows inserted from here on are another batch, with its own event */
+	collections = list_delete_ptr(collections, c);
 	rows = live_rows(c);
 	/* the partition the event fired on is not the watched table */
 	rel = table_open(c->relid, AccessShareLock);
 	if (vigil_enabled && tuplestore_tuple_count(rows) > 0)
-		vigil_detect_rows(fcinfo, watch_id, rel, rows, true, c->quiet);
+		vigil_detect_rows(fcinfo, c->watch_id, rel, rows, true, c->quiet);
 	table_close(rel, AccessShareLock);
 	tuplestore_end(rows);
 	return PointerGetDatum(NULL);
